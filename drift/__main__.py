@@ -1,0 +1,3 @@
+from drift.cli import cli
+
+cli(prog_name="python -m drift")

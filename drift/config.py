@@ -1,0 +1,82 @@
+"""Test settings and column types, from a YAML file or defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from drift.errors import DriftInputError
+
+Kind = Literal["numeric", "categorical"]
+Correction = Literal["bh", "bonferroni", "none"]
+KINDS: tuple[str, ...] = get_args(Kind)
+CORRECTIONS: tuple[str, ...] = get_args(Correction)
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """How to compare two batches.
+
+    ``columns`` is the schema: when given, exactly these columns are tested, with these
+    kinds, and both batches must have them. When ``None``, every column is tested and its
+    kind is inferred from the data; ``ignore`` names columns to leave out.
+    """
+
+    alpha: float = 0.05
+    correction: Correction = "bh"
+    columns: Mapping[str, Kind] | None = None
+    ignore: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise DriftInputError(f"alpha must be between 0 and 1, got {self.alpha}")
+        if self.correction not in CORRECTIONS:
+            raise DriftInputError(
+                f"correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}"
+            )
+        for name, kind in (self.columns or {}).items():
+            if kind not in KINDS:
+                raise DriftInputError(
+                    f"column {name!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}"
+                )
+
+
+def load_config(path: Path) -> DriftConfig:
+    """Read a YAML config file: keys ``alpha``, ``correction``, ``columns``, ``ignore``."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise DriftInputError(f"{path}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise DriftInputError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise DriftInputError(f"{path}: expected a mapping at the top level")
+    try:
+        return config_from_mapping(data)
+    except DriftInputError as exc:
+        raise DriftInputError(f"{path}: {exc}") from None
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> DriftConfig:
+    unknown = set(data) - {"alpha", "correction", "columns", "ignore"}
+    if unknown:
+        raise DriftInputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    columns = data.get("columns")
+    if columns is not None and not (isinstance(columns, dict) and columns):
+        raise DriftInputError("'columns' must map column names to numeric or categorical")
+    ignore = data.get("ignore") or []
+    if not isinstance(ignore, list):
+        raise DriftInputError("'ignore' must be a list of column names")
+    alpha = data.get("alpha", DriftConfig.alpha)
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float):
+        raise DriftInputError(f"alpha must be a number, got {alpha!r}")
+    return DriftConfig(
+        alpha=float(alpha),
+        correction=str(data.get("correction", DriftConfig.correction)).lower(),  # type: ignore[arg-type]
+        columns={str(k): v for k, v in columns.items()} if columns else None,
+        ignore=frozenset(str(c) for c in ignore),
+    )

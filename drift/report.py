@@ -1,0 +1,111 @@
+"""What a comparison produces: per-feature results and the dataset-level summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TESTED, SKIPPED = "tested", "skipped"
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    feature: str
+    kind: str
+    test: str | None
+    statistic: float | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    effect_size: float | None
+    n_reference: int
+    n_current: int
+    missing_share_reference: float | None
+    missing_share_current: float | None
+    drifted: bool
+    status: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    features: tuple[FeatureResult, ...]
+    alpha: float
+    correction: str
+
+    @property
+    def features_tested(self) -> int:
+        return sum(f.status == TESTED for f in self.features)
+
+    @property
+    def features_drifted(self) -> int:
+        return sum(f.drifted for f in self.features)
+
+    @property
+    def share_drifted(self) -> float:
+        return self.features_drifted / self.features_tested if self.features_tested else 0.0
+
+    @property
+    def drifted(self) -> bool:
+        return self.features_drifted > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": {"alpha": self.alpha, "correction": self.correction},
+            "dataset": {
+                "features_tested": self.features_tested,
+                "features_drifted": self.features_drifted,
+                "share_drifted": self.share_drifted,
+                "drifted": self.drifted,
+            },
+            "features": [asdict(f) for f in self.features],
+        }
+
+
+def format_table(report: DriftReport) -> str:
+    """A fixed-width table for people, one feature a line, then the dataset summary."""
+    header = (
+        "feature",
+        "kind",
+        "test",
+        "statistic",
+        "p_value",
+        "p_adjusted",
+        "effect",
+        "missing_ref",
+        "missing_cur",
+        "drift",
+    )
+    rows = [header] + [
+        (
+            f.feature,
+            f.kind,
+            f.test or "-",
+            _number(f.statistic),
+            _number(f.p_value),
+            _number(f.p_value_adjusted),
+            _number(f.effect_size),
+            _percent(f.missing_share_reference),
+            _percent(f.missing_share_current),
+            ("DRIFT" if f.drifted else "ok") if f.status == TESTED else f"skipped: {f.reason}",
+        )
+        for f in report.features
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ]
+    lines.append(
+        f"{report.features_drifted} of {report.features_tested} features drifted "
+        f"(alpha {report.alpha}, correction {report.correction}): "
+        + ("DRIFT" if report.drifted else "no drift")
+    )
+    return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
