@@ -1,0 +1,110 @@
+"""simple_detector: test the newest batch of data for drift and send the results to the monitor.
+
+    pick_batches -> validate_schema -> apply_detection -> send_results
+
+The reference batch comes from ``<data_dir>/control/``, the current one is the newest enabled
+batch in ``<data_dir>/audit/`` (rename ``x.csv.off`` to ``x.csv`` to enable it). Column kinds
+and test settings come from ``<data_dir>/drift.yaml`` when it exists; otherwise they are
+inferred. Trigger with ``{"current": "bike_sharing_dataset_4.csv.off"}`` and the like to pick
+files explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from drift import DriftConfig, DriftInputError, compare, load_config, read_batch
+from drift.batches import pick_batches as find_batches
+from drift.dataset import read_header
+from drift.engine import check_schema
+from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV
+from drift.publish import send_legacy
+from drift.report import format_table
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = os.environ.get("DRIFT_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
+CONFIG_NAME = "drift.yaml"
+
+
+def _config(path: str | None) -> DriftConfig:
+    return load_config(Path(path)) if path else DriftConfig()
+
+
+@dag(
+    dag_id="simple_detector",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 4, 1, tz="UTC"),
+    catchup=False,
+    tags=["monitoring", "drift"],
+    doc_md=__doc__,
+    params={
+        "data_dir": Param(DATA_DIR, type="string", description="Folder with control/ and audit/"),
+        "reference": Param(None, type=["null", "string"], description="File in control/"),
+        "current": Param(None, type=["null", "string"], description="File in audit/"),
+    },
+)
+def simple_detector() -> None:
+    @task(multiple_outputs=False)
+    def pick_batches(params: dict[str, Any] | None = None) -> dict[str, str | None]:
+        params = params or {}
+        data_dir = Path(params["data_dir"])
+        try:
+            reference, current = find_batches(data_dir, params["reference"], params["current"])
+        except DriftInputError as exc:
+            raise AirflowFailException(str(exc)) from None
+        config = data_dir / CONFIG_NAME
+        log.info("reference %s, current %s", reference, current)
+        return {
+            "reference": str(reference),
+            "current": str(current),
+            "config": str(config) if config.is_file() else None,
+        }
+
+    @task(multiple_outputs=False)
+    def validate_schema(batches: dict[str, str | None]) -> dict[str, str | None]:
+        try:
+            reference, current = Path(batches["reference"]), Path(batches["current"])
+            check_schema(
+                read_header(reference), read_header(current), _config(batches["config"]),
+                names=(str(reference), str(current)),
+            )  # fmt: skip
+        except DriftInputError as exc:
+            raise AirflowFailException(str(exc)) from None
+        return batches
+
+    @task(multiple_outputs=False)
+    def apply_detection(batches: dict[str, str | None]) -> dict[str, Any]:
+        try:
+            config = _config(batches["config"])
+            reference, current = Path(batches["reference"]), Path(batches["current"])
+            report = compare(
+                read_batch(reference, config), read_batch(current, config), config,
+                names=(str(reference), str(current)),
+            )  # fmt: skip
+        except DriftInputError as exc:
+            raise AirflowFailException(str(exc)) from None
+        log.info("drift results\n%s", format_table(report))
+        return {"reference": reference.name, "current": current.name, **report.to_dict()}
+
+    @task(retries=3, retry_delay=timedelta(seconds=5), retry_exponential_backoff=True)
+    def send_results(report: dict[str, Any]) -> int:
+        monitor_url = os.environ.get(MONITOR_URL_ENV)
+        if not monitor_url:
+            raise AirflowSkipException(f"{MONITOR_URL_ENV} is not set: results not sent")
+        sent = send_legacy(report, monitor_url, token=os.environ.get(MONITOR_TOKEN_ENV))
+        log.info("sent %d values to %s", sent, monitor_url)
+        return sent
+
+    send_results(apply_detection(validate_schema(pick_batches())))
+
+
+simple_detector()

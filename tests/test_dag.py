@@ -1,0 +1,90 @@
+"""The simple_detector DAG, loaded and run by real Airflow against a recording monitor."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from conftest import AIRFLOW, DATA, ROOT, Recorder
+from drift import compare, load_config, read_batch
+from drift.names import LEGACY_PATH
+from drift.publish import legacy_values
+
+CONFIG = DATA / "drift.yaml"
+REFERENCE = DATA / "control" / "bike_sharing_dataset_1.csv"
+HOLD_OUT = DATA / "audit" / "bike_sharing_dataset_2.csv"
+YEAR_2012 = DATA / "audit" / "bike_sharing_dataset_4.csv.off"
+
+
+def run_dag(env: dict[str, str], conf: dict, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(AIRFLOW), "dags", "test", "simple_detector", "--conf", json.dumps(conf)],
+        env={**env, **extra_env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder whose newest batch is _10 only in natural order, with a disabled _11."""
+    (tmp_path / "control").mkdir()
+    (tmp_path / "audit").mkdir()
+    shutil.copy(CONFIG, tmp_path / "drift.yaml")
+    shutil.copy(REFERENCE, tmp_path / "control" / "bike_sharing_dataset_1.csv")
+    shutil.copy(HOLD_OUT, tmp_path / "audit" / "bike_sharing_dataset_4.csv")
+    shutil.copy(YEAR_2012, tmp_path / "audit" / "bike_sharing_dataset_10.csv")
+    (tmp_path / "audit" / "bike_sharing_dataset_11.csv.off").write_text("not,a\nbatch\n")
+    return tmp_path
+
+
+def test_dag_loads_without_import_errors() -> None:
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["simple_detector"]
+    assert dag.get_task("apply_detection").upstream_task_ids == {"validate_schema"}
+    assert dag.get_task("send_results").upstream_task_ids == {"apply_detection"}
+
+
+def test_dag_sends_the_engine_results_of_the_newest_batch(
+    airflow_env: dict[str, str], recorder: Recorder, data_dir: Path
+) -> None:
+    token = "test-token-must-not-be-logged"
+    run = run_dag(
+        airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url, MONITOR_TOKEN=token
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    config = load_config(CONFIG)
+    expected = compare(read_batch(REFERENCE, config), read_batch(YEAR_2012, config), config)
+    sent = {
+        (r["query"]["feature"], r["query"]["metric"], float(r["query"]["value"]))
+        for r in recorder.requests
+    }
+    assert sent == set(legacy_values(expected.to_dict()))
+    assert len(recorder.requests) == len(sent)
+    assert {r["path"] for r in recorder.requests} == {LEGACY_PATH}
+    assert {r["headers"]["Authorization"] for r in recorder.requests} == {f"Bearer {token}"}
+    drifted = {f for f, metric, value in sent if metric == "drifted" and value == 1.0}
+    assert drifted == {f.feature for f in expected.features if f.drifted} != set()
+    assert token not in run.stdout + run.stderr
+
+
+def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(
+    airflow_env: dict[str, str], recorder: Recorder, data_dir: Path
+) -> None:
+    batch = data_dir / "audit" / "bike_sharing_dataset_10.csv"
+    lines = batch.read_text().splitlines()
+    batch.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")  # drop cnt
+
+    run = run_dag(airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url)
+
+    assert run.returncode != 0
+    assert "missing configured column(s) 'cnt'" in run.stdout + run.stderr
+    assert recorder.requests == []
