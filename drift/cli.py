@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -51,8 +52,10 @@ def compare_command(
     """
     try:
         config = load_config(config_path) if config_path else DriftConfig()
-        overrides = {"alpha": alpha, "correction": correction}
-        config = DriftConfig(**{**config.__dict__, **{k: v for k, v in overrides.items() if v}})
+        if alpha is not None:  # --alpha 0 must reach the check, not be ignored
+            config = replace(config, alpha=alpha)
+        if correction is not None:
+            config = replace(config, correction=correction)
         report = compare(
             read_batch(reference, config), read_batch(current, config), config,
             names=(str(reference), str(current)),

@@ -51,8 +51,10 @@ def load_config(path: Path) -> DriftConfig:
         data = yaml.safe_load(path.read_text()) or {}
     except OSError as exc:
         raise DriftInputError(f"{path}: cannot read config ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise DriftInputError(f"{path}: cannot read config (not UTF-8 text)") from None
     except yaml.YAMLError as exc:
-        raise DriftInputError(f"{path}: not valid YAML ({exc})") from None
+        raise DriftInputError(f"{path}: not valid YAML ({_one_line(exc)})") from None
     if not isinstance(data, dict):
         raise DriftInputError(f"{path}: expected a mapping at the top level")
     try:
@@ -61,10 +63,17 @@ def load_config(path: Path) -> DriftConfig:
         raise DriftInputError(f"{path}: {exc}") from None
 
 
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's message spans several lines; an error for a person takes one."""
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem}, line {mark.line + 1}, column {mark.column + 1}" if mark else problem
+
+
 def config_from_mapping(data: Mapping[str, Any]) -> DriftConfig:
     unknown = set(data) - {"alpha", "correction", "columns", "ignore"}
     if unknown:
-        raise DriftInputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        raise DriftInputError(f"unknown setting(s): {', '.join(sorted(map(str, unknown)))}")
     columns = data.get("columns")
     if columns is not None and not (isinstance(columns, dict) and columns):
         raise DriftInputError("'columns' must map column names to numeric or categorical")
@@ -74,9 +83,11 @@ def config_from_mapping(data: Mapping[str, Any]) -> DriftConfig:
     alpha = data.get("alpha", DriftConfig.alpha)
     if isinstance(alpha, bool) or not isinstance(alpha, int | float):
         raise DriftInputError(f"alpha must be a number, got {alpha!r}")
+    correction = data.get("correction", DriftConfig.correction)
     return DriftConfig(
         alpha=float(alpha),
-        correction=str(data.get("correction", DriftConfig.correction)).lower(),  # type: ignore[arg-type]
+        # Only text is lowered: a blank `correction:` (None) must not become "none".
+        correction=correction.lower() if isinstance(correction, str) else correction,
         columns={str(k): v for k, v in columns.items()} if columns else None,
         ignore=frozenset(str(c) for c in ignore),
     )

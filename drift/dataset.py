@@ -17,7 +17,7 @@ def read_batch(path: Path, config: DriftConfig | None = None) -> pd.DataFrame:
     columns = (config.columns if config else None) or {}
     text_columns = {name: "str" for name, kind in columns.items() if kind == "categorical"}
     try:
-        return pd.read_csv(path, dtype=text_columns)
+        return pd.read_csv(path, dtype=text_columns, index_col=False)
     except FileNotFoundError:
         raise DriftInputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

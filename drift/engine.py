@@ -100,8 +100,8 @@ def _compare_column(
     )  # fmt: skip
     for label, values, rows in ((names[0], ref, reference), (names[1], cur, current)):
         if len(values) == 0:
-            return replace(result, reason=f"no values in the {label}" if len(rows) else
-                           f"the {label} has no rows")  # fmt: skip
+            what = "values" if len(rows) else "rows"
+            return replace(result, reason=f"no {what} in the {label}")
     if kind == "numeric":
         if ref.min() == ref.max() == cur.min() == cur.max():
             return replace(result, reason=f"constant: every value is {ref[0]:g}")
@@ -113,8 +113,8 @@ def _compare_column(
             return replace(result, reason="constant: a single category in both batches")
         outcome = chi2_test(ref_counts, cur_counts)
     return replace(
-        result, statistic=outcome.statistic, p_value=outcome.p_value,
-        effect_size=outcome.effect_size, status=TESTED,
+        result, statistic=_finite(outcome.statistic), p_value=outcome.p_value,
+        effect_size=_finite(outcome.effect_size), status=TESTED,
     )  # fmt: skip
 
 
@@ -157,3 +157,8 @@ def _numeric(values: pd.Series, name: str, label: str) -> np.ndarray:
 
 def _missing_share(present: int, rows: int) -> float | None:
     return 1 - present / rows if rows else None
+
+
+def _finite(value: float) -> float | None:
+    """Extreme inputs (values near 1e308) can overflow a statistic; report it as unknown."""
+    return value if np.isfinite(value) else None

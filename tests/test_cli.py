@@ -1,0 +1,251 @@
+"""``python -m drift compare``: bad input is one error line and exit status 1, in a real
+subprocess; the JSON document has exactly the documented keys."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from drift.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+CONFIG = DATA / "drift.yaml"
+REFERENCE = DATA / "control" / "bike_sharing_dataset_1.csv"
+NO_DRIFT = DATA / "audit" / "bike_sharing_dataset_2.csv"
+JULY_2011 = DATA / "audit" / "bike_sharing_dataset_3.csv.off"
+
+FEATURE_KEYS = [
+    "feature", "kind", "test", "statistic", "p_value", "p_value_adjusted", "effect_size",
+    "n_reference", "n_current", "missing_share_reference", "missing_share_current",
+    "drifted", "status", "reason",
+]  # fmt: skip
+DATASET_KEYS = ["features_tested", "features_drifted", "share_drifted", "drifted"]
+
+
+def run_drift(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "drift", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON, refusing the NaN and Infinity that Python's json module would accept."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the JSON output")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def invoke(*args: str | Path) -> Any:
+    """Run the CLI in-process; returns the click Result."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+# --- errors, in a real subprocess ---------------------------------------------------------
+
+
+def test_missing_reference_file_is_one_error_line(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.csv"
+    assert_one_error_line(run_drift("compare", absent, NO_DRIFT), f"{absent}: no such file")
+
+
+def test_missing_current_file_is_one_error_line(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.csv"
+    result = run_drift("compare", REFERENCE, absent, "--config", CONFIG)
+    assert_one_error_line(result, f"{absent}: no such file")
+
+
+def test_directory_as_a_batch_is_one_error_line(tmp_path: Path) -> None:
+    result = run_drift("compare", tmp_path, NO_DRIFT)
+    assert_one_error_line(result, f"{tmp_path}: not a readable CSV file")
+
+
+@pytest.mark.parametrize("alphabet", [256, 128], ids=["binary", "ascii-control"])
+def test_garbage_file_as_a_batch_is_one_error_line(tmp_path: Path, alphabet: int) -> None:
+    garbage = tmp_path / "garbage.csv"
+    rng = random.Random(alphabet)
+    garbage.write_bytes(bytes(rng.randrange(alphabet) for _ in range(4000)))
+    result = run_drift("compare", REFERENCE, garbage, "--config", CONFIG)
+    assert_one_error_line(result, f"{garbage}: not a readable CSV file")
+
+
+def test_empty_file_as_a_batch_is_one_error_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert_one_error_line(run_drift("compare", empty, NO_DRIFT), f"{empty}: not a readable CSV")
+
+
+def test_header_without_the_configured_columns_is_one_error_line(tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("city,temp\nParis,12.5\nOslo,3.0\n")
+    result = run_drift("compare", REFERENCE, other, "--config", CONFIG)
+    assert_one_error_line(result, f"{other}: missing configured column(s) 'season'", "'hum'")
+
+
+def test_text_in_a_numeric_column_is_one_error_line(tmp_path: Path) -> None:
+    lines = NO_DRIFT.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    row = lines[3].rstrip("\n").split(",")
+    row[header.index("hum")] = "n/a%"  # not a number, not one of pandas' missing markers
+    lines[3] = ",".join(row) + "\n"
+    broken = tmp_path / "broken.csv"
+    broken.write_text("".join(lines))
+    result = run_drift("compare", REFERENCE, broken, "--config", CONFIG)
+    assert_one_error_line(result, f"{broken}: column 'hum' is numeric", "row 3", "'n/a%'")
+
+
+def test_a_row_with_extra_fields_is_one_error_line_not_shifted_columns(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("temp,hum\n1.0,2.0\n3.0,4.0,5.0\n")
+    assert_one_error_line(run_drift("compare", ragged, ragged), f"{ragged}: not a readable CSV")
+
+
+def test_trailing_commas_keep_columns_in_place(tmp_path: Path) -> None:
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("temp,hum\n1.0,2.0,\n3.0,4.0,\n5.0,6.0,\n")
+    report = strict_json(invoke("compare", trailing, trailing, "--output", "json").output)
+    assert [(f["feature"], f["n_reference"]) for f in report["features"]] == [
+        ("temp", 3),
+        ("hum", 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"alpha: [0.05\n", "not valid YAML"),
+        (b"\xff\xfe\x00binary", "cannot read config"),
+        (b"alpha: 0.05\nthreshold: 2\n", "unknown setting(s): threshold"),
+    ],
+    ids=["invalid-yaml", "binary", "unknown-key"],
+)
+def test_bad_config_is_one_error_line(tmp_path: Path, content: bytes, fragment: str) -> None:
+    config = tmp_path / "drift.yaml"
+    config.write_bytes(content)
+    result = run_drift("compare", REFERENCE, NO_DRIFT, "--config", config)
+    assert_one_error_line(result, str(config), fragment)
+
+
+@pytest.mark.parametrize("alpha", ["0", "1.5"])
+def test_alpha_option_outside_zero_one_is_one_error_line(alpha: str) -> None:
+    # "--alpha 0" must be rejected, not silently replaced by the config's alpha.
+    result = run_drift("compare", REFERENCE, NO_DRIFT, "--config", CONFIG, "--alpha", alpha)
+    assert_one_error_line(result, "alpha must be between 0 and 1")
+
+
+def test_help_describes_the_compare_command() -> None:
+    top = run_drift("--help")
+    assert top.returncode == 0 and top.stderr == ""
+    assert "compare" in top.stdout
+    sub = run_drift("compare", "--help")
+    assert sub.returncode == 0
+    for option in ("--config", "--alpha", "--correction", "--output", "REFERENCE", "CURRENT"):
+        assert option in sub.stdout
+
+
+# --- output, in-process -------------------------------------------------------------------
+
+
+def _write_batch(path: Path, x: np.ndarray, k: list[str], day: str) -> Path:
+    rows = (f"{float(v)!r},{c},{day}\n" for v, c in zip(x, k, strict=True))
+    path.write_text("x,k,day\n" + "".join(rows))
+    return path
+
+
+def _small_batches(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """A shifted numeric column x, a categorical k with a new category, an ISO date."""
+    rng = np.random.default_rng(4)
+    ref_x, cur_x = rng.normal(0, 1, 40), rng.normal(1.0, 1, 50)
+    ref_k = ["a"] * 25 + ["b"] * 15
+    cur_k = ["a"] * 20 + ["b"] * 25 + ["c"] * 5
+    ref = _write_batch(tmp_path / "ref.csv", ref_x, ref_k, "2011-01-01")
+    cur = _write_batch(tmp_path / "cur.csv", cur_x, cur_k, "2012-01-01")
+    return ref, cur, ref_x, cur_x
+
+
+def test_json_output_has_exactly_the_documented_keys_and_scipy_values(tmp_path: Path) -> None:
+    ref, cur, ref_x, cur_x = _small_batches(tmp_path)
+    result = invoke("compare", ref, cur, "--output", "json")
+    assert result.exit_code == 0, result.output
+    document = strict_json(result.stdout)
+    assert list(document["dataset"]) == DATASET_KEYS
+    assert [list(f) for f in document["features"]] == [FEATURE_KEYS] * 3
+    x, k, day = document["features"]
+    assert (x["feature"], x["kind"], x["test"], x["status"]) == ("x", "numeric", "ks", "tested")
+    assert x["p_value"] == pytest.approx(stats.ks_2samp(ref_x, cur_x).pvalue, rel=1e-12)
+    expected_k = stats.chi2_contingency(np.array([[25, 15, 0], [20, 25, 5]]))
+    assert (k["kind"], k["test"]) == ("categorical", "chi2")
+    assert k["statistic"] == pytest.approx(expected_k.statistic, rel=1e-12)
+    assert (k["n_reference"], k["n_current"]) == (40, 50)
+    assert (day["status"], day["kind"], day["p_value"]) == ("skipped", "datetime", None)
+    assert document["dataset"]["features_tested"] == 2
+
+
+def test_json_output_for_a_drifted_bundled_batch_exits_zero() -> None:
+    result = invoke("compare", REFERENCE, JULY_2011, "--config", CONFIG, "--output", "json")
+    assert result.exit_code == 0
+    document = strict_json(result.stdout)
+    assert document["reference"] == str(REFERENCE) and document["current"] == str(JULY_2011)
+    assert document["settings"] == {"alpha": 0.05, "correction": "bh"}
+    assert document["dataset"]["drifted"] is True
+    assert document["dataset"]["features_tested"] == 13
+
+
+def test_correction_and_alpha_options_override_the_config() -> None:
+    result = invoke(
+        "compare", REFERENCE, NO_DRIFT, "--config", CONFIG,
+        "--correction", "none", "--alpha", "0.5", "--output", "json",
+    )  # fmt: skip
+    document = strict_json(result.stdout)
+    assert document["settings"] == {"alpha": 0.5, "correction": "none"}
+    for feature in document["features"]:
+        assert feature["p_value_adjusted"] == feature["p_value"]
+        assert feature["drifted"] is (feature["p_value"] < 0.5)
+    # The no-drift batch has raw p-values below 0.5 (e.g. temp, 0.37), so some now drift.
+    assert document["dataset"]["features_drifted"] > 0
+
+
+def test_table_output_lists_every_feature_and_the_summary(tmp_path: Path) -> None:
+    ref, cur, _, _ = _small_batches(tmp_path)
+    result = invoke("compare", ref, cur)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[0] == "feature"
+    assert [line.split()[0] for line in lines[1:4]] == ["x", "k", "day"]
+    assert lines[3].endswith("skipped: a date column, not tested")
+    assert lines[1].endswith("DRIFT")
+    assert lines[-1].startswith("2 of 2 features drifted (alpha 0.05, correction bh): DRIFT")
+
+
+def test_unknown_correction_option_is_a_usage_error() -> None:
+    result = CliRunner().invoke(
+        cli, ["compare", str(REFERENCE), str(NO_DRIFT), "--correction", "x"]
+    )
+    assert result.exit_code == 2
