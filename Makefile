@@ -4,7 +4,11 @@
 PYTHON ?= python3.11
 VENV := .venv
 
-.PHONY: run test lint clean
+# Debian packages the tests start for real: Prometheus (promtool too), headless Chromium.
+SYSTEM_PACKAGES := prometheus chromium chromium-driver
+SYSTEM_COMMANDS := prometheus promtool chromium chromedriver
+
+.PHONY: run test lint clean system-packages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +23,15 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+test: lint system-packages
 	$(VENV)/bin/python -m pytest
+
+system-packages:
+	@for c in $(SYSTEM_COMMANDS); do command -v $$c > /dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 clean:
 	rm -rf $(VENV) .airflow .pytest_cache .ruff_cache

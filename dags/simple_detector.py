@@ -26,12 +26,13 @@ from drift.batches import pick_batches as find_batches
 from drift.dataset import read_header
 from drift.engine import check_schema
 from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV
-from drift.publish import send_legacy
+from drift.publish import run_document, send_run
 from drift.report import format_table
 
 log = logging.getLogger(__name__)
 
 DATA_DIR = os.environ.get("DRIFT_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
+DATASET = os.environ.get("DRIFT_DATASET", "bike_sharing")
 CONFIG_NAME = "drift.yaml"
 
 
@@ -47,6 +48,7 @@ def _config(path: str | None) -> DriftConfig:
     tags=["monitoring", "drift"],
     doc_md=__doc__,
     params={
+        "dataset": Param(DATASET, type="string", description="Name the monitor files runs under"),
         "data_dir": Param(DATA_DIR, type="string", description="Folder with control/ and audit/"),
         "reference": Param(None, type=["null", "string"], description="File in control/"),
         "current": Param(None, type=["null", "string"], description="File in audit/"),
@@ -82,7 +84,9 @@ def simple_detector() -> None:
         return batches
 
     @task(multiple_outputs=False)
-    def apply_detection(batches: dict[str, str | None]) -> dict[str, Any]:
+    def apply_detection(
+        batches: dict[str, str | None], params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
             config = _config(batches["config"])
             reference, current = Path(batches["reference"]), Path(batches["current"])
@@ -93,16 +97,22 @@ def simple_detector() -> None:
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None
         log.info("drift results\n%s", format_table(report))
-        return {"reference": reference.name, "current": current.name, **report.to_dict()}
+        dataset = (params or {})["dataset"]
+        return run_document(report, dataset, reference=reference.name, batch=current.name)
 
-    @task(retries=3, retry_delay=timedelta(seconds=5), retry_exponential_backoff=True)
-    def send_results(report: dict[str, Any]) -> int:
+    @task(
+        retries=3,
+        retry_delay=timedelta(seconds=5),
+        retry_exponential_backoff=True,
+        multiple_outputs=False,
+    )
+    def send_results(run: dict[str, Any]) -> dict[str, Any]:
         monitor_url = os.environ.get(MONITOR_URL_ENV)
         if not monitor_url:
             raise AirflowSkipException(f"{MONITOR_URL_ENV} is not set: results not sent")
-        sent = send_legacy(report, monitor_url, token=os.environ.get(MONITOR_TOKEN_ENV))
-        log.info("sent %d values to %s", sent, monitor_url)
-        return sent
+        answer = send_run(run, monitor_url, token=os.environ.get(MONITOR_TOKEN_ENV))
+        log.info("run %s of %s sent to %s", answer["run_id"], run["dataset"], monitor_url)
+        return answer
 
     send_results(apply_detection(validate_schema(pick_batches())))
 

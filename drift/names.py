@@ -4,7 +4,30 @@ MONITOR_PORT = 5445
 MONITOR_URL_ENV = "MONITOR_URL"
 MONITOR_TOKEN_ENV = "MONITOR_TOKEN"
 
-# The course's monitor API, kept for existing DAGs and Grafana rules:
+# The monitor's JSON API: one request carries one drift run.
+RUNS_PATH = "/api/v1/runs"
+DATASETS_PATH = "/api/v1/datasets"
+
+# Prometheus metrics exposed by the monitor at /metrics.
+DATASET_LABEL = "dataset"
+FEATURE_LABEL = "feature"
+BATCH_LABEL = "batch"  # which side of a comparison: "reference" or "current"
+P_VALUE = "drift_feature_p_value"
+P_VALUE_ADJUSTED = "drift_feature_p_value_adjusted"
+STATISTIC = "drift_feature_statistic"
+EFFECT_SIZE = "drift_feature_effect_size"
+DRIFTED = "drift_feature_drifted"
+SAMPLE_SIZE = "drift_feature_sample_size"
+MISSING_RATIO = "drift_feature_missing_ratio"
+FEATURE_INFO = "drift_feature_info"
+FEATURES_TESTED = "drift_dataset_features_tested"
+FEATURES_DRIFTED = "drift_dataset_features_drifted"
+DATASET_DRIFTED = "drift_dataset_drifted"
+DATASET_ALPHA = "drift_dataset_alpha"
+LAST_RUN_TIMESTAMP = "drift_dataset_last_run_timestamp_seconds"
+RUN_INFO = "drift_dataset_run_info"
+
+# The course's API, kept for existing DAGs and Grafana rules:
 # POST /drift?feature=F&metric=M&value=V sets the gauge drift{feature, metric}.
 LEGACY_PATH = "/drift"
-LEGACY_METRICS = ("p_value", "p_value_adjusted", "statistic", "effect_size", "drifted")
+LEGACY_GAUGE = "drift"

@@ -1,21 +1,41 @@
-"""Sending drift results to the Stateful Monitor."""
+"""Sending drift runs to the Stateful Monitor's JSON API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from drift.names import LEGACY_METRICS, LEGACY_PATH
+from drift.names import RUNS_PATH
+from drift.report import DriftReport
 
 TIMEOUT_SECONDS = 10
 
 
 class PublishError(RuntimeError):
-    """The monitor did not accept the results."""
+    """The monitor did not accept the run."""
+
+
+def run_document(
+    report: DriftReport,
+    dataset: str,
+    reference: str,
+    batch: str,
+    run_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The monitor's request body for one run: names, time, settings, summary, features."""
+    moment = run_at or datetime.now(UTC)
+    return {
+        "dataset": dataset,
+        "batch": batch,
+        "reference": reference,
+        "run_at": moment.isoformat(),
+        **report.to_dict(),
+    }
 
 
 def session_with_retries(retries: int = 4, backoff_seconds: float = 0.5) -> requests.Session:
@@ -24,7 +44,7 @@ def session_with_retries(retries: int = 4, backoff_seconds: float = 0.5) -> requ
         total=retries,
         backoff_factor=backoff_seconds,
         status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=None,  # every write to the monitor is idempotent: it sets values
+        allowed_methods=None,  # a run sent twice changes nothing the monitor shows
         raise_on_status=False,
     )
     session = requests.Session()
@@ -33,35 +53,24 @@ def session_with_retries(retries: int = 4, backoff_seconds: float = 0.5) -> requ
     return session
 
 
-def legacy_values(report: Mapping[str, Any]) -> Iterator[tuple[str, str, float]]:
-    """(feature, metric, value) for every tested feature of a report's dict form."""
-    for feature in report["features"]:
-        if feature["status"] == "tested":
-            for metric in LEGACY_METRICS:
-                yield feature["feature"], metric, float(feature[metric])
-
-
-def send_legacy(
-    report: Mapping[str, Any],
+def send_run(
+    run: Mapping[str, Any],
     monitor_url: str,
     token: str | None = None,
     session: requests.Session | None = None,
-) -> int:
-    """POST every value to the course's endpoint; returns how many were sent."""
+) -> dict[str, Any]:
+    """POST one run; returns the monitor's answer (run id, whether it is current)."""
     session = session or session_with_retries()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    url = monitor_url.rstrip("/") + LEGACY_PATH
-    sent = 0
-    for feature, metric, value in legacy_values(report):
-        params = {"feature": feature, "metric": metric, "value": repr(value)}
+    url = monitor_url.rstrip("/") + RUNS_PATH
+    try:
+        response = session.post(url, json=run, headers=headers, timeout=TIMEOUT_SECONDS)
+    except requests.RequestException as exc:
+        raise PublishError(f"cannot reach the monitor at {monitor_url}: {exc}") from None
+    if response.status_code != 201:
         try:
-            response = session.post(url, params=params, headers=headers, timeout=TIMEOUT_SECONDS)
-        except requests.RequestException as exc:
-            raise PublishError(f"cannot reach the monitor at {monitor_url}: {exc}") from None
-        if response.status_code != 200 or response.text.strip() != "ok":
-            raise PublishError(
-                f"the monitor refused {feature}/{metric}: HTTP {response.status_code} "
-                f"{response.text.strip()[:200]!r}"
-            )
-        sent += 1
-    return sent
+            reason = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            reason = response.text.strip()[:200]
+        raise PublishError(f"the monitor refused the run: HTTP {response.status_code}: {reason}")
+    return response.json()

@@ -51,7 +51,7 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "settings": {"alpha": self.alpha, "correction": self.correction},
-            "dataset": {
+            "summary": {
                 "features_tested": self.features_tested,
                 "features_drifted": self.features_drifted,
                 "share_drifted": self.share_drifted,

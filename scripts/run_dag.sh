@@ -21,4 +21,4 @@ fi
 grep -oE "reference [^ ]+, current [^ ]+" "$log" | head -1
 # The apply_detection task logs the results table between these two lines.
 sed -n '/drift results$/,/features drifted/p' "$log" | sed '1d; s/ \[unusual_prefix.*//'
-grep -oE "(MONITOR_URL is not set: results not sent|sent [0-9]+ values to [^ ]+)" "$log" | head -1
+grep -oE "(MONITOR_URL is not set: results not sent|run [0-9]+ of [^ ]+ sent to [^ ]+)" "$log" | head -1

@@ -25,8 +25,10 @@ class Recorder:
 
     url: str = ""
     requests: list[dict] = field(default_factory=list)
-    # (status, body) answers played in order; the last one repeats.
-    answers: list[tuple[int, str]] = field(default_factory=lambda: [(200, "ok")])
+    # (status, JSON body) answers played in order; the last one repeats.
+    answers: list[tuple[int, str]] = field(
+        default_factory=lambda: [(201, '{"dataset": "d", "run_id": 1, "current": true}')]
+    )
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def recorder() -> Iterator[Recorder]:
             index = min(len(record.requests), len(record.answers)) - 1
             status, body = record.answers[index]
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body.encode())

@@ -195,7 +195,7 @@ def test_json_output_has_exactly_the_documented_keys_and_scipy_values(tmp_path: 
     result = invoke("compare", ref, cur, "--output", "json")
     assert result.exit_code == 0, result.output
     document = strict_json(result.stdout)
-    assert list(document["dataset"]) == DATASET_KEYS
+    assert list(document["summary"]) == DATASET_KEYS
     assert [list(f) for f in document["features"]] == [FEATURE_KEYS] * 3
     x, k, day = document["features"]
     assert (x["feature"], x["kind"], x["test"], x["status"]) == ("x", "numeric", "ks", "tested")
@@ -205,7 +205,7 @@ def test_json_output_has_exactly_the_documented_keys_and_scipy_values(tmp_path: 
     assert k["statistic"] == pytest.approx(expected_k.statistic, rel=1e-12)
     assert (k["n_reference"], k["n_current"]) == (40, 50)
     assert (day["status"], day["kind"], day["p_value"]) == ("skipped", "datetime", None)
-    assert document["dataset"]["features_tested"] == 2
+    assert document["summary"]["features_tested"] == 2
 
 
 def test_json_output_for_a_drifted_bundled_batch_exits_zero() -> None:
@@ -214,8 +214,8 @@ def test_json_output_for_a_drifted_bundled_batch_exits_zero() -> None:
     document = strict_json(result.stdout)
     assert document["reference"] == str(REFERENCE) and document["current"] == str(JULY_2011)
     assert document["settings"] == {"alpha": 0.05, "correction": "bh"}
-    assert document["dataset"]["drifted"] is True
-    assert document["dataset"]["features_tested"] == 13
+    assert document["summary"]["drifted"] is True
+    assert document["summary"]["features_tested"] == 13
 
 
 def test_correction_and_alpha_options_override_the_config() -> None:
@@ -229,7 +229,7 @@ def test_correction_and_alpha_options_override_the_config() -> None:
         assert feature["p_value_adjusted"] == feature["p_value"]
         assert feature["drifted"] is (feature["p_value"] < 0.5)
     # The no-drift batch has raw p-values below 0.5 (e.g. temp, 0.37), so some now drift.
-    assert document["dataset"]["features_drifted"] > 0
+    assert document["summary"]["features_drifted"] > 0
 
 
 def test_table_output_lists_every_feature_and_the_summary(tmp_path: Path) -> None:

@@ -12,8 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from conftest import AIRFLOW, DATA, ROOT, Recorder
 from drift import compare, load_config, read_batch
-from drift.names import LEGACY_PATH
-from drift.publish import legacy_values
+from drift.names import RUNS_PATH
 
 CONFIG = DATA / "drift.yaml"
 REFERENCE = DATA / "control" / "bike_sharing_dataset_1.csv"
@@ -59,21 +58,24 @@ def test_dag_sends_the_engine_results_of_the_newest_batch(
     run = run_dag(
         airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url, MONITOR_TOKEN=token
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    run_output = run.stdout + run.stderr
+    assert run.returncode == 0, run_output[-5000:]
 
     config = load_config(CONFIG)
     expected = compare(read_batch(REFERENCE, config), read_batch(YEAR_2012, config), config)
-    sent = {
-        (r["query"]["feature"], r["query"]["metric"], float(r["query"]["value"]))
-        for r in recorder.requests
+    [request] = recorder.requests
+    assert request["path"] == RUNS_PATH
+    assert request["headers"]["Authorization"] == f"Bearer {token}"
+    run = json.loads(request["body"])
+    assert run.pop("run_at")
+    assert run == {
+        "dataset": "bike_sharing",
+        "batch": "bike_sharing_dataset_10.csv",
+        "reference": "bike_sharing_dataset_1.csv",
+        **expected.to_dict(),
     }
-    assert sent == set(legacy_values(expected.to_dict()))
-    assert len(recorder.requests) == len(sent)
-    assert {r["path"] for r in recorder.requests} == {LEGACY_PATH}
-    assert {r["headers"]["Authorization"] for r in recorder.requests} == {f"Bearer {token}"}
-    drifted = {f for f, metric, value in sent if metric == "drifted" and value == 1.0}
-    assert drifted == {f.feature for f in expected.features if f.drifted} != set()
-    assert token not in run.stdout + run.stderr
+    assert run["summary"]["features_drifted"] > 0
+    assert token not in run_output
 
 
 def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(

@@ -410,7 +410,7 @@ def test_dataset_summary_counts_drifted_among_tested_features() -> None:
     report = compare(ref, cur)
     drifted = {f.feature for f in report.features if f.drifted}
     assert drifted == {"shifted", "cat"}
-    dataset = report.to_dict()["dataset"]
+    dataset = report.to_dict()["summary"]
     assert dataset == {
         "features_tested": 3,
         "features_drifted": 2,
@@ -421,7 +421,7 @@ def test_dataset_summary_counts_drifted_among_tested_features() -> None:
 
 def test_no_drifted_feature_means_the_dataset_has_not_drifted() -> None:
     ref, cur = pd.DataFrame({"x": normal(50)}), pd.DataFrame({"x": normal(50, seed=1)})
-    dataset = compare(ref, cur).to_dict()["dataset"]
+    dataset = compare(ref, cur).to_dict()["summary"]
     assert dataset == {
         "features_tested": 1,
         "features_drifted": 0,

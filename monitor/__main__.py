@@ -1,0 +1,73 @@
+"""``python -m monitor``: serve the monitor with uvicorn, a production-grade ASGI server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+import uvicorn
+
+from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV
+from monitor.app import create_app
+from monitor.exposition import series_of
+from monitor.store import Store
+
+log = logging.getLogger("monitor")
+
+
+@click.command()
+@click.option(
+    "--host",
+    envvar="MONITOR_HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 in a container).",
+)
+@click.option("--port", envvar="MONITOR_PORT", default=MONITOR_PORT, show_default=True)
+@click.option(
+    "--db",
+    "db_path",
+    envvar="MONITOR_DB",
+    default="monitor.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file with the state.",
+)
+@click.option(
+    "--token-file",
+    envvar="MONITOR_TOKEN_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"File holding the write token (or set {MONITOR_TOKEN_ENV}).",
+)
+@click.option(
+    "--max-series",
+    envvar="MONITOR_MAX_SERIES",
+    default=100_000,
+    show_default=True,
+    help="Cap on the series /metrics exposes (protects memory).",
+)
+@click.option(
+    "--keep-runs",
+    envvar="MONITOR_KEEP_RUNS",
+    default=1_000,
+    show_default=True,
+    help="Runs of history kept per dataset.",
+)
+def main(
+    host: str, port: int, db_path: Path, token_file: Path | None, max_series: int, keep_runs: int
+) -> None:
+    """The Stateful Monitor: drift results in, Prometheus metrics and a status page out."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    # Never a command-line flag: arguments are visible to every user in `ps`.
+    token = token_file.read_text().strip() if token_file else os.environ.get(MONITOR_TOKEN_ENV)
+    if not token:
+        log.warning("%s is not set: anyone who can reach the monitor can write to it",
+                    MONITOR_TOKEN_ENV)  # fmt: skip
+    store = Store(db_path, series_of, max_series=max_series, keep_runs=keep_runs)
+    log.info("state in %s: %d dataset(s)", db_path, len(store.current))
+    uvicorn.run(create_app(store, token), host=host, port=port, log_level="info")
+
+
+main(prog_name="python -m monitor")

@@ -1,0 +1,221 @@
+"""The monitor's HTTP API: JSON runs in, Prometheus metrics and a status page out."""
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from drift import names
+from monitor.exposition import Exposition
+from monitor.page import render_page
+from monitor.schema import Feature, LabelValue, Run, Settings, Summary
+from monitor.store import SeriesLimitError, Store, StoredRun
+
+MAX_BODY_BYTES = 1 << 20
+HISTORY_LIMIT = 500
+
+
+class Error(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+class RunAccepted(BaseModel):
+    dataset: str
+    run_id: int
+    current: bool  # False when the dataset already has a newer run
+
+
+class DatasetState(BaseModel):
+    dataset: str
+    run_id: int
+    received_at: datetime
+    batch: str
+    reference: str
+    run_at: datetime
+    settings: Settings
+    summary: Summary
+    features: list[Feature]
+
+
+def dataset_state(stored: StoredRun) -> DatasetState:
+    return DatasetState(
+        run_id=stored.id,
+        received_at=datetime.fromtimestamp(stored.received_at).astimezone(),
+        **stored.run.model_dump(),
+    )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Error} for code in (400, 401, 404, 413, 422)
+}
+
+
+def create_app(store: Store, token: str | None) -> FastAPI:
+    app = FastAPI(
+        title="Drift monitor",
+        version="1.0.0",
+        description="Keeps the latest drift results durably and exposes them to Prometheus.",
+        docs_url=None,  # the stack runs offline: no UI that loads assets from a CDN
+        redoc_url=None,
+    )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    exposition = Exposition(store)
+    bearer = HTTPBearer(auto_error=False, description="MONITOR_TOKEN, when the monitor has one")
+
+    def authorized(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if token is None:
+            return
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(401, "a valid bearer token is required to write",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(part) for part in e["loc"]], "msg": e["msg"]} for e in exc.errors()
+        ]
+        first = problems[0]
+        return JSONResponse(
+            {"error": f"{'.'.join(first['loc'])}: {first['msg']}", "detail": problems}, 422
+        )
+
+    @app.exception_handler(HTTPException)
+    async def refused(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.post(
+        names.RUNS_PATH, status_code=201, responses=ERRORS, dependencies=[Depends(authorized)]
+    )
+    def add_run(run: Run) -> RunAccepted:
+        """Store one drift run atomically; it replaces the dataset's series unless the
+        dataset already has a newer run."""
+        try:
+            stored, current = store.add_run(run)
+        except SeriesLimitError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return RunAccepted(dataset=run.dataset, run_id=stored.id, current=current)
+
+    @app.get(names.DATASETS_PATH)
+    def list_datasets() -> list[DatasetState]:
+        """The current run of every dataset."""
+        return [dataset_state(s) for _, s in sorted(store.current.items())]
+
+    @app.get(names.DATASETS_PATH + "/{dataset}", responses=ERRORS)
+    def get_dataset(dataset: str) -> DatasetState:
+        """The dataset's current run."""
+        if dataset not in store.current:
+            raise HTTPException(404, f"no dataset {dataset!r}")
+        return dataset_state(store.current[dataset])
+
+    @app.get(names.DATASETS_PATH + "/{dataset}/runs", responses=ERRORS)
+    def get_history(
+        dataset: str, limit: Annotated[int, Query(ge=1, le=HISTORY_LIMIT)] = 50
+    ) -> list[DatasetState]:
+        """The dataset's runs, newest first."""
+        runs = store.history(dataset, limit)
+        if not runs:
+            raise HTTPException(404, f"no dataset {dataset!r}")
+        return [dataset_state(s) for s in runs]
+
+    @app.delete(
+        names.DATASETS_PATH + "/{dataset}",
+        status_code=204,
+        responses=ERRORS,
+        dependencies=[Depends(authorized)],
+    )
+    def delete_dataset(dataset: str) -> Response:
+        """Forget a dataset: its runs and its series."""
+        if not store.delete_dataset(dataset):
+            raise HTTPException(404, f"no dataset {dataset!r}")
+        return Response(status_code=204)
+
+    @app.post(
+        names.LEGACY_PATH,
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"example": "ok"}}}, **ERRORS},
+        dependencies=[Depends(authorized)],
+    )
+    def legacy(
+        feature: Annotated[LabelValue, Query()],
+        metric: Annotated[LabelValue, Query()],
+        value: Annotated[float, Query(allow_inf_nan=False)],
+    ) -> str:
+        """The course's endpoint: sets the gauge drift{feature, metric} and answers ok."""
+        try:
+            store.set_legacy(feature, metric, value)
+        except SeriesLimitError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return "ok"
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    )
+    def metrics() -> Response:
+        """Prometheus text format."""
+        return Response(exposition.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", responses={503: {"model": Error}})
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers."""
+        if store.ready():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"error": "the database does not answer"}, 503)
+
+    @app.get("/", response_class=HTMLResponse)
+    def status_page() -> str:
+        """The status page for people."""
+        return render_page(store)
+
+    return app
+
+
+class BodyLimit:
+    """Refuse request bodies above a size with 413, before any of it is parsed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                error = {"error": f"the request body is larger than {self.max_bytes} bytes"}
+                await JSONResponse(error, 413)(scope, receive, send)
+                return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:  # later calls wait for the disconnect, as the server's would
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)

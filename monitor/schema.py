@@ -1,0 +1,95 @@
+"""The JSON API's request body: one drift run, as the engine reports it, plus its names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from drift.config import Correction
+
+MAX_FEATURES = 1_000
+MAX_LABEL_LENGTH = 128
+FUTURE_TOLERANCE = timedelta(days=1)
+
+# Label values end up in Prometheus series and HTML: bounded, printable, no control characters.
+LabelValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Settings(Strict):
+    alpha: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+    correction: Correction
+
+
+class Summary(Strict):
+    features_tested: Count
+    features_drifted: Count
+    share_drifted: Share
+    drifted: bool
+
+
+class Feature(Strict):
+    feature: LabelValue
+    kind: LabelValue
+    test: LabelValue | None
+    statistic: Finite | None
+    p_value: Share | None
+    p_value_adjusted: Share | None
+    effect_size: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
+    n_reference: Count
+    n_current: Count
+    missing_share_reference: Share | None
+    missing_share_current: Share | None
+    drifted: bool
+    status: Literal["tested", "skipped"]
+    reason: Annotated[str, StringConstraints(max_length=500)] | None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.status == "tested" and (self.p_value is None or self.p_value_adjusted is None):
+            raise ValueError("a tested feature needs p_value and p_value_adjusted")
+        if self.status == "skipped" and self.drifted:
+            raise ValueError("a skipped feature cannot have drifted")
+        return self
+
+
+class Run(Strict):
+    """One drift run: the current batch of a dataset compared with its reference."""
+
+    dataset: LabelValue
+    batch: LabelValue
+    reference: LabelValue
+    run_at: Annotated[AwareDatetime, Field(strict=False, description="RFC 3339, with a zone")]
+    settings: Settings
+    summary: Summary
+    features: Annotated[list[Feature], Field(max_length=MAX_FEATURES)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [f.feature for f in self.features]
+        if len(set(names)) != len(names):
+            raise ValueError("feature names must be unique")
+        if self.run_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+            raise ValueError("run_at is in the future")
+        tested = sum(f.status == "tested" for f in self.features)
+        drifted = sum(f.drifted for f in self.features)
+        summary = self.summary
+        if (summary.features_tested, summary.features_drifted) != (tested, drifted):
+            raise ValueError(
+                f"summary says {summary.features_tested} tested and {summary.features_drifted} "
+                f"drifted, the features say {tested} and {drifted}"
+            )
+        if summary.drifted != (drifted > 0):
+            raise ValueError("summary.drifted disagrees with the features")
+        return self
