@@ -12,17 +12,19 @@ from drift.errors import DriftInputError
 
 
 def read_batch(path: Path, config: DriftConfig | None = None) -> pd.DataFrame:
-    """Load a CSV batch. Columns declared categorical are kept as text, so integer codes
-    such as 1, 2, 3 stay categories even when some are missing."""
+    """Load a CSV batch. Columns declared categorical become categories of their exact text,
+    so integer codes such as 1, 2, 3 stay the same categories even when some are missing."""
     columns = (config.columns if config else None) or {}
     text_columns = {name: "str" for name, kind in columns.items() if kind == "categorical"}
     try:
-        return pd.read_csv(path, dtype=text_columns, index_col=False)
+        frame = pd.read_csv(path, dtype=text_columns, index_col=False)
     except FileNotFoundError:
         raise DriftInputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
         raise DriftInputError(f"{path}: not a readable CSV file ({reason})") from None
+    # Counting categories is then a matter of integers, for the engine and anyone else.
+    return frame.astype({name: "category" for name in text_columns if name in frame})
 
 
 def read_header(path: Path) -> list[str]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from drift.config import DriftConfig, Kind
 from drift.errors import DriftInputError
@@ -90,9 +91,8 @@ def _compare_column(
         cur = _numeric(current, name, names[1])
         ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]  # inf counts as missing
     else:
-        codes, _ = pd.factorize(pd.concat([reference, current], ignore_index=True))
-        ref, cur = codes[: len(reference)], codes[len(reference) :]
-        ref, cur = ref[ref >= 0], cur[cur >= 0]
+        ref, cur = _category_codes(reference, current)
+        ref, cur = ref[ref >= 0], cur[cur >= 0]  # -1 marks a missing value
     result = replace(
         base, kind=kind, test=TEST_BY_KIND[kind], n_reference=len(ref), n_current=len(cur),
         missing_share_reference=_missing_share(len(ref), len(reference)),
@@ -153,6 +153,20 @@ def _numeric(values: pd.Series, name: str, label: str) -> np.ndarray:
             f"{values.iloc[row]!r}"
         )
     return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _category_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes over the union of both batches' categories."""
+    ref_dtype, cur_dtype = reference.dtype, current.dtype
+    if (
+        isinstance(ref_dtype, pd.CategoricalDtype)
+        and isinstance(cur_dtype, pd.CategoricalDtype)
+        and ref_dtype.categories.dtype == cur_dtype.categories.dtype
+    ):  # recodes the categories only, not every row's value
+        codes = union_categoricals([reference.array, current.array], ignore_order=True).codes
+    else:
+        codes, _ = pd.factorize(pd.concat([reference, current], ignore_index=True))
+    return codes[: len(reference)], codes[len(reference) :]
 
 
 def _missing_share(present: int, rows: int) -> float | None:

@@ -459,3 +459,29 @@ def test_report_dict_has_the_documented_keys() -> None:
         "drifted", "status", "reason",
     ]  # fmt: skip
     assert document["settings"] == {"alpha": 0.05, "correction": "bh"}
+
+
+def test_categories_read_from_files_give_the_same_result_as_plain_text(tmp_path: Path) -> None:
+    # read_batch hands the engine pandas categoricals whose category sets differ per batch
+    # ("Snow" only in the current one); the union of categories must line the counts up.
+    ref_values = ["Clear"] * 30 + ["Mist"] * 12 + ["Rain"] * 5 + [""] * 3
+    cur_values = ["Clear"] * 20 + ["Mist"] * 15 + ["Snow"] * 4 + [""]
+    ref = tmp_path / "ref.csv"
+    cur = tmp_path / "cur.csv"
+    # A second column keeps the rows with an empty w: pandas skips wholly blank lines.
+    ref.write_text("w,x\n" + "".join(f"{v},1\n" for v in ref_values))
+    cur.write_text("w,x\n" + "".join(f"{v},1\n" for v in cur_values))
+    config = DriftConfig(columns={"w": "categorical"})
+    from_files = feature(compare(read_batch(ref, config), read_batch(cur, config), config), "w")
+    as_text = feature(
+        compare(
+            pd.DataFrame({"w": [v or None for v in ref_values]}),
+            pd.DataFrame({"w": [v or None for v in cur_values]}),
+            config,
+        ),
+        "w",
+    )
+    assert from_files == as_text
+    assert (from_files.n_reference, from_files.n_current) == (47, 39)
+    table = np.array([[30, 12, 5, 0], [20, 15, 0, 4]])
+    assert from_files.p_value == pytest.approx(stats.chi2_contingency(table).pvalue, rel=1e-12)
