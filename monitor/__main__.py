@@ -67,7 +67,8 @@ def main(
                     MONITOR_TOKEN_ENV)  # fmt: skip
     store = Store(db_path, series_of, max_series=max_series, keep_runs=keep_runs)
     log.info("state in %s: %d dataset(s)", db_path, len(store.current))
-    uvicorn.run(create_app(store, token), host=host, port=port, log_level="info")
+    # An empty token is no token: writes stay open, as the warning says.
+    uvicorn.run(create_app(store, token or None), host=host, port=port, log_level="info")
 
 
 main(prog_name="python -m monitor")

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drift import names
@@ -53,8 +56,13 @@ def dataset_state(stored: StoredRun) -> DatasetState:
     )
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Error} for code in (400, 401, 404, 413, 422)
+ERROR_CODES = (400, 401, 404, 413, 422)
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Error} for code in ERROR_CODES}
+# For a text/plain route: "model" would document its errors as text/plain, but they are JSON.
+# (Error is in the components because the other routes use ERRORS.)
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for code in ERROR_CODES
 }
 
 
@@ -90,9 +98,20 @@ def create_app(store: Store, token: str | None) -> FastAPI:
             {"error": f"{'.'.join(first['loc'])}: {first['msg']}", "detail": problems}, 422
         )
 
-    @app.exception_handler(HTTPException)
-    async def refused(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+    @app.exception_handler(StarletteHTTPException)  # also the router's own 404 and 405
+    async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette lists the methods of one route of the path only
+            headers["Allow"] = ", ".join(
+                sorted(
+                    method
+                    for route in app.router.routes
+                    if isinstance(route, APIRoute)
+                    and route.matches(request.scope)[0] is Match.PARTIAL
+                    for method in route.methods
+                )
+            )
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=headers)
 
     @app.post(
         names.RUNS_PATH, status_code=201, responses=ERRORS, dependencies=[Depends(authorized)]
@@ -143,7 +162,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     @app.post(
         names.LEGACY_PATH,
         response_class=PlainTextResponse,
-        responses={200: {"content": {"text/plain": {"example": "ok"}}}, **ERRORS},
+        responses={200: {"content": {"text/plain": {"example": "ok"}}}, **JSON_ERRORS},
         dependencies=[Depends(authorized)],
     )
     def legacy(

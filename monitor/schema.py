@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from drift.config import Correction
 
 MAX_FEATURES = 1_000
 MAX_LABEL_LENGTH = 128
 FUTURE_TOLERANCE = timedelta(days=1)
+MAX_COUNT = 2**53  # counts are exposed as float64 samples: larger ones overflow or lose digits
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 # Label values end up in Prometheus series and HTML: bounded, printable, no control characters.
 LabelValue = Annotated[
@@ -20,7 +31,14 @@ LabelValue = Annotated[
 ]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+def _rfc3339(value: object) -> object:
+    """The documented format only: no Unix times, numeric strings or date-only values."""
+    if isinstance(value, datetime) or (isinstance(value, str) and RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with a zone, e.g. 2026-01-02T03:04:05+00:00")
 
 
 class Strict(BaseModel):
@@ -70,7 +88,11 @@ class Run(Strict):
     dataset: LabelValue
     batch: LabelValue
     reference: LabelValue
-    run_at: Annotated[AwareDatetime, Field(strict=False, description="RFC 3339, with a zone")]
+    run_at: Annotated[
+        AwareDatetime,
+        BeforeValidator(_rfc3339),
+        Field(strict=False, description="RFC 3339, with a zone"),
+    ]
     settings: Settings
     summary: Summary
     features: Annotated[list[Feature], Field(max_length=MAX_FEATURES)]

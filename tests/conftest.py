@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
+import yaml
+
+from drift.names import LEGACY_PATH, RUNS_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -82,3 +94,353 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         env.pop(name, None)
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
     return env
+
+
+# Real servers on loopback: the monitor (uvicorn, as `python -m monitor` runs it) and the
+# Prometheus binary from the Debian package. Both run in their own process group, are found
+# ready by polling, and are stopped by their process group on teardown.
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+PROMTOOL = Path("/usr/bin/promtool")
+START_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(
+    condition: Callable[[], T], what: str, timeout: float = 30.0, interval: float = 0.1
+) -> T:
+    """Call ``condition`` until it returns something truthy, and return that; fail with the
+    last value seen after ``timeout`` seconds. Polling, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = condition()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no {what} after {timeout:g} s; last seen: {last!r}")
+        time.sleep(interval)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Signal the process group (the process was started with start_new_session=True);
+    SIGKILL it if it has not exited after STOP_TIMEOUT_SECONDS."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(STOP_TIMEOUT_SECONDS)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, what: str) -> None:
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{what} exited with {process.returncode} before answering:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
+        return _answers(url)
+
+    wait_for(up, f"answer from {what} at {url}", timeout=START_TIMEOUT_SECONDS)
+
+
+@dataclass
+class MonitorServer:
+    """``python -m monitor`` on 127.0.0.1 with its own SQLite file and write token."""
+
+    db: Path
+    log: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def target(self) -> str:
+        """host:port, as a Prometheus scrape target."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start (again on the same port and database) and wait until /healthz answers."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        env["MONITOR_TOKEN"] = self.token
+        command = [sys.executable, "-m", "monitor", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--db", str(self.db)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=self.db.parent, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        _wait_until_up(self.process, f"{self.url}/healthz", self.log, "the monitor")
+
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM)."""
+        if self.process is not None:
+            stop_process_group(self.process)
+
+    def kill(self) -> None:
+        """A crash (SIGKILL): nothing gets to clean up."""
+        if self.process is not None:
+            stop_process_group(self.process, signal.SIGKILL)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def monitor_server(tmp_path: Path) -> Iterator[MonitorServer]:
+    """A real monitor process with an empty database; stopped after the test."""
+    server = MonitorServer(db=tmp_path / "monitor.db", log=tmp_path / "monitor.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class PrometheusServer:
+    url: str
+    config: Path
+    storage: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """An instant query through the HTTP API: the vector's samples."""
+        response = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)
+        body = response.json()
+        assert response.status_code == 200 and body["status"] == "success", body
+        assert body["data"]["resultType"] == "vector", body
+        return body["data"]["result"]
+
+
+def prometheus_config(targets: Sequence[str], job: str = "drift_monitor") -> dict[str, Any]:
+    """Scrape the targets every second."""
+    return {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(targets)}]}],
+    }
+
+
+@pytest.fixture
+def prometheus_server(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServer]]:
+    """Start the real Prometheus scraping a target ("host:port") every second:
+    ``prometheus_server(monitor_server.target)``. Stopped after the test.
+
+    The first scrape comes about 5 s after the start whatever the interval (target discovery
+    is throttled): poll queries, never sleep."""
+    started: list[PrometheusServer] = []
+
+    def start(target: str) -> PrometheusServer:
+        home = tmp_path / f"prometheus_{len(started)}"
+        home.mkdir()
+        config, storage, log = home / "prometheus.yml", home / "data", home / "prometheus.log"
+        config.write_text(yaml.safe_dump(prometheus_config([target])))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        assert not _answers(f"{url}/-/ready"), f"something already listens on port {port}"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    str(PROMETHEUS),
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={storage}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    f"--web.external-url={url}/",
+                ],
+                cwd=home, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        server = PrometheusServer(url, config, storage, log, process)
+        started.append(server)
+        _wait_until_up(process, f"{url}/-/ready", log, "Prometheus")
+        # The Prometheus that answers is ours, not one that got the port first.
+        flags = requests.get(f"{url}/api/v1/status/flags", timeout=5).json()["data"]
+        assert flags["storage.tsdb.path"] == str(storage), flags
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            stop_process_group(server.process)
+
+
+# --- The monitor in process (FastAPI's TestClient), its request bodies, its exposition. ---
+
+MONITOR_TOKEN = "tok-7Q2vXk9pL4mZ"  # distinctive, so a leak into a log is unmistakable
+RUN_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def feature_doc(
+    name: str, p_value: float | None = 0.5, *, drifted: bool = False, **changes: Any
+) -> dict[str, Any]:
+    """One feature of a run: tested with these p-values, or skipped when p_value is None."""
+    if p_value is None:
+        document = {
+            "feature": name, "kind": "numeric", "test": None, "statistic": None,
+            "p_value": None, "p_value_adjusted": None, "effect_size": None,
+            "n_reference": 0, "n_current": 0, "missing_share_reference": None,
+            "missing_share_current": None, "drifted": False, "status": "skipped",
+            "reason": "absent from the current batch",
+        }  # fmt: skip
+    else:
+        document = {
+            "feature": name, "kind": "numeric", "test": "ks", "statistic": 0.25,
+            "p_value": p_value, "p_value_adjusted": min(1.0, 2 * p_value), "effect_size": 0.125,
+            "n_reference": 100, "n_current": 90, "missing_share_reference": 0.0,
+            "missing_share_current": 0.0625, "drifted": drifted, "status": "tested",
+            "reason": None,
+        }  # fmt: skip
+    return {**document, **changes}
+
+
+def run_doc(
+    dataset: str,
+    features: list[dict[str, Any]],
+    run_at: datetime = RUN_AT,
+    batch: str = "batch_2.csv",
+    reference: str = "reference.csv",
+) -> dict[str, Any]:
+    """A valid run body whose summary agrees with its features."""
+    tested = sum(f["status"] == "tested" for f in features)
+    drifted = sum(f["drifted"] for f in features)
+    return {
+        "dataset": dataset,
+        "batch": batch,
+        "reference": reference,
+        "run_at": run_at.isoformat(),
+        "settings": {"alpha": 0.05, "correction": "bh"},
+        "summary": {
+            "features_tested": tested,
+            "features_drifted": drifted,
+            "share_drifted": drifted / tested if tested else 0.0,
+            "drifted": drifted > 0,
+        },
+        "features": features,
+    }
+
+
+Sample = tuple[str, frozenset[tuple[str, str]]]
+
+
+def scrape(text: str) -> dict[Sample, float]:
+    """The samples of a Prometheus text exposition: (name, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[Sample, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = (sample.name, frozenset(sample.labels.items()))
+            assert key not in samples, f"duplicate series {key}"
+            samples[key] = sample.value
+    return samples
+
+
+def series(name: str, **labels: str) -> Sample:
+    """The key of one series in what scrape() returns."""
+    return name, frozenset(labels.items())
+
+
+@dataclass
+class MonitorApp:
+    """The monitor app in process, on its own SQLite file."""
+
+    client: Any  # fastapi.testclient.TestClient
+    store: Any  # monitor.store.Store
+    db: Path
+    token: str | None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def post_run(self, document: dict[str, Any]) -> Any:
+        return self.client.post(RUNS_PATH, json=document, headers=self.auth)
+
+    def post_legacy(self, feature: str, metric: str, value: float | str) -> Any:
+        params = {"feature": feature, "metric": metric, "value": str(value)}
+        return self.client.post(LEGACY_PATH, params=params, headers=self.auth)
+
+    def metrics(self) -> str:
+        response = self.client.get("/metrics")
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def row_counts(self) -> tuple[int, int]:
+        """Rows in the runs and legacy tables, read through a connection of its own."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            runs = db.execute("SELECT count(*) FROM runs").fetchone()[0]
+            legacy = db.execute("SELECT count(*) FROM legacy").fetchone()[0]
+        return runs, legacy
+
+
+@pytest.fixture
+def make_monitor_app(tmp_path: Path) -> Iterator[Callable[..., MonitorApp]]:
+    """Build monitor apps, each on a fresh SQLite file:
+    ``make_monitor_app(token=..., max_series=..., keep_runs=...)``."""
+    from fastapi.testclient import TestClient
+
+    from monitor.app import create_app
+    from monitor.exposition import series_of
+    from monitor.store import Store
+
+    made: list[MonitorApp] = []
+
+    def make(
+        token: str | None = MONITOR_TOKEN, max_series: int = 100_000, keep_runs: int = 1_000
+    ) -> MonitorApp:
+        db = tmp_path / f"monitor_app_{len(made)}.db"
+        store = Store(db, series_of, max_series=max_series, keep_runs=keep_runs)
+        client = TestClient(create_app(store, token), raise_server_exceptions=False)
+        made.append(MonitorApp(client, store, db, token))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.client.close()
+        app.store.close()
+
+
+@pytest.fixture
+def monitor_app(make_monitor_app: Callable[..., MonitorApp]) -> MonitorApp:
+    """A monitor app with the write token MONITOR_TOKEN, on a fresh SQLite file."""
+    return make_monitor_app()
+
+
+@dataclass
+class TokenlessMonitorServer(MonitorServer):
+    """``python -m monitor`` started with no MONITOR_TOKEN in its environment."""
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+        command = [sys.executable, "-m", "monitor", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--db", str(self.db)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=self.db.parent, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        _wait_until_up(self.process, f"{self.url}/healthz", self.log, "the monitor")
