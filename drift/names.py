@@ -12,6 +12,9 @@ DATASETS_PATH = "/api/v1/datasets"
 DATASET_LABEL = "dataset"
 FEATURE_LABEL = "feature"
 BATCH_LABEL = "batch"  # which side of a comparison: "reference" or "current"
+KIND_LABEL, TEST_LABEL, STATUS_LABEL = "kind", "test", "status"  # on FEATURE_INFO
+# On RUN_INFO: the file names of the batches compared, and the correction used.
+CURRENT_LABEL, REFERENCE_LABEL, CORRECTION_LABEL = "current", "reference", "correction"
 P_VALUE = "drift_feature_p_value"
 P_VALUE_ADJUSTED = "drift_feature_p_value_adjusted"
 STATISTIC = "drift_feature_statistic"

@@ -1,6 +1,8 @@
 """The monitor's HTTP API: JSON runs in, Prometheus metrics and a status page out."""
 
 import hmac
+import logging
+import sqlite3
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +22,8 @@ from monitor.exposition import Exposition
 from monitor.page import render_page
 from monitor.schema import Feature, LabelValue, Run, Settings, Summary
 from monitor.store import SeriesLimitError, Store, StoredRun
+
+log = logging.getLogger("monitor")
 
 MAX_BODY_BYTES = 1 << 20
 HISTORY_LIMIT = 500
@@ -97,6 +101,11 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         return JSONResponse(
             {"error": f"{'.'.join(first['loc'])}: {first['msg']}", "detail": problems}, 422
         )
+
+    @app.exception_handler(sqlite3.Error)
+    async def storage_failed(_: Request, exc: sqlite3.Error) -> JSONResponse:
+        log.error("storage error, nothing stored: %s", exc)
+        return JSONResponse({"error": "the monitor's storage failed; nothing was stored"}, 503)
 
     @app.exception_handler(StarletteHTTPException)  # also the router's own 404 and 405
     async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:

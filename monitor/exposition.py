@@ -1,22 +1,41 @@
-"""The Prometheus exposition of the monitor's state, named once in drift.names."""
+"""The Prometheus text exposition of the monitor's state, with names from drift.names.
+
+Each dataset's lines are rendered once per run and cached, so a scrape after a push only
+renders the dataset that changed, whatever the number of series.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from collections.abc import Iterable, Sequence
 
 from drift import names
 from monitor.schema import Run
 from monitor.store import Store
 
-FEATURE_LABELS = [names.DATASET_LABEL, names.FEATURE_LABEL]
-DATASET_LABELS = [names.DATASET_LABEL]
-SIDE_LABELS = [*FEATURE_LABELS, names.BATCH_LABEL]
+# (name, help) of every family, in the order of the exposition.
+FEATURE_FAMILIES = (
+    (names.P_VALUE, "p-value of the feature's drift test"),
+    (names.P_VALUE_ADJUSTED, "p-value adjusted for the number of features tested"),
+    (names.STATISTIC, "Test statistic (KS D or chi-square)"),
+    (names.EFFECT_SIZE, "Effect size (normed Wasserstein or Cramer's V)"),
+    (names.DRIFTED, "1 if the feature drifted, else 0"),
+    (names.SAMPLE_SIZE, "Values tested, per batch"),
+    (names.MISSING_RATIO, "Share of missing values, per batch"),
+    (names.FEATURE_INFO, "Kind, test and status of the feature"),
+)
+DATASET_FAMILIES = (
+    (names.FEATURES_TESTED, "Features tested in the last run"),
+    (names.FEATURES_DRIFTED, "Features drifted in the last run"),
+    (names.DATASET_DRIFTED, "1 if any feature drifted in the last run"),
+    (names.DATASET_ALPHA, "Significance level of the last run"),
+    (names.LAST_RUN_TIMESTAMP, "When the last run was computed (Unix time)"),
+    (names.RUN_INFO, "Batches and correction of the last run"),
+)
+LEGACY_FAMILY = (names.LEGACY_GAUGE, "explains drift in metrics")
 SERIES_PER_FEATURE = 10  # 5 values, 2 sample sizes, 2 missing ratios, 1 info
-SERIES_PER_DATASET = 6
+SERIES_PER_DATASET = len(DATASET_FAMILIES)
+
+Sample = tuple[str, Sequence[tuple[str, str]], float]
 
 
 def series_of(run: Run) -> int:
@@ -24,94 +43,90 @@ def series_of(run: Run) -> int:
     return SERIES_PER_DATASET + SERIES_PER_FEATURE * len(run.features)
 
 
-class DriftCollector(Collector):
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        def family(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, doc, labels=labels)
-
-        p_value = family(names.P_VALUE, "p-value of the feature's drift test", FEATURE_LABELS)
-        adjusted = family(
-            names.P_VALUE_ADJUSTED, "p-value adjusted for the number of features tested",
-            FEATURE_LABELS,
-        )  # fmt: skip
-        statistic = family(names.STATISTIC, "Test statistic (KS D or chi-square)", FEATURE_LABELS)
-        effect = family(
-            names.EFFECT_SIZE, "Effect size (normed Wasserstein or Cramer's V)", FEATURE_LABELS
+def run_samples(run: Run) -> Iterable[Sample]:
+    """Every sample a run exposes. A skipped feature has no values: nothing is ever NaN."""
+    dataset = (names.DATASET_LABEL, run.dataset)
+    for f in run.features:
+        labels = (dataset, (names.FEATURE_LABEL, f.feature))
+        for name, value in (
+            (names.P_VALUE, f.p_value),
+            (names.P_VALUE_ADJUSTED, f.p_value_adjusted),
+            (names.STATISTIC, f.statistic),
+            (names.EFFECT_SIZE, f.effect_size),
+        ):
+            if value is not None:
+                yield name, labels, value
+        if f.status == "tested":
+            yield names.DRIFTED, labels, float(f.drifted)
+        for side, n, share in (
+            ("reference", f.n_reference, f.missing_share_reference),
+            ("current", f.n_current, f.missing_share_current),
+        ):
+            yield names.SAMPLE_SIZE, (*labels, (names.BATCH_LABEL, side)), n
+            if share is not None:
+                yield names.MISSING_RATIO, (*labels, (names.BATCH_LABEL, side)), share
+        info = (
+            (names.KIND_LABEL, f.kind),
+            (names.TEST_LABEL, f.test or ""),
+            (names.STATUS_LABEL, f.status),
         )
-        drifted = family(names.DRIFTED, "1 if the feature drifted, else 0", FEATURE_LABELS)
-        sample = family(names.SAMPLE_SIZE, "Values tested, per batch", SIDE_LABELS)
-        missing = family(names.MISSING_RATIO, "Share of missing values, per batch", SIDE_LABELS)
-        info = family(
-            names.FEATURE_INFO, "Kind, test and status of the feature",
-            [*FEATURE_LABELS, "kind", "test", "status"],
-        )  # fmt: skip
-        tested = family(names.FEATURES_TESTED, "Features tested in the last run", DATASET_LABELS)
-        n_drifted = family(
-            names.FEATURES_DRIFTED, "Features drifted in the last run", DATASET_LABELS
-        )
-        dataset_drifted = family(
-            names.DATASET_DRIFTED, "1 if any feature drifted in the last run", DATASET_LABELS
-        )
-        alpha = family(names.DATASET_ALPHA, "Significance level of the last run", DATASET_LABELS)
-        last_run = family(
-            names.LAST_RUN_TIMESTAMP, "When the last run was computed (Unix time)", DATASET_LABELS
-        )
-        run_info = family(
-            names.RUN_INFO, "Batches and correction of the last run",
-            [*DATASET_LABELS, "batch", "reference", "correction"],
-        )  # fmt: skip
-
-        for dataset, stored in sorted(self._store.current.items()):
-            run = stored.run
-            for f in run.features:
-                labels = [dataset, f.feature]
-                for target, value in (
-                    (p_value, f.p_value),
-                    (adjusted, f.p_value_adjusted),
-                    (statistic, f.statistic),
-                    (effect, f.effect_size),
-                ):
-                    if value is not None:  # a skipped feature has no values: never NaN
-                        target.add_metric(labels, value)
-                if f.status == "tested":
-                    drifted.add_metric(labels, float(f.drifted))
-                for side, n, share in (
-                    ("reference", f.n_reference, f.missing_share_reference),
-                    ("current", f.n_current, f.missing_share_current),
-                ):
-                    sample.add_metric([*labels, side], n)
-                    if share is not None:
-                        missing.add_metric([*labels, side], share)
-                info.add_metric([*labels, f.kind, f.test or "", f.status], 1)
-            tested.add_metric([dataset], run.summary.features_tested)
-            n_drifted.add_metric([dataset], run.summary.features_drifted)
-            dataset_drifted.add_metric([dataset], float(run.summary.drifted))
-            alpha.add_metric([dataset], run.settings.alpha)
-            last_run.add_metric([dataset], run.run_at.timestamp())
-            run_info.add_metric([dataset, run.batch, run.reference, run.settings.correction], 1)
-
-        legacy = family(names.LEGACY_GAUGE, "explains drift in metrics", ["feature", "metric"])
-        for (feature, metric), value in sorted(self._store.legacy.items()):
-            legacy.add_metric([feature, metric], value)
-
-        yield from (p_value, adjusted, statistic, effect, drifted, sample, missing, info)
-        yield from (tested, n_drifted, dataset_drifted, alpha, last_run, run_info, legacy)
+        yield names.FEATURE_INFO, (*labels, *info), 1
+    yield names.FEATURES_TESTED, (dataset,), run.summary.features_tested
+    yield names.FEATURES_DRIFTED, (dataset,), run.summary.features_drifted
+    yield names.DATASET_DRIFTED, (dataset,), float(run.summary.drifted)
+    yield names.DATASET_ALPHA, (dataset,), run.settings.alpha
+    yield names.LAST_RUN_TIMESTAMP, (dataset,), run.run_at.timestamp()
+    run_info = (
+        (names.CURRENT_LABEL, run.batch),
+        (names.REFERENCE_LABEL, run.reference),
+        (names.CORRECTION_LABEL, run.settings.correction),
+    )
+    yield names.RUN_INFO, (dataset, *run_info), 1
 
 
 class Exposition:
-    """The /metrics body, rendered again only after the state changed."""
+    """The /metrics body, rendered again only where the state changed."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(DriftCollector(store))
+        self._datasets: dict[str, tuple[int, dict[str, str]]] = {}  # name -> (run id, lines)
         self._version, self._body = -1, b""
 
     def render(self) -> bytes:
         version = self._store.version
-        if version != self._version:
-            self._body, self._version = generate_latest(self._registry), version
+        if version == self._version:
+            return self._body
+        current = sorted(self._store.current.items())
+        cached = self._datasets
+        self._datasets = {
+            dataset: cached[dataset]
+            if dataset in cached and cached[dataset][0] == stored.id
+            else (stored.id, _by_family(run_samples(stored.run)))
+            for dataset, stored in current
+        }
+        legacy = _by_family(
+            (names.LEGACY_GAUGE, (("feature", feature), ("metric", metric)), value)
+            for (feature, metric), value in sorted(self._store.legacy.items())
+        )
+        parts = []
+        for blocks, families in (
+            ([lines for _, lines in self._datasets.values()], FEATURE_FAMILIES + DATASET_FAMILIES),
+            ([legacy], (LEGACY_FAMILY,)),
+        ):
+            for name, help_text in families:
+                parts.append(f"# HELP {name} {help_text}\n# TYPE {name} gauge\n")
+                parts.extend(block.get(name, "") for block in blocks)
+        self._body, self._version = "".join(parts).encode(), version
         return self._body
+
+
+def _by_family(samples: Iterable[Sample]) -> dict[str, str]:
+    lines: dict[str, list[str]] = {}
+    for name, labels, value in samples:
+        label_text = ",".join(f'{key}="{_escape(text)}"' for key, text in labels)
+        lines.setdefault(name, []).append(f"{name}{{{label_text}}} {float(value)!r}\n")
+    return {name: "".join(family) for name, family in lines.items()}
+
+
+def _escape(label_value: str) -> str:
+    return label_value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")

@@ -67,7 +67,7 @@ def _dataset(store: Store, stored: StoredRun) -> str:
         f"{escape(run.settings.correction)} correction.</p>"
         "<table><thead><tr><th>feature</th><th>kind</th><th>test</th><th>p-value</th>"
         "<th>adjusted p-value</th><th>effect size</th><th>missing (ref / cur)</th>"
-        f"<th>status</th><th>p-value, last {HISTORY_RUNS} runs</th></tr></thead>"
+        f"<th>status</th><th>adjusted p-value, last {HISTORY_RUNS} runs</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
     )
 
@@ -94,9 +94,10 @@ def _feature_row(f: Feature, history: list[float | None], alpha: float) -> str:
 def _sparkline(
     history: list[float | None], alpha: float, width: int = 120, height: int = 28
 ) -> str:
-    """p over the recent runs, with the alpha line above a shaded zone: lower means stronger
-    drift. Log scales: 1 to alpha above the line, alpha to 1e-10 (and below) under it, so
-    that runs without drift do not all sit on the line."""
+    """The adjusted p-value (what the drifted mark is decided on) over the recent runs,
+    with the alpha line above a shaded zone: lower means stronger drift. Log scales: 1 to
+    alpha above the line, alpha to 1e-10 (and below) under it, so that runs without drift
+    do not all sit on the line."""
     points = [(i, p) for i, p in enumerate(history) if p is not None]
     if not points:
         return ""
@@ -115,7 +116,8 @@ def _sparkline(
     title = ", ".join(_number(p) for _, p in points)
     return (
         f'<svg width="{width + 4}" height="{height + 4}" viewBox="-2 -2 {width + 4} {height + 4}" '
-        f'role="img" aria-label="p-values: {title}"><title>p-values: {title}</title>'
+        f'role="img" aria-label="adjusted p-values: {title}">'
+        f"<title>adjusted p-values: {title}</title>"
         f'<rect class="zone" x="0" y="{y(alpha):.1f}" width="{width}" '
         f'height="{height - y(alpha):.1f}"/>'
         f'<line class="alpha" x1="0" x2="{width}" y1="{y(alpha):.1f}" y2="{y(alpha):.1f}"/>'
@@ -125,7 +127,7 @@ def _sparkline(
 
 
 def _p_of(features: list[Feature], name: str) -> float | None:
-    return next((f.p_value for f in features if f.feature == name), None)
+    return next((f.p_value_adjusted for f in features if f.feature == name), None)
 
 
 def _number(value: float | None) -> str:

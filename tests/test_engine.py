@@ -4,6 +4,8 @@ edge cases that must be skipped with a reason instead of crashing or yielding Na
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import drift
 from drift.config import DriftConfig
 from drift.dataset import read_batch
 from drift.engine import check_schema, compare
@@ -485,3 +488,12 @@ def test_categories_read_from_files_give_the_same_result_as_plain_text(tmp_path:
     assert (from_files.n_reference, from_files.n_current) == (47, 39)
     table = np.array([[30, 12, 5, 0], [20, 15, 0, 4]])
     assert from_files.p_value == pytest.approx(stats.chi2_contingency(table).pvalue, rel=1e-12)
+
+
+def test_the_package_exports_load_on_first_use() -> None:
+    assert sorted(drift.__all__) == sorted(drift._EXPORTS)
+    assert all(callable(getattr(drift, name)) for name in drift.__all__)
+    # The monitor imports drift.names; that must not pull in the engine's heavy imports.
+    probe = "import sys, drift.names; print('pandas' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

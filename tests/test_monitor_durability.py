@@ -212,6 +212,7 @@ def test_a_database_failure_is_a_5xx_the_publisher_retries_and_changes_nothing(
     with failing(app.db, "runs", "DELETE"):
         response = app.post_run(run_doc("shop", [feature_doc("b", 0.5)], RUN_AT + HOUR))
 
-    assert response.status_code == 500
+    assert response.status_code == 503  # which send_run retries
+    assert response.json() == {"error": "the monitor's storage failed; nothing was stored"}
     assert (app.metrics(), app.row_counts()) == (metrics, rows)
     assert app.client.get(names.DATASETS_PATH + "/shop").json()["features"][0]["feature"] == "a"

@@ -25,6 +25,8 @@ from conftest import (
 from drift import compare, load_config, read_batch
 from drift.names import (
     BATCH_LABEL,
+    CORRECTION_LABEL,
+    CURRENT_LABEL,
     DATASET_ALPHA,
     DATASET_DRIFTED,
     DATASET_LABEL,
@@ -35,14 +37,18 @@ from drift.names import (
     FEATURE_LABEL,
     FEATURES_DRIFTED,
     FEATURES_TESTED,
+    KIND_LABEL,
     LAST_RUN_TIMESTAMP,
     LEGACY_GAUGE,
     MISSING_RATIO,
     P_VALUE,
     P_VALUE_ADJUSTED,
+    REFERENCE_LABEL,
     RUN_INFO,
     SAMPLE_SIZE,
     STATISTIC,
+    STATUS_LABEL,
+    TEST_LABEL,
 )
 from drift.publish import run_document
 from monitor.schema import MAX_COUNT
@@ -54,13 +60,13 @@ LABELS = {
     **{name: {DATASET_LABEL, FEATURE_LABEL} for name in VALUE_FAMILIES},
     SAMPLE_SIZE: {DATASET_LABEL, FEATURE_LABEL, BATCH_LABEL},
     MISSING_RATIO: {DATASET_LABEL, FEATURE_LABEL, BATCH_LABEL},
-    FEATURE_INFO: {DATASET_LABEL, FEATURE_LABEL, "kind", "test", "status"},
+    FEATURE_INFO: {DATASET_LABEL, FEATURE_LABEL, KIND_LABEL, TEST_LABEL, STATUS_LABEL},
     FEATURES_TESTED: {DATASET_LABEL},
     FEATURES_DRIFTED: {DATASET_LABEL},
     DATASET_DRIFTED: {DATASET_LABEL},
     DATASET_ALPHA: {DATASET_LABEL},
     LAST_RUN_TIMESTAMP: {DATASET_LABEL},
-    RUN_INFO: {DATASET_LABEL, "batch", "reference", "correction"},
+    RUN_INFO: {DATASET_LABEL, CURRENT_LABEL, REFERENCE_LABEL, CORRECTION_LABEL},
     LEGACY_GAUGE: {"feature", "metric"},
 }
 BIKES_REFERENCE = "control/bike_sharing_dataset_1.csv"
@@ -170,7 +176,7 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         series(DATASET_ALPHA, **shop): 0.01,
         series(LAST_RUN_TIMESTAMP, **shop): RUN_AT.timestamp(),
         series(
-            RUN_INFO, **shop, batch="b_7.csv", reference="reference.csv", correction="bonferroni"
+            RUN_INFO, **shop, current="b_7.csv", reference="reference.csv", correction="bonferroni"
         ): 1.0,
         series(LEGACY_GAUGE, feature="temp", metric="psi"): 123456.789e-3,
     }

@@ -216,7 +216,7 @@ def test_the_feature_table_has_the_columns_a_person_needs(page: WebDriver) -> No
     headers = [th.text for th in section_of(page, BIKES).find_elements(By.TAG_NAME, "th")]
     for needed in ("feature", "p-value", "adjusted p-value", "effect size", "status"):
         assert needed in headers
-    assert headers[-1].startswith("p-value, last")
+    assert headers[-1].startswith("adjusted p-value, last")
 
 
 def test_every_feature_row_shows_its_values_and_a_drifted_or_ok_mark(
@@ -268,14 +268,15 @@ def test_each_tested_feature_has_a_p_value_chart_with_one_point_per_run(
             assert [x for x, _ in points] == sorted(x for x, _ in points)  # oldest run left
             # Lower means stronger drift: the runs' order of heights follows their p-values.
             p_values = [
-                next(g.p_value for g in r.features if g.feature == f.feature) for r in run.reports
+                next(g.p_value_adjusted for g in r.features if g.feature == f.feature)
+                for r in run.reports
             ]
             # Below the alpha line (in the shaded zone) exactly when p < alpha.
             line = float(svg.find_element(By.CLASS_NAME, "alpha").get_attribute("y1"))
             below = [y > line for _, y in points]
             assert below == [p < run.last.alpha for p in p_values], (f.feature, points, line)
             # A person hovering (or a screen reader) gets the values themselves.
-            label = "p-values: " + ", ".join(number(p) for p in p_values)
+            label = "adjusted p-values: " + ", ".join(number(p) for p in p_values)
             assert svg.get_attribute("aria-label") == label
             pairs = pairwise(zip(p_values, (y for _, y in points), strict=True))
             for (p1, y1), (p2, y2) in pairs:
