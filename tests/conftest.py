@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,11 +164,12 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, what: 
 
 @dataclass
 class MonitorServer:
-    """``python -m monitor`` on 127.0.0.1 with its own SQLite file and write token."""
+    """``python -m monitor`` on 127.0.0.1 with its own SQLite file and write token (None:
+    started without one)."""
 
     db: Path
     log: Path
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    token: str | None = field(default_factory=lambda: secrets.token_urlsafe(16))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -183,7 +185,8 @@ class MonitorServer:
     def start(self) -> None:
         """Start (again on the same port and database) and wait until /healthz answers."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-        env["MONITOR_TOKEN"] = self.token
+        if self.token is not None:
+            env["MONITOR_TOKEN"] = self.token
         command = [sys.executable, "-m", "monitor", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--db", str(self.db)]
         with self.log.open("ab") as log:
@@ -208,15 +211,21 @@ class MonitorServer:
         self.start()
 
 
-@pytest.fixture
-def monitor_server(tmp_path: Path) -> Iterator[MonitorServer]:
-    """A real monitor process with an empty database; stopped after the test."""
-    server = MonitorServer(db=tmp_path / "monitor.db", log=tmp_path / "monitor.log")
+@contextmanager
+def running_monitor(home: Path) -> Iterator[MonitorServer]:
+    """A real monitor process with an empty database in ``home``, stopped on exit."""
+    server = MonitorServer(db=home / "monitor.db", log=home / "monitor.log")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def monitor_server(tmp_path: Path) -> Iterator[MonitorServer]:
+    with running_monitor(tmp_path) as server:
+        yield server
 
 
 @dataclass
@@ -428,19 +437,3 @@ def make_monitor_app(tmp_path: Path) -> Iterator[Callable[..., MonitorApp]]:
 def monitor_app(make_monitor_app: Callable[..., MonitorApp]) -> MonitorApp:
     """A monitor app with the write token MONITOR_TOKEN, on a fresh SQLite file."""
     return make_monitor_app()
-
-
-@dataclass
-class TokenlessMonitorServer(MonitorServer):
-    """``python -m monitor`` started with no MONITOR_TOKEN in its environment."""
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-        command = [sys.executable, "-m", "monitor", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--db", str(self.db)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=env, cwd=self.db.parent, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        _wait_until_up(self.process, f"{self.url}/healthz", self.log, "the monitor")

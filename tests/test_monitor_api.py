@@ -19,7 +19,6 @@ from conftest import (
     RUN_AT,
     MonitorApp,
     MonitorServer,
-    TokenlessMonitorServer,
     feature_doc,
     run_doc,
     scrape,
@@ -573,7 +572,7 @@ def test_the_token_never_reaches_the_servers_logs(tmp_path: Path) -> None:
 
 
 def test_the_server_warns_at_start_when_it_has_no_token(tmp_path: Path) -> None:
-    server = TokenlessMonitorServer(db=tmp_path / "monitor.db", log=tmp_path / "monitor.log")
+    server = MonitorServer(db=tmp_path / "monitor.db", log=tmp_path / "monitor.log", token=None)
     server.start()
     try:
         status = call(server, "POST", names.RUNS_PATH, json=shop_run())

@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
-from conftest import DATA, MonitorServer
+from conftest import DATA, MonitorServer, running_monitor
 from drift import DriftConfig, DriftReport, compare, load_config, read_batch
 from drift.publish import run_document, send_run
 from drift.report import FeatureResult
@@ -89,13 +89,8 @@ def post(
 @pytest.fixture(scope="module")
 def monitor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorServer]:
     """One monitor for the module, holding the runs of two datasets."""
-    home = tmp_path_factory.mktemp("monitor")
-    server = MonitorServer(db=home / "monitor.db", log=home / "monitor.log")
-    server.start()
-    try:
+    with running_monitor(tmp_path_factory.mktemp("monitor")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
