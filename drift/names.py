@@ -34,3 +34,9 @@ RUN_INFO = "drift_dataset_run_info"
 # POST /drift?feature=F&metric=M&value=V sets the gauge drift{feature, metric}.
 LEGACY_PATH = "/drift"
 LEGACY_GAUGE = "drift"
+
+# Grafana: the alert label that routes drift alerts to Telegram (the rule sets it, the
+# notification policy matches it), and the uids that make re-applies idempotent.
+ALERT_LABEL = "drift_threshold_detected"
+STALE_LABEL = "drift_run_stale"  # set by the rule that fires when no run came for too long
+ALERT_LABEL_VALUE = "true"

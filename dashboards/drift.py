@@ -1,0 +1,528 @@
+"""The "Data Drift" dashboard as code, rendered to the JSON body of `POST /api/dashboards/db`.
+
+Panels are built with grafanalib 0.7.1 where it has a modern panel class (timeseries, stat, table)
+and by hand where it has none (its `AlertList` writes the pre-7.5 options). grafanalib's output is
+then post-processed for Grafana 11 by `_modernise`: see the comments there for each fix.
+Every metric and label name comes from `drift.names`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from grafanalib._gen import DashboardEncoder
+from grafanalib.core import (
+    GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+    REFRESH_ON_TIME_RANGE_CHANGE,
+    SORT_ALPHA_ASC,
+    TABLE_TARGET_FORMAT,
+    TIME_SERIES_TARGET_FORMAT,
+    Dashboard,
+    DashboardLink,
+    GridPos,
+    Stat,
+    Table,
+    TableSortByField,
+    Target,
+    Template,
+    Templating,
+    Time,
+    TimePicker,
+    TimeSeries,
+)
+
+from drift import names
+
+DEFAULT_TITLE = "Data Drift"  # the course's manual dashboard
+MANAGED_TAG = "provisioned-by:drift-monitoring"  # how the provisioning engine finds its dashboards
+TAGS = ("drift", MANAGED_TAG)
+SCHEMA_VERSION = 39  # Grafana 11.0's dashboard schema; grafanalib still writes 12
+
+# Panel ids are fixed by hand, never auto-numbered: alert rules link to a panel by
+# (dashboardUid, panelId), so adding a panel must not renumber the others.
+P_VALUE_PANEL_ID = 1
+ADJUSTED_P_VALUE_PANEL_ID = 2
+EFFECT_SIZE_PANEL_ID = 3
+FEATURES_DRIFTED_PANEL_ID = 4
+LAST_RUN_PANEL_ID = 5
+CURRENT_STATE_PANEL_ID = 6
+ALERTS_PANEL_ID = 7
+
+DATASET_VARIABLE = names.DATASET_LABEL  # the dashboard variable, named after the label it filters
+P_VALUE_AXIS_MIN = 1e-10  # a log axis needs a positive minimum; smaller p-values are all "drifted"
+SCRAPE_LABELS = ("instance", "job")  # added by Prometheus to every series, not by the monitor
+
+_UID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what Grafana accepts as a uid
+
+
+def alert_panel_id(use_adjusted: bool) -> int:
+    """The id of the panel showing the p-value that the drift alert rule compares with alpha."""
+    return ADJUSTED_P_VALUE_PANEL_ID if use_adjusted else P_VALUE_PANEL_ID
+
+
+def build_dashboard(
+    *,
+    uid: str,
+    title: str,
+    datasource_uid: str,
+    alpha: float,
+    use_adjusted: bool,
+    folder_uid: str,
+    stale_after_seconds: float,
+    refresh: str = "10s",
+) -> dict[str, Any]:
+    """The dashboard JSON (the `dashboard` member of `POST /api/dashboards/db`), `id` null.
+
+    The same arguments always give the same JSON. Raises ValueError on arguments Grafana would
+    reject or that would draw a meaningless threshold.
+    """
+    _check_arguments(uid, title, datasource_uid, alpha, folder_uid, refresh)
+    datasource = {"type": "prometheus", "uid": datasource_uid}
+    panels = [
+        _features_drifted_panel(datasource, GridPos(h=6, w=6, x=0, y=0)),
+        _last_run_panel(datasource, stale_after_seconds, GridPos(h=6, w=6, x=6, y=0)),
+        _p_value_panel(
+            datasource, alpha, use_adjusted, adjusted=False, grid=GridPos(h=9, w=12, x=0, y=6)
+        ),
+        _p_value_panel(
+            datasource, alpha, use_adjusted, adjusted=True, grid=GridPos(h=9, w=12, x=12, y=6)
+        ),
+        _effect_size_panel(datasource, GridPos(h=9, w=12, x=0, y=15)),
+        _current_state_panel(datasource, alpha, use_adjusted, GridPos(h=9, w=12, x=12, y=15)),
+    ]
+    dashboard = Dashboard(
+        title=title,
+        uid=uid,
+        description="Statistical drift tests per feature: p-values, effect sizes, last run.",
+        tags=list(TAGS),
+        timezone="browser",
+        refresh=refresh,
+        time=Time("now-6h", "now"),
+        timePicker=TimePicker(
+            refreshIntervals=["10s", "30s", "1m", "5m", "15m", "1h"], timeOptions=[]
+        ),
+        graphTooltip=GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        templating=Templating(list=[_dataset_variable(datasource)]),
+        links=[
+            DashboardLink(
+                type="link",
+                title="Drift folder: dashboards and alert rules",
+                uri=f"/dashboards/f/{folder_uid}/",
+                icon="dashboard",
+                keepTime=False,
+            )
+        ],
+        panels=panels,
+    )
+    body = _modernise(_plain(dashboard))
+    body["panels"].append(_alert_list_panel(GridPos(h=6, w=12, x=12, y=0)))
+    # Grafana lays panels out by position; sorting the same way keeps a round trip diff-free.
+    body["panels"].sort(key=lambda panel: (panel["gridPos"]["y"], panel["gridPos"]["x"]))
+    return body
+
+
+def _check_arguments(
+    uid: str, title: str, datasource_uid: str, alpha: float, folder_uid: str, refresh: str
+) -> None:
+    # The save API answers 400 for these; failing here names the argument instead.
+    for name, value in (("uid", uid), ("folder_uid", folder_uid)):
+        if not isinstance(value, str) or not _UID_PATTERN.fullmatch(value):
+            raise ValueError(f"{name} must be 1-40 letters, digits, '-' or '_': {value!r}")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title must not be empty")
+    if not isinstance(datasource_uid, str) or not datasource_uid:
+        raise ValueError("datasource_uid must not be empty")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number strictly between 0 and 1: {alpha!r}")
+    if not isinstance(refresh, str):
+        raise ValueError(f"refresh must be a string such as '10s' or '': {refresh!r}")
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _selector(metric: str) -> str:
+    """`metric{dataset=~"$dataset"}`: every query follows the dataset variable."""
+    return f'{metric}{{{names.DATASET_LABEL}=~"${DATASET_VARIABLE}"}}'
+
+
+def _legend(*labels: str) -> str:
+    return " / ".join("{{" + label + "}}" for label in labels)
+
+
+def _target(
+    datasource: dict[str, str],
+    ref_id: str,
+    expr: str,
+    legend: str = "",
+    *,
+    instant: bool = False,
+    table: bool = False,
+) -> Target:
+    return Target(
+        datasource=datasource,
+        refId=ref_id,
+        expr=expr,
+        legendFormat=legend,
+        instant=instant,
+        format=TABLE_TARGET_FORMAT if table else TIME_SERIES_TARGET_FORMAT,
+    )
+
+
+def _steps(*steps: tuple[str, float | None]) -> list[dict[str, Any]]:
+    """Threshold steps as plain dicts: grafanalib's `Threshold` writes the base value as the
+    string "null" (Grafana wants JSON null) and adds the Angular graph's op/yaxis/line/index."""
+    return [{"color": color, "value": value} for color, value in steps]
+
+
+# --- panels --------------------------------------------------------------------------------
+
+
+def _p_value_panel(
+    datasource: dict[str, str], alpha: float, use_adjusted: bool, *, adjusted: bool, grid: GridPos
+) -> TimeSeries:
+    metric = names.P_VALUE_ADJUSTED if adjusted else names.P_VALUE
+    kind = "Adjusted p-value" if adjusted else "p-value"
+    if adjusted == use_adjusted:
+        role = f"The drift alert rule fires when this value is below alpha = {alpha:g}"
+    else:
+        role = "For reference: the drift alert rule uses the other p-value"
+    return TimeSeries(
+        id=ADJUSTED_P_VALUE_PANEL_ID if adjusted else P_VALUE_PANEL_ID,
+        title=f"{kind} per feature",
+        description=f"{role} (red line). Log scale; values below {P_VALUE_AXIS_MIN:g} sit on "
+        "the bottom edge.",
+        dataSource=datasource,
+        targets=[
+            _target(
+                datasource,
+                "A",
+                _selector(metric),
+                _legend(names.DATASET_LABEL, names.FEATURE_LABEL),
+            )
+        ],
+        gridPos=grid,
+        unit="sci",
+        lineInterpolation="stepAfter",  # a value holds until the next run replaces it
+        scaleDistributionType="log",
+        scaleDistributionLog=10,
+        # A red line at alpha; the series keep their palette colours (thresholdsStyle "line").
+        thresholdType="absolute",
+        thresholds=_steps(("green", None), ("red", alpha)),
+        thresholdsStyleMode="line",
+        legendDisplayMode="table",
+        legendCalcs=["lastNotNull", "min"],
+        tooltipMode="multi",
+        tooltipSort="asc",
+        # grafanalib's valueMin/valueMax accept only ints.
+        extraJson={"fieldConfig": {"defaults": {"min": P_VALUE_AXIS_MIN, "max": 1}}},
+    )
+
+
+def _effect_size_panel(datasource: dict[str, str], grid: GridPos) -> TimeSeries:
+    return TimeSeries(
+        id=EFFECT_SIZE_PANEL_ID,
+        title="Effect size per feature",
+        description="Normed Wasserstein distance (numeric) or Cramer's V (categorical): how "
+        "large a shift is, whatever the sample size.",
+        dataSource=datasource,
+        targets=[
+            _target(
+                datasource,
+                "A",
+                _selector(names.EFFECT_SIZE),
+                _legend(names.DATASET_LABEL, names.FEATURE_LABEL),
+            )
+        ],
+        gridPos=grid,
+        unit="none",
+        valueMin=0,
+        lineInterpolation="stepAfter",
+        thresholds=_steps(("green", None)),
+        legendDisplayMode="table",
+        legendCalcs=["lastNotNull", "max"],
+        tooltipMode="multi",
+        tooltipSort="desc",
+    )
+
+
+def _features_drifted_panel(datasource: dict[str, str], grid: GridPos) -> Stat:
+    return Stat(
+        id=FEATURES_DRIFTED_PANEL_ID,
+        title="Features drifted",
+        description="Features that drifted in the last run, and features tested.",
+        dataSource=datasource,
+        targets=[
+            _target(
+                datasource,
+                "A",
+                _selector(names.FEATURES_DRIFTED),
+                _legend(names.DATASET_LABEL) + " drifted",
+                instant=True,
+            ),
+            _target(
+                datasource,
+                "B",
+                _selector(names.FEATURES_TESTED),
+                _legend(names.DATASET_LABEL) + " tested",
+                instant=True,
+            ),
+        ],
+        gridPos=grid,
+        color={"mode": "thresholds"},
+        thresholds=_steps(("green", None), ("red", 1)),
+        # The count tested is context, not a signal: never green or red.
+        overrides=[
+            {
+                "matcher": {"id": "byFrameRefID", "options": "B"},
+                "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}}],
+            }
+        ],
+        decimals=0,
+        graphMode="none",
+        reduceCalc="lastNotNull",
+        textMode="value_and_name",
+        noValue="no run yet",
+    )
+
+
+def _last_run_panel(datasource: dict[str, str], stale_after: float, grid: GridPos) -> Stat:
+    return Stat(
+        id=LAST_RUN_PANEL_ID,
+        title="Time since the last run",
+        description="How long ago the last drift run was computed, per dataset. Orange after "
+        f"half of {stale_after:g} s, red from {stale_after:g} s, when the staleness alert fires.",
+        dataSource=datasource,
+        targets=[
+            _target(
+                datasource,
+                "A",
+                f"time() - {_selector(names.LAST_RUN_TIMESTAMP)}",
+                _legend(names.DATASET_LABEL),
+                instant=True,
+            )
+        ],
+        gridPos=grid,
+        format="s",
+        color={"mode": "thresholds"},
+        thresholds=_steps(("green", None), ("orange", stale_after / 2), ("red", stale_after)),
+        decimals=0,
+        graphMode="none",
+        reduceCalc="lastNotNull",
+        noValue="no run yet",
+    )
+
+
+# Columns of the current-state table: (query, metric, header).
+_TABLE_COLUMNS = (
+    ("A", names.P_VALUE, "p-value"),
+    ("B", names.P_VALUE_ADJUSTED, "adjusted p-value"),
+    ("C", names.EFFECT_SIZE, "effect size"),
+    ("D", names.DRIFTED, "drifted"),
+)
+
+
+def _current_state_panel(
+    datasource: dict[str, str], alpha: float, use_adjusted: bool, grid: GridPos
+) -> Table:
+    rule_column = _TABLE_COLUMNS[1 if use_adjusted else 0][2]
+    return Table(
+        id=CURRENT_STATE_PANEL_ID,
+        title="Current state per feature",
+        description=f"The latest values, one row per dataset and feature; {rule_column} below "
+        f"alpha = {alpha:g} in red.",
+        dataSource=datasource,
+        targets=[
+            _target(datasource, ref, _selector(metric), instant=True, table=True)
+            for ref, metric, _ in _TABLE_COLUMNS
+        ],
+        gridPos=grid,
+        thresholds=_steps(("green", None)),
+        transformations=_table_transformations(),
+        overrides=[
+            *(_by_name(header, [{"id": "unit", "value": "sci"}]) for header in _p_headers()),
+            _by_name(
+                rule_column,
+                [
+                    {"id": "thresholds", "value": _thresholds(("red", None), ("green", alpha))},
+                    {"id": "custom.cellOptions", "value": {"type": "color-text"}},
+                ],
+            ),
+            _by_name(
+                "drifted",
+                [
+                    {"id": "mappings", "value": _drifted_mappings()},
+                    {"id": "custom.cellOptions", "value": {"type": "color-text"}},
+                ],
+            ),
+        ],
+        sortBy=[TableSortByField(displayName=rule_column, desc=False)],
+    )
+
+
+def _table_transformations() -> list[dict[str, Any]]:
+    value = {ref: f"Value #{ref}" for ref, _, _ in _TABLE_COLUMNS}  # Grafana's column names
+    # Each instant query is one frame whose columns are Time, the labels and "Value #<ref>".
+    # Dropping the columns that differ between queries first (the metric name) or are noise
+    # lets "merge" join the frames into one row per (dataset, feature).
+    noise = ["Time", "__name__", *SCRAPE_LABELS]
+    order = [names.DATASET_LABEL, names.FEATURE_LABEL, *value.values()]
+    return [
+        {"id": "organize", "options": {"excludeByName": dict.fromkeys(noise, True)}},
+        {"id": "merge", "options": {}},
+        {
+            "id": "organize",
+            "options": {
+                "indexByName": {column: index for index, column in enumerate(order)},
+                "renameByName": {value[ref]: header for ref, _, header in _TABLE_COLUMNS},
+            },
+        },
+    ]
+
+
+def _p_headers() -> list[str]:
+    p_values = (names.P_VALUE, names.P_VALUE_ADJUSTED)
+    return [header for _, metric, header in _TABLE_COLUMNS if metric in p_values]
+
+
+def _by_name(field: str, properties: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"matcher": {"id": "byName", "options": field}, "properties": properties}
+
+
+def _thresholds(*steps: tuple[str, float | None]) -> dict[str, Any]:
+    return {"mode": "absolute", "steps": _steps(*steps)}
+
+
+def _drifted_mappings() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "value",
+            "options": {
+                "0": {"text": "no", "color": "green", "index": 0},
+                "1": {"text": "yes", "color": "red", "index": 1},
+            },
+        }
+    ]
+
+
+def _alert_list_panel(grid: GridPos) -> dict[str, Any]:
+    """The alert list, written by hand: grafanalib's `AlertList` emits the options of the legacy
+    panel (top-level show/limit/onlyAlertsOnDashboard, a list stateFilter) that Grafana 11 has
+    to migrate. `dashboardAlerts` keeps the rules linked to this dashboard (the drift and the
+    staleness rules link to its panels); the folder filter is not used because Grafana 11
+    matches it by folder title, which this function does not know."""
+    return {
+        "id": ALERTS_PANEL_ID,
+        "type": "alertlist",
+        "title": "Drift alerts",
+        "description": "Alert rules linked to this dashboard, firing first.",
+        "gridPos": _plain(grid),
+        "options": {
+            "viewMode": "list",
+            "groupMode": "default",
+            "groupBy": [],
+            "maxItems": 20,
+            "sortOrder": 3,  # importance: firing, pending, then the rest
+            "dashboardAlerts": True,
+            "alertName": "",
+            "alertInstanceLabelFilter": "",
+            "showInactiveAlerts": True,
+            "stateFilter": {
+                "firing": True,
+                "pending": True,
+                "recovering": True,
+                "noData": True,
+                "normal": True,
+                "error": True,
+            },
+        },
+    }
+
+
+def _dataset_variable(datasource: dict[str, str]) -> Template:
+    return Template(
+        name=DATASET_VARIABLE,
+        label="Dataset",
+        query=f"label_values({names.P_VALUE}, {names.DATASET_LABEL})",
+        dataSource=datasource,
+        multi=True,
+        includeAll=True,
+        allValue=".*",  # one short regex instead of an alternation of every dataset
+        refresh=REFRESH_ON_TIME_RANGE_CHANGE,
+        sort=SORT_ALPHA_ASC,
+    )
+
+
+# --- grafanalib output, modernised ---------------------------------------------------------
+
+# Keys grafanalib 0.7.1 still writes that Grafana 11 no longer reads.
+_LEGACY_DASHBOARD_KEYS = ("__inputs", "hideControls", "rows", "sharedCrosshair", "style", "version")
+_LEGACY_PANEL_KEYS = (
+    "color",  # table-old
+    "columns",  # table-old
+    "editable",
+    "error",
+    "fontSize",  # table-old
+    "height",
+    "mappings",  # table-old; value mappings live in fieldConfig
+    "maxDataPoints",  # grafanalib's 100 would thin every series
+    "minSpan",
+    "span",
+)
+_LEGACY_TARGET_KEYS = ("intervalFactor", "metric", "query", "step", "target")
+_LEGACY_VARIABLE_KEYS = ("auto", "auto_count", "auto_min", "tagValuesQuery", "tagsQuery", "useTags")
+
+
+def _plain(obj: Any) -> Any:
+    """grafanalib objects as plain JSON data; allow_nan=False rejects NaN and infinities."""
+    return json.loads(json.dumps(obj, cls=DashboardEncoder, allow_nan=False))
+
+
+def _modernise(body: dict[str, Any]) -> dict[str, Any]:
+    """Fix grafanalib's dated output in place, for Grafana 11."""
+    for key in _LEGACY_DASHBOARD_KEYS:
+        body.pop(key, None)
+    body["schemaVersion"] = SCHEMA_VERSION  # grafanalib: 12, from Grafana 4
+    body["id"] = None  # a POST creates or, with the uid, overwrites; never by numeric id
+    body["timepicker"].pop("time_options", None)  # removed from the time picker in Grafana 8
+    _drop_none(body["timepicker"])
+    for variable in body["templating"]["list"]:
+        _modernise_variable(variable)
+    for panel in body["panels"]:
+        _modernise_panel(panel)
+    return body
+
+
+def _modernise_variable(variable: dict[str, Any]) -> None:
+    for key in _LEGACY_VARIABLE_KEYS:
+        variable.pop(key, None)
+    _drop_none(variable)
+    variable["definition"] = variable["query"]  # what the variable editor displays
+    # grafanalib writes "current" as {"text": null, "value": null}: start on "All" instead.
+    variable["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
+
+
+def _modernise_panel(panel: dict[str, Any]) -> None:
+    for key in _LEGACY_PANEL_KEYS:
+        panel.pop(key, None)
+    _drop_none(panel)
+    defaults = panel["fieldConfig"]["defaults"]
+    _drop_none(defaults)
+    _drop_none(defaults.get("custom", {}))
+    if panel["type"] == "table":
+        # "displayMode" became "cellOptions" in Grafana 10.1.
+        custom = defaults["custom"]
+        custom["cellOptions"] = {"type": custom.pop("displayMode", "auto")}
+    for target in panel.get("targets", []):
+        for key in _LEGACY_TARGET_KEYS:
+            target.pop(key, None)
+        target["range"] = not target["instant"]  # Grafana 11 reads both flags
+        target["editorMode"] = "code"  # open hand-written PromQL in the code editor
+
+
+def _drop_none(mapping: dict[str, Any]) -> None:
+    # grafanalib writes every unset option as null; Grafana treats a missing key the same way.
+    for key in [key for key, value in mapping.items() if value is None]:
+        del mapping[key]

@@ -1,0 +1,215 @@
+"""Grafana as code for the drift platform.
+
+\b
+    python provision.py validate            offline checks, as Grafana would make them
+    python provision.py plan                what apply would change (exit 2 when something would)
+    python provision.py apply [--wait 120]  make Grafana match the definitions
+    python provision.py destroy             remove what this tool manages, nothing else
+    python provision.py export DIR          the same as Grafana file-provisioning files
+    python provision.py test-notification   send a test message through the Telegram contact point
+
+\b
+Settings: grafana.yaml (tunables, PROVISION__SECTION__KEY overrides). Secrets from the
+environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD, TELEGRAM_BOT_TOKEN,
+TELEGRAM_CHAT_ID (each also as NAME_FILE).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.export import export
+from provisioning.notify import send_test_notification
+from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
+from provisioning.resources import Resource
+from provisioning.settings import (
+    DEFAULT_FILE,
+    Secrets,
+    Settings,
+    SettingsError,
+    load_secrets,
+    load_settings,
+)
+from provisioning.stack import build_stack
+from provisioning.validate import validate
+
+T = TypeVar("T")
+OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    secrets: Secrets
+
+    def resources(self) -> list[Resource]:
+        return build_stack(self.settings, self.secrets)
+
+    def client(self) -> GrafanaClient:
+        grafana = self.settings.grafana
+        return GrafanaClient(
+            grafana.url,
+            org_id=grafana.org_id,
+            token=self.secrets.grafana_token,
+            user=self.secrets.grafana_user,
+            password=self.secrets.grafana_password,
+            timeout=grafana.timeout_seconds,
+            retries=grafana.retries,
+            disable_provenance=grafana.ui_editable,
+        )
+
+    def require_telegram(self) -> None:
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", self.secrets.telegram_bot_token),
+                ("TELEGRAM_CHAT_ID", self.secrets.telegram_chat_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise click.ClickException(f"{' and '.join(missing)} not set (see .env.example)")
+
+
+@click.group(help=__doc__)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_FILE,
+    show_default=True,
+    help="The settings file.",
+)
+@click.option("--grafana-url", help="Grafana's URL (overrides GRAFANA_URL and the file).")
+@click.option("--org-id", type=int, help="The Grafana organisation to provision.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, grafana_url: str | None, org_id: int | None) -> None:
+    try:
+        settings, secrets = load_settings(config_path), load_secrets()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    grafana = settings.grafana
+    grafana = replace(grafana, url=grafana_url or grafana.url, org_id=org_id or grafana.org_id)
+    ctx.obj = Context(replace(settings, grafana=grafana), secrets)
+
+
+@cli.command("validate")
+@click.pass_obj
+def validate_command(context: Context) -> None:
+    """Check every resource offline; exit 1 naming each problem."""
+    problems = _guard(lambda: validate(context.resources(), context.secrets))
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"valid: {len(context.resources())} resources")
+
+
+@cli.command("plan")
+@OUTPUT
+@click.pass_obj
+def plan_command(context: Context, output: str) -> None:
+    """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error."""
+    context.require_telegram()
+    changes = _guard(lambda: make_plan(context.client(), context.resources()))
+    _show(changes, output)
+    if any(c.action != UNCHANGED for c in changes):
+        raise SystemExit(2)
+
+
+@cli.command("apply")
+@click.option(
+    "--wait",
+    type=float,
+    default=0,
+    metavar="SECONDS",
+    help="First wait this long for Grafana's /api/health.",
+)
+@OUTPUT
+@click.pass_obj
+def apply_command(context: Context, wait: float, output: str) -> None:
+    """Make Grafana match the definitions; a second apply writes nothing."""
+    context.require_telegram()
+    client = context.client()
+
+    def run() -> None:
+        if wait:
+            client.wait_until_healthy(wait)
+        changes = make_plan(client, context.resources())
+        done = apply(client, changes, progress=_progress(output))
+        if output == "json":
+            click.echo(json.dumps({"applied": as_json(done), "writes": client.writes}, indent=2))
+        else:
+            unchanged = len(changes) - len(done)
+            click.echo(f"Apply complete: {len(done)} changed, {unchanged} unchanged.")
+
+    _guard(run)
+
+
+@cli.command("destroy")
+@OUTPUT
+@click.pass_obj
+def destroy_command(context: Context, output: str) -> None:
+    """Remove what this tool manages, in reverse order; foreign objects stay."""
+    client = context.client()
+
+    def run() -> None:
+        changes = make_plan(client, context.resources(), destroy=True)
+        done = apply(client, changes, progress=_progress(output))
+        if output == "json":
+            click.echo(json.dumps({"destroyed": as_json(done)}, indent=2))
+        else:
+            click.echo(f"Destroy complete: {len(done)} removed.")
+
+    _guard(run)
+
+
+@cli.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def export_command(context: Context, directory: Path) -> None:
+    """Write Grafana file-provisioning files; secrets become $ENV references."""
+    for path in _guard(lambda: export(context.resources(), context.settings, directory)):
+        click.echo(str(path))
+
+
+@cli.command("test-notification")
+@click.pass_obj
+def test_notification_command(context: Context) -> None:
+    """Send a test message through the Telegram contact point, via Grafana."""
+    context.require_telegram()
+    _guard(lambda: send_test_notification(context.client(), context.resources()))
+    click.echo("test notification sent")
+
+
+def _show(changes: list[Change], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps({"changes": as_json(changes)}, indent=2))
+    else:
+        click.echo(render(changes))
+
+
+def _progress(output: str) -> Callable[[str], None]:
+    """Progress lines; on stderr when stdout carries JSON."""
+    return (lambda line: click.echo(line, err=True)) if output == "json" else click.echo
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; a Grafana or settings problem is one line and exit 1."""
+    try:
+        return action()
+    except (GrafanaError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+if __name__ == "__main__":
+    cli(prog_name="provision.py")
+    sys.exit(0)

@@ -1,0 +1,335 @@
+"""Each kind of Grafana object this toolkit manages: how to read it, how to compare it with
+its definition, and how to write or delete it through the HTTP API (API-NOTES §2-5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.settings import SettingsError, duration_seconds
+
+PROVISIONING = "/api/v1/provisioning"
+REDACTED = "[REDACTED]"
+SENSITIVE, SENSITIVE_CHANGED = "(sensitive)", "(sensitive, changed)"
+
+
+def project(value: Any, shape: Any) -> Any:
+    """``value`` reduced to the keys that ``shape`` has: fields the server adds (ids,
+    versions, defaults) do not count as differences, while every field we set does."""
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {key: project(value.get(key), sub) for key, sub in shape.items()}
+    if isinstance(shape, list) and isinstance(value, list) and len(shape) == len(value):
+        return [project(v, s) for v, s in zip(value, shape, strict=True)]
+    return value
+
+
+def same_duration(text: Any) -> Any:
+    """'60s' and '1m' are the same duration; Grafana answers with its own spelling."""
+    try:
+        return duration_seconds(text) if isinstance(text, str) else text
+    except SettingsError:
+        return text
+
+
+@dataclass
+class Resource:
+    """One managed object. ``body`` is what the API takes; secrets in it are never shown."""
+
+    kind: ClassVar[str]
+    body: dict[str, Any]
+    provenance: str = "api"  # what the object should carry: "api" locked, "" UI-editable
+    notes: list[str] = field(default_factory=list)  # said next to the plan, e.g. a warning
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("uid") or self.body.get("name"))
+
+    def read(self, client: GrafanaClient) -> Any:
+        """The live object, or None when it does not exist."""
+        raise NotImplementedError
+
+    def comparable(self, live: Any) -> Any:
+        """What is compared for ``live`` (None: the definition itself)."""
+        raise NotImplementedError
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        raise NotImplementedError
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        raise NotImplementedError
+
+
+class DataSource(Resource):
+    kind = "data source"
+
+    def read(self, client: GrafanaClient) -> Any:
+        return client.get(f"/api/datasources/uid/{self.name}", missing_ok=True)
+
+    def comparable(self, live: Any) -> Any:
+        return project(self.body if live is None else live, self.body)
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        if live is None:
+            client.request("POST", "/api/datasources", json=self.body)
+            return
+        if live.get("readOnly"):
+            raise GrafanaError(
+                f"data source {self.name} is provisioned from a file (read-only): remove it "
+                "from Grafana's provisioning files or pick another uid"
+            )
+        body = {**self.body, "version": live.get("version")}
+        client.request("PUT", f"/api/datasources/uid/{self.name}", json=body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        client.request("DELETE", f"/api/datasources/uid/{self.name}")
+
+
+class Folder(Resource):
+    kind = "folder"
+
+    def read(self, client: GrafanaClient) -> Any:
+        return client.get(f"/api/folders/{self.name}", missing_ok=True)
+
+    def comparable(self, live: Any) -> Any:
+        return {"title": (self.body if live is None else live).get("title")}
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        if live is None:
+            client.request("POST", "/api/folders", json=self.body)
+        else:
+            body = {"title": self.body["title"], "version": live.get("version")}
+            client.request("PUT", f"/api/folders/{self.name}", json=body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        # Deleting a folder deletes everything in it (API-NOTES §3): only an empty one goes.
+        left = client.get("/api/search", params={"folderUIDs": self.name})
+        if left:
+            titles = ", ".join(sorted(str(hit.get("title")) for hit in left))
+            self.notes.append(f"kept: it still holds dashboards that others made ({titles})")
+            return
+        client.request("DELETE", f"/api/folders/{self.name}", params={"forceDeleteRules": "false"})
+
+
+class Dashboard(Resource):
+    kind = "dashboard"
+
+    @property
+    def folder_uid(self) -> str:
+        return str(self.body["folderUid"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["dashboard"]["uid"])
+
+    def read(self, client: GrafanaClient) -> Any:
+        return client.get(f"/api/dashboards/uid/{self.name}", missing_ok=True)
+
+    def comparable(self, live: Any) -> Any:
+        desired = {"folderUid": self.folder_uid, "dashboard": _without_ids(self.body["dashboard"])}
+        if live is None:
+            return desired
+        meta = live.get("meta") or {}
+        actual = {"folderUid": meta.get("folderUid"), "dashboard": live.get("dashboard")}
+        return project(actual, desired)
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        if live and (live.get("meta") or {}).get("provisioned"):
+            raise GrafanaError(
+                f"dashboard {self.name} is provisioned from a file: Grafana refuses API "
+                "changes to it; remove it from the provisioning files first"
+            )
+        body = {
+            "dashboard": {**self.body["dashboard"], "id": None},
+            "folderUid": self.folder_uid,
+            "overwrite": True,
+            "message": "provision.py apply",
+        }
+        client.request("POST", "/api/dashboards/db", json=body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        client.request("DELETE", f"/api/dashboards/uid/{self.name}")
+
+
+class Template(Resource):
+    kind = "notification template"
+
+    def read(self, client: GrafanaClient) -> Any:
+        return client.get(f"{PROVISIONING}/templates/{self.name}", missing_ok=True)
+
+    def comparable(self, live: Any) -> Any:
+        source = self.body | {"provenance": self.provenance} if live is None else live
+        return {"template": source.get("template"), "provenance": source.get("provenance") or ""}
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        body = {"template": self.body["template"], "version": (live or {}).get("version", "")}
+        client.request("PUT", f"{PROVISIONING}/templates/{self.name}", json=body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        client.request("DELETE", f"{PROVISIONING}/templates/{self.name}")
+
+
+class ContactPoint(Resource):
+    """One integration of a contact point. Grafana answers "[REDACTED]" for the bot token,
+    so the live token comes from the decrypting export when the account may read secrets."""
+
+    kind = "contact point"
+    secret_keys = ("bottoken",)
+
+    def read(self, client: GrafanaClient) -> Any:
+        name = self.body["name"]
+        found = client.get(f"{PROVISIONING}/contact-points", params={"name": name}) or []
+        live = next((cp for cp in found if cp.get("uid") == self.name), None)
+        if live is None:
+            return None
+        live = {**live, "settings": dict(live.get("settings") or {})}
+        clear = self._clear_secrets(client, name)
+        for key in self.secret_keys:
+            live["settings"][key] = clear.get(key) if clear is not None else None
+        return live
+
+    def _clear_secrets(self, client: GrafanaClient, name: str) -> dict[str, Any] | None:
+        try:
+            export = client.get(
+                f"{PROVISIONING}/contact-points/export",
+                params={"decrypt": "true", "format": "json", "name": name},
+            )
+        except GrafanaError as exc:
+            if exc.status != 403:
+                raise
+            self.notes.append(
+                "the bot token was not compared: the account lacks "
+                "alert.provisioning.secrets:read; a changed token needs that permission"
+            )
+            return None
+        for point in (export or {}).get("contactPoints", []):
+            for receiver in point.get("receivers", []):
+                if receiver.get("uid") == self.name:
+                    return dict(receiver.get("settings") or {})
+        return {}
+
+    def comparable(self, live: Any) -> Any:
+        desired = self.body | {"provenance": self.provenance}
+        source = desired if live is None else live
+        result = project(source, desired) | {"provenance": source.get("provenance") or ""}
+        settings = dict(result["settings"] or {})
+        for key in self.secret_keys:
+            wanted, actual = self.body["settings"].get(key), settings.get(key)
+            if live is None or actual is None or actual == wanted:  # None: could not be read
+                settings[key] = SENSITIVE
+            else:
+                settings[key] = SENSITIVE_CHANGED
+        return result | {"settings": settings}
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        if live is None:
+            client.request("POST", f"{PROVISIONING}/contact-points", json=self.body)
+        else:
+            client.request("PUT", f"{PROVISIONING}/contact-points/{self.name}", json=self.body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        client.request("DELETE", f"{PROVISIONING}/contact-points/{self.name}")
+
+
+class PolicyRoutes(Resource):
+    """Our routes inside the policy tree, which the API treats as one object (API-NOTES
+    §0.4): the tree is read, our routes are replaced or put first, the rest stays."""
+
+    kind = "notification policy"
+
+    @property
+    def name(self) -> str:
+        return "routes " + ", ".join(_matcher_text(r) for r in self.body["routes"])
+
+    def read(self, client: GrafanaClient) -> Any:
+        tree = client.get(f"{PROVISIONING}/policies", missing_ok=True) or {}
+        ours = [r for r in tree.get("routes") or [] if self._is_ours(r)]
+        return {"tree": tree, "routes": ours} if ours else None
+
+    def _is_ours(self, route: dict[str, Any]) -> bool:
+        mine = [_matchers(r) for r in self.body["routes"]]
+        return _matchers(route) in mine
+
+    def comparable(self, live: Any) -> Any:
+        routes = self.body["routes"] if live is None else live["routes"]
+        provenance = self.provenance if live is None else live["tree"].get("provenance") or ""
+        shape = self.body["routes"][0]
+        return {
+            "routes": [_normal_route(project(r, shape)) for r in routes],
+            "provenance": provenance,
+        }
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        tree = live["tree"] if live else client.get(f"{PROVISIONING}/policies", missing_ok=True)
+        self._put(client, tree or {}, self.body["routes"])
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        self._put(client, live["tree"], [])
+
+    def _put(self, client: GrafanaClient, tree: dict[str, Any], ours: list[dict[str, Any]]) -> None:
+        others = [r for r in tree.get("routes") or [] if not self._is_ours(r)]
+        body = {k: v for k, v in tree.items() if k != "provenance"} | {"routes": ours + others}
+        body.setdefault("receiver", "grafana-default-email")
+        client.request("PUT", f"{PROVISIONING}/policies", json=_without_provenance(body))
+
+
+class RuleGroup(Resource):
+    kind = "rule group"
+
+    @property
+    def name(self) -> str:
+        return f"{self.body['folderUid']}/{self.body['title']}"
+
+    def read(self, client: GrafanaClient) -> Any:
+        path = f"{PROVISIONING}/folder/{self.body['folderUid']}/rule-groups/{self.body['title']}"
+        return client.get(path, missing_ok=True)
+
+    def comparable(self, live: Any) -> Any:
+        source = self.body if live is None else live
+        shapes = {rule["uid"]: rule for rule in self.body["rules"]}
+        rules = []
+        for rule in source.get("rules") or []:
+            shape = shapes.get(rule.get("uid"), {"uid": None, "title": None})
+            normal = project(rule, shape)
+            if "for" in normal:
+                normal["for"] = same_duration(normal["for"])
+            provenance = self.provenance if live is None else rule.get("provenance") or ""
+            rules.append(normal | {"provenance": provenance})
+        return {"interval": source.get("interval"), "rules": rules}
+
+    def write(self, client: GrafanaClient, live: Any) -> None:
+        path = f"{PROVISIONING}/folder/{self.body['folderUid']}/rule-groups/{self.body['title']}"
+        client.request("PUT", path, json=self.body)
+
+    def delete(self, client: GrafanaClient, live: Any) -> None:
+        path = f"{PROVISIONING}/folder/{self.body['folderUid']}/rule-groups/{self.body['title']}"
+        client.request("DELETE", path)
+
+
+def _without_ids(dashboard: Any) -> Any:
+    if not isinstance(dashboard, dict):
+        return dashboard
+    return {k: v for k, v in dashboard.items() if k not in ("id", "version")}
+
+
+def _without_provenance(route: Any) -> Any:
+    if isinstance(route, dict):
+        return {k: _without_provenance(v) for k, v in route.items() if k != "provenance"}
+    if isinstance(route, list):
+        return [_without_provenance(v) for v in route]
+    return route
+
+
+def _matchers(route: dict[str, Any]) -> list[list[str]]:
+    return [list(m) for m in route.get("object_matchers") or []]
+
+
+def _matcher_text(route: dict[str, Any]) -> str:
+    return " ".join(f'{name}{op}"{value}"' for name, op, value in _matchers(route))
+
+
+def _normal_route(route: Any) -> Any:
+    if not isinstance(route, dict):
+        return route
+    timing = ("group_wait", "group_interval", "repeat_interval")
+    return {k: same_duration(v) if k in timing else v for k, v in route.items()}

@@ -1,0 +1,193 @@
+"""Tunables from one YAML file, overridable from the environment; secrets from the
+environment only."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "grafana.yaml"
+ENV_PREFIX = "PROVISION__"
+DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
+SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    url: str
+    public_url: str
+    org_id: int
+    timeout_seconds: float
+    retries: int
+    ui_editable: bool
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    url: str
+    datasource_uid: str
+    datasource_name: str
+    scrape_interval: str
+
+
+@dataclass(frozen=True)
+class FolderSettings:
+    uid: str
+    title: str
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    uid: str
+    title: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    group: str
+    interval: str
+    pending_period: str
+    alpha: float
+    use_adjusted_p_value: bool
+    stale_after: str
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    contact_point: str
+    parse_mode: str
+    disable_notifications: bool
+    message_template: str
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    group_by: list[str]
+    group_wait: str
+    group_interval: str
+    repeat_interval: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    grafana: GrafanaSettings
+    prometheus: PrometheusSettings
+    folder: FolderSettings
+    dashboard: DashboardSettings
+    alerting: AlertingSettings
+    telegram: TelegramSettings
+    policy: PolicySettings
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Read from the environment (or NAME_FILE) at the moment they are needed."""
+
+    telegram_bot_token: str | None
+    telegram_chat_id: str | None
+    grafana_token: str | None
+    grafana_user: str | None
+    grafana_password: str | None
+
+    def __repr__(self) -> str:  # never print a secret, even by accident
+        return "Secrets(...)"
+
+
+def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not valid YAML ({exc})") from None
+    for name, value in environ.items():
+        if name.startswith(ENV_PREFIX):
+            section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+            data.setdefault(section, {})[key] = yaml.safe_load(value)
+    for name, (section, key) in {
+        "GRAFANA_URL": ("grafana", "url"),
+        "PROMETHEUS_URL": ("prometheus", "url"),
+    }.items():
+        if environ.get(name):
+            data.setdefault(section, {})[key] = environ[name]
+    return _build(Settings, data, "")
+
+
+def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
+    environ = dict(os.environ if environ is None else environ)
+
+    def secret(name: str) -> str | None:
+        if environ.get(name):
+            return environ[name]
+        if environ.get(f"{name}_FILE"):
+            try:
+                return Path(environ[f"{name}_FILE"]).read_text().strip() or None
+            except OSError as exc:
+                raise SettingsError(f"{name}_FILE: cannot read ({exc.strerror})") from None
+        return None
+
+    return Secrets(
+        telegram_bot_token=secret("TELEGRAM_BOT_TOKEN"),
+        telegram_chat_id=secret("TELEGRAM_CHAT_ID"),
+        grafana_token=secret("GRAFANA_TOKEN"),
+        grafana_user=secret("GRAFANA_USER"),
+        grafana_password=secret("GRAFANA_PASSWORD"),
+    )
+
+
+def duration_seconds(text: str) -> float:
+    """'10s' -> 10, '2h' -> 7200; Prometheus-style single-unit durations."""
+    match = DURATION.match(text)
+    if not match:
+        raise SettingsError(f"{text!r} is not a duration such as 10s, 5m or 2h")
+    return int(match[1]) * SECONDS[match[2]]
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise SettingsError(f"{where or 'settings'}: expected a mapping")
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(_path(where, k) for k in unknown)}")
+    values = {}
+    for name in names:
+        path = _path(where, name)
+        if name not in data:
+            raise SettingsError(f"missing setting: {path}")
+        kind, value = hints[name], data[name]
+        if is_dataclass(kind):
+            values[name] = _build(kind, value, path)
+        else:
+            values[name] = _coerce(kind, value, path)
+    return cls(**values)
+
+
+def _coerce(kind: Any, value: Any, path: str) -> Any:
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    if kind == list[str] and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise SettingsError(f"{path}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+
+
+def _path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
