@@ -4,9 +4,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 
-# Debian packages the tests start for real: Prometheus (promtool too), headless Chromium.
-SYSTEM_PACKAGES := prometheus chromium chromium-driver
-SYSTEM_COMMANDS := prometheus promtool chromium chromedriver
+# Debian packages the tests run for real: Prometheus (promtool), Alertmanager (amtool),
+# headless Chromium.
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver
+SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver
 
 .PHONY: run test lint clean system-packages
 

@@ -105,12 +105,13 @@ def cli(ctx: click.Context, config_path: Path, grafana_url: str | None, org_id: 
 @click.pass_obj
 def validate_command(context: Context) -> None:
     """Check every resource offline; exit 1 naming each problem."""
-    problems = _guard(lambda: validate(context.resources(), context.secrets))
+    resources = _guard(context.resources)
+    problems = validate(resources, context.secrets)
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     if problems:
         raise SystemExit(1)
-    click.echo(f"valid: {len(context.resources())} resources")
+    click.echo(f"valid: {len(resources)} resources")
 
 
 @cli.command("plan")
@@ -203,10 +204,11 @@ def _progress(output: str) -> Callable[[str], None]:
 
 
 def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; a Grafana or settings problem is one line and exit 1."""
+    """Run ``action``; a Grafana problem or a bad setting (ValueError, raised by the
+    settings and the definitions) is one line and exit 1."""
     try:
         return action()
-    except (GrafanaError, SettingsError) as exc:
+    except (GrafanaError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

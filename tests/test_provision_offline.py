@@ -1,0 +1,297 @@
+"""provision.py without a Grafana: settings, validate, export, and the Telegram message
+rendered by Alertmanager's real template engine (amtool), which Grafana's shares."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from drift import names
+from provisioning.resources import ContactPoint, PolicyRoutes, Resource, RuleGroup
+from provisioning.settings import SettingsError, load_secrets, load_settings
+from provisioning.stack import build_stack
+from provisioning.validate import validate
+
+AMTOOL = Path("/usr/bin/amtool")
+TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001234567890"}
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
+
+
+def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PROVISION")}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), *args],
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def stack(environ: dict[str, str] | None = None) -> list[Resource]:
+    environ = {**ENV, **(environ or {})}
+    return build_stack(load_settings(environ=environ), load_secrets(environ))
+
+
+def of(resources: list[Resource], kind: type[Resource]) -> Resource:
+    return next(r for r in resources if isinstance(r, kind))
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_environment_overrides_any_setting_and_the_two_urls() -> None:
+    settings = load_settings(
+        environ={
+            "PROVISION__ALERTING__ALPHA": "0.01",
+            "PROVISION__GRAFANA__UI_EDITABLE": "true",
+            "GRAFANA_URL": "http://grafana:3000",
+            "PROMETHEUS_URL": "http://prom:9090",
+        }
+    )
+    assert settings.alerting.alpha == 0.01
+    assert settings.grafana.ui_editable is True
+    assert (settings.grafana.url, settings.prometheus.url) == (
+        "http://grafana:3000",
+        "http://prom:9090",
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PROVISION__ALERTING__ALPHA": "high"}, "alerting.alpha: expected float"),
+        ({"PROVISION__ALERTING__COLOUR": "red"}, "unknown setting(s): alerting.colour"),
+        ({"PROVISION__GRAFANA__ORG_ID": "true"}, "grafana.org_id: expected int"),
+    ],
+)
+def test_bad_settings_name_the_key(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings(environ=environ)
+
+
+def test_secrets_come_from_files_too_and_never_show_in_repr(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    secrets = load_secrets({"TELEGRAM_BOT_TOKEN_FILE": str(token_file)})
+    assert secrets.telegram_bot_token == TOKEN
+    assert TOKEN not in repr(secrets)
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def test_the_definitions_are_valid_and_validate_exits_zero() -> None:
+    assert validate(stack(), load_secrets(ENV)) == []
+    run = provision("validate", env=ENV)
+    assert run.returncode == 0, run.stderr
+    assert "valid: 7 resources" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"PROVISION__ALERTING__INTERVAL": "15s"}, "divided exactly by scheduler interval: 10"),
+        ({"PROVISION__ALERTING__PENDING_PERIOD": "5s"}, "shorter than the evaluation interval"),
+        ({"PROVISION__ALERTING__PENDING_PERIOD": "soon"}, "is not a duration"),
+        ({"PROVISION__FOLDER__UID": "drift folder!"}, "must be 1-40 letters, digits"),
+        ({"PROVISION__DASHBOARD__UID": "d" * 41}, "must be 1-40 letters, digits"),
+        ({"PROVISION__TELEGRAM__PARSE_MODE": "BBCode"}, "parse_mode 'BBCode' is unknown"),
+        ({"TELEGRAM_CHAT_ID": "@channel"}, "TELEGRAM_CHAT_ID must be a whole number"),
+    ],
+)
+def test_validate_names_each_problem_and_exits_one(environ: dict[str, str], problem: str) -> None:
+    run = provision("validate", env={**ENV, **environ})
+    assert run.returncode == 1
+    assert problem in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_validate_checks_what_grafana_checks_in_rules() -> None:
+    resources = stack()
+    rules = of(resources, RuleGroup).body["rules"]
+    drift_rule = rules[0]
+    drift_rule["data"][1]["model"]["settings"]["mode"] = "strict"  # grafanalib's default
+    drift_rule["condition"] = "Z"
+    drift_rule["data"][0]["datasourceUid"] = "someone-elses"
+    drift_rule["data"][0]["relativeTimeRange"] = {"from": "10m", "to": 0}
+    problems = "\n".join(validate(resources, load_secrets(ENV)))
+    assert "reducer mode 'strict' is not supported" in problems
+    assert "condition 'Z' is none of" in problems
+    assert "data source 'someone-elses' is not the provisioned" in problems
+    assert "relativeTimeRange must be whole seconds" in problems
+
+
+def test_validate_checks_that_policy_and_rules_meet() -> None:
+    resources = stack()
+    routes = of(resources, PolicyRoutes).body["routes"]
+    routes[0]["object_matchers"] = [["drift_treshold_detected", "=", "true"]]  # the course's typo
+    routes[1]["receiver"] = "Telegramm"
+    problems = "\n".join(validate(resources, load_secrets(ENV)))
+    assert "policy route drift_treshold_detected='true': no rule carries that label" in problems
+    assert "rule drift-p-value: no policy route matches its labels" in problems
+    assert "policy route to 'Telegramm': no such contact point" in problems
+
+
+def test_the_policy_matches_the_label_the_drift_rule_sets() -> None:
+    resources = stack()
+    [drift_rule, _] = of(resources, RuleGroup).body["rules"]
+    matchers = [r["object_matchers"] for r in of(resources, PolicyRoutes).body["routes"]]
+    assert drift_rule["labels"] == {names.ALERT_LABEL: "true"}
+    assert [[names.ALERT_LABEL, "=", "true"]] in matchers
+
+
+def test_the_drift_rule_follows_the_settings() -> None:
+    raw = stack(
+        {"PROVISION__ALERTING__USE_ADJUSTED_P_VALUE": "false", "PROVISION__ALERTING__ALPHA": "0.01"}
+    )
+    [drift_rule, _] = of(raw, RuleGroup).body["rules"]
+    assert drift_rule["data"][0]["model"]["expr"] == names.P_VALUE
+    assert drift_rule["data"][2]["model"]["conditions"][0]["evaluator"] == {
+        "type": "lt",
+        "params": [0.01],
+    }
+    [adjusted_rule, _] = of(stack(), RuleGroup).body["rules"]
+    assert adjusted_rule["data"][0]["model"]["expr"] == names.P_VALUE_ADJUSTED
+    assert of(stack(), RuleGroup).body["interval"] == 10
+    assert adjusted_rule["for"] == "10s"
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def test_export_writes_file_provisioning_with_secrets_as_references(tmp_path: Path) -> None:
+    run = provision("export", str(tmp_path), env=ENV)
+    assert run.returncode == 0, run.stderr
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [
+        "alerting/drift.yaml",
+        "dashboards/drift.yaml",
+        "dashboards/drift/data-drift.json",
+        "datasources/drift.yaml",
+    ]
+    everything = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert TOKEN not in everything
+
+    datasources = yaml.safe_load((tmp_path / "datasources/drift.yaml").read_text())
+    assert set(datasources) == {"apiVersion", "datasources"}
+    assert {"name", "type", "uid", "url", "access"} <= set(datasources["datasources"][0])
+
+    providers = yaml.safe_load((tmp_path / "dashboards/drift.yaml").read_text())["providers"]
+    assert providers[0]["options"]["path"].endswith("/dashboards/drift")
+    assert json.loads((tmp_path / "dashboards/drift/data-drift.json").read_text())["uid"] == (
+        "data-drift"
+    )
+
+    alerting = yaml.safe_load((tmp_path / "alerting/drift.yaml").read_text())
+    assert set(alerting) == {"apiVersion", "templates", "contactPoints", "policies", "groups"}
+    settings = alerting["contactPoints"][0]["receivers"][0]["settings"]
+    assert (settings["bottoken"], settings["chatid"]) == (
+        "$TELEGRAM_BOT_TOKEN",
+        "$TELEGRAM_CHAT_ID",
+    )
+    group = alerting["groups"][0]
+    assert (group["folder"], group["interval"]) == ("Data drift", "10s")
+    rule = group["rules"][0]
+    assert {"uid", "title", "condition", "data", "for", "dashboardUid", "panelId"} <= set(rule)
+    assert "__dashboardUid__" not in rule["annotations"]
+    # Grafana expands $VAR in these files: template variables must arrive as $$.
+    assert rule["annotations"]["summary"].startswith("Drift in {{ $$labels.dataset }}")
+    assert "$$alert" in alerting["templates"][0]["template"]
+
+
+# --- the Telegram message -----------------------------------------------------------------
+
+
+class TelegramHTML(HTMLParser):
+    """Checks what Telegram's HTML parse mode accepts: its tags, closed in order."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TELEGRAM_TAGS:
+            self.problems.append(f"<{tag}> is not allowed")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problems.append(f"</{tag}> closes nothing")
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in {"lt", "gt", "amp", "quot"}:
+            self.problems.append(f"&{name}; is not one of Telegram's entities")
+
+
+def alert(status: str, feature: str, p_value: str, dataset: str = "bike_sharing") -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": "Data drift", "dataset": dataset, "feature": feature},
+        "annotations": {
+            "p_value": p_value,
+            "effect_size": "0.35",
+            "dashboard_url": f"http://localhost:3000/d/data-drift?var-dataset={dataset}",
+        },
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": feature,
+    }
+
+
+def render(alerts: list[dict[str, Any]], tmp_path: Path) -> str:
+    if not AMTOOL.exists():
+        pytest.skip(f"{AMTOOL} not installed (make system-packages installs it)")
+    data = {
+        "receiver": "Telegram",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": {"alertname": "Data drift"},
+        "commonLabels": {"alertname": "Data drift"},
+        "commonAnnotations": {},
+        "externalURL": "http://localhost:3000",
+    }
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    template = of(stack(), ContactPoint).body["settings"]["message"]
+    run = subprocess.run(
+        [str(AMTOOL), "template", "render", f"--template.glob={ROOT / 'alerting/telegram.tmpl'}",
+         f"--template.text={template}", f"--template.data={tmp_path / 'data.json'}"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return run.stdout
+
+
+def test_the_message_names_dataset_feature_p_value_effect_and_links_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    text = render([alert("firing", "temp", "1.2e-11"), alert("resolved", "hum", "0.3")], tmp_path)
+    assert "1 firing" in text and "Resolved: 1" in text
+    assert "<b>bike_sharing</b> / <code>temp</code>: p = 1.2e-11, effect size 0.35" in text
+    assert text.count('<a href="http://localhost:3000/d/data-drift?var-dataset=bike_sharing">') == 1
+    parser = TelegramHTML()
+    parser.feed(text)
+    assert parser.problems == [] and parser.open == []
+
+
+def test_the_message_stays_valid_html_and_under_4096_characters_at_worst(tmp_path: Path) -> None:
+    nasty = '<b>&"feature"</b>' + "x" * 200  # markup in names and names far too long
+    alerts = [alert("firing", f"{nasty}{i}", "1e-300", dataset=nasty) for i in range(40)]
+    alerts += [alert("resolved", f"{nasty}{i}", "0.5", dataset=nasty) for i in range(40)]
+    text = render(alerts, tmp_path)
+    assert len(text) < 4096
+    assert "40 firing" in text and "and more on the dashboard" in text
+    assert "<b>&amp;" not in text and "&lt;b&gt;&amp;&quot;feature&quot;" in text
+    parser = TelegramHTML()
+    parser.feed(text)
+    assert parser.problems == [] and parser.open == []
