@@ -159,10 +159,15 @@ class Template(Resource):
 
     def comparable(self, live: Any) -> Any:
         source = self.body | {"provenance": self.provenance} if live is None else live
-        return {"template": source.get("template"), "provenance": source.get("provenance") or ""}
+        # Grafana trims the whitespace around a template (as it stores it).
+        template = (source.get("template") or "").strip()
+        return {"template": template, "provenance": source.get("provenance") or ""}
 
     def write(self, client: GrafanaClient, live: Any) -> None:
-        body = {"template": self.body["template"], "version": (live or {}).get("version", "")}
+        body = {
+            "template": self.body["template"].strip(),
+            "version": (live or {}).get("version", ""),
+        }
         client.request("PUT", f"{PROVISIONING}/templates/{self.name}", json=body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
@@ -329,7 +334,9 @@ def _matcher_text(route: dict[str, Any]) -> str:
 
 
 def _normal_route(route: Any) -> Any:
+    """Durations as durations; Grafana leaves out ``continue`` when it is false."""
     if not isinstance(route, dict):
         return route
     timing = ("group_wait", "group_interval", "repeat_interval")
-    return {k: same_duration(v) if k in timing else v for k, v in route.items()}
+    normal = {k: same_duration(v) if k in timing else v for k, v in route.items()}
+    return normal | {"continue": bool(route.get("continue"))}

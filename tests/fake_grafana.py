@@ -1,0 +1,3015 @@
+"""A fake Grafana 11.4 HTTP API for the tests of ``provision.py`` (tests only, never the product).
+
+Grafana cannot run on these machines, so this module serves the subset of its HTTP API that the
+provisioning toolkit uses, on a real HTTP server on 127.0.0.1, with the semantics documented in
+``/work/shared/reference/grafana/API-NOTES.md`` ("the notes"; ``§5.3`` = its section 5.3). Every
+request body (POST/PUT/PATCH) is validated against Grafana's own OpenAPI spec
+(``api-merged_grafana-11.4.0.json`` next to the notes, or ``$FAKE_GRAFANA_SPEC``) after patching
+the spec errors listed in that folder's ``README.md`` (see ``_patch_spec``): a payload that real
+Grafana would reject fails here too, and is kept in ``fake.spec_violations``.
+
+Start and stop::
+
+    with start_fake_grafana() as fake:          # or fake = start_fake_grafana(); fake.stop()
+        requests.get(f"{fake.url}/api/health")  # 200 {"commit":"fake","database":"ok",...}
+
+Options (``FakeGrafana(**options)``): ``user``/``password`` (basic-auth admin, admin/admin),
+``tokens`` (``{token: FakeToken(permissions, org_id) | set of permissions}``, default
+``{DEFAULT_TOKEN: all permissions}``), ``orgs`` (org ids, ``(1,)``), ``spec_path``,
+``base_interval_seconds`` (10), ``recording_rules_enabled`` (False),
+``telegram_valid_tokens`` (None = any bot token but "[REDACTED]" is delivered).
+
+For tests:
+
+* ``fake.state`` (org 1) / ``fake.org_state(n)``: ``OrgState``, plain dicts (layout in its
+  docstring) to read, or to edit like "someone in the UI" did; ``fake.ui_save_dashboard``.
+* ``fake.seed_datasource / seed_folder / seed_dashboard / seed_contact_point / seed_route /
+  seed_template / seed_mute_timing / seed_rule_group``: "foreign" objects (another team's),
+  bypassing the API and the log.
+* ``fake.requests``: ``RecordedRequest`` (unpacks as ``method, path, query, headers, body``;
+  has ``.status``; the Authorization secret is redacted); ``fake.writes(prefix=None)``,
+  ``fake.reads(prefix=None)``, ``fake.write_requests()``, ``fake.reset_log()``.
+* ``fake.spec_violations`` (bodies refused by the spec or undecodable), ``fake.unknown_requests``
+  (``(method, path)`` answered 404), ``fake.internal_errors`` (bugs of the fake): all should
+  stay empty in a product test.
+* ``fake.fail_next(n, status=500, paths=None, methods=None, retry_after=None, body=None)``.
+* ``fake.sent_test_notifications``: what the receiver test endpoint "sent" (secrets resolved).
+* ``fake.database_ok = False``: /api/health answers 503.
+
+Deliberate choices (where the notes leave room): permissions are read/write pairs per area;
+a service-account token ignores ``X-Grafana-Org-Id``; an unknown org is a 401; ``null`` on a
+typed field is ignored like Go does, but every other spec constraint is enforced, including
+``required`` fields Go would not check (``orgID``/``folderUID``/``ruleGroup`` of the rules in a
+rule-group PUT).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import itertools
+import json
+import os
+import re
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError, best_match
+
+GRAFANA_VERSION = "11.4.0"
+# shared/ lies next to the repository, here and in CI.
+SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared/reference/grafana"
+DEFAULT_SPEC_PATH = Path(
+    os.environ.get("FAKE_GRAFANA_SPEC", str(SHARED_SPEC / "api-merged_grafana-11.4.0.json"))
+)
+REDACTED = "[REDACTED]"  # definitions.RedactedValue (§0.3)
+DEFAULT_RECEIVER = "grafana-default-email"
+DEFAULT_RECEIVER_UID = "default-email"
+ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, as echoed by the rule-group PUT
+RECEIVERS_TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
+
+# RBAC actions checked by the fake (§1 "Permissions"). Grafana splits some of them further
+# (datasources:create/delete, folders:create/delete); the fake only knows read/write.
+PERM_DATASOURCES_READ = "datasources:read"
+PERM_DATASOURCES_WRITE = "datasources:write"
+PERM_FOLDERS_READ = "folders:read"
+PERM_FOLDERS_WRITE = "folders:write"
+PERM_DASHBOARDS_READ = "dashboards:read"
+PERM_DASHBOARDS_WRITE = "dashboards:write"
+PERM_PROVISIONING_READ = "alert.provisioning:read"
+PERM_PROVISIONING_WRITE = "alert.provisioning:write"
+PERM_PROVISIONING_SECRETS_READ = "alert.provisioning.secrets:read"
+PERM_NOTIFICATIONS_WRITE = "alert.notifications:write"
+ALL_PERMISSIONS: frozenset[str] = frozenset(
+    {
+        PERM_DATASOURCES_READ,
+        PERM_DATASOURCES_WRITE,
+        PERM_FOLDERS_READ,
+        PERM_FOLDERS_WRITE,
+        PERM_DASHBOARDS_READ,
+        PERM_DASHBOARDS_WRITE,
+        PERM_PROVISIONING_READ,
+        PERM_PROVISIONING_WRITE,
+        PERM_PROVISIONING_SECRETS_READ,
+        PERM_NOTIFICATIONS_WRITE,
+    }
+)
+# An org Admin service account minus the secrets permission: what a "provisioning writer" has.
+PROVISIONING_WITHOUT_SECRETS: frozenset[str] = ALL_PERMISSIONS - {PERM_PROVISIONING_SECRETS_READ}
+DEFAULT_TOKEN = "glsa_fake_admin_token"
+
+# Secure settings per integration type: redacted on GET (§0.3), kept on "[REDACTED]" in a PUT.
+# From grafana/alerting receivers (the ones provision.py could plausibly use).
+SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "telegram": ("bottoken",),
+    "slack": ("url", "token"),
+    "webhook": ("password", "authorization_credentials"),
+    "discord": ("url",),
+    "googlechat": ("url",),
+    "pagerduty": ("integrationKey",),
+    "opsgenie": ("apiKey",),
+    "pushover": ("userKey", "apiToken"),
+    "line": ("token",),
+    "threema": ("api_secret",),
+    "sensugo": ("apikey",),
+    "wecom": ("url", "secret"),
+    "dingding": ("url",),
+    "kafka": ("password",),
+    "alertmanager": ("basicAuthPassword",),
+    "webex": ("bot_token",),
+    "oncall": ("password", "authorization_credentials"),
+    "mqtt": ("password",),
+    "email": (),
+    "teams": (),
+    "victorops": (),
+    "sns": (),
+}
+
+EXPRESSION_DATASOURCE_UIDS = frozenset({"__expr__", "-100"})  # §5.3 (legacy value "-100")
+EXPRESSION_TYPES = frozenset({"math", "reduce", "resample", "classic_conditions", "threshold"})
+REDUCERS = frozenset({"last", "mean", "min", "max", "sum", "count"})
+REDUCE_MODES = frozenset({"", "dropNN", "replaceNN"})
+THRESHOLD_ONE_PARAM = frozenset({"gt", "lt", "eq", "ne", "gte", "lte", "ge", "le"})
+THRESHOLD_TWO_PARAMS = frozenset(
+    {"within_range", "outside_range", "within_range_included", "outside_range_included"}
+)
+TELEGRAM_PARSE_MODES = frozenset({"markdown", "markdownv2", "html", "none"})
+
+_UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
+_MATH_REF_RE = re.compile(r"\$\{?([A-Za-z0-9_]+)\}?")
+_NO_BODY: Any = object()
+_DATASOURCE_LIST_KEYS = (
+    *("id", "orgId", "uid", "name", "type", "typeLogoUrl", "access", "url", "user"),
+    *("database", "basicAuth", "isDefault", "jsonData", "readOnly"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# OpenAPI spec: loading, patching, validation
+# --------------------------------------------------------------------------------------------
+
+
+def _patch_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Patch the spec errors that README.md ("Known inaccuracies") lists, and the few more that
+    building this fake ran into. Each patch says why."""
+    defs = spec["definitions"]
+    # EmbeddedContactPoint.type: the enum values carry a leading space (" telegram") but the
+    # server expects "telegram". Drop the enum; the handler rejects unknown types itself.
+    defs["EmbeddedContactPoint"]["properties"]["type"].pop("enum", None)
+    # ProvisionedAlertRule.noDataState / execErrState: the enums omit KeepLast, which the server
+    # accepts (§5.3).
+    for key in ("noDataState", "execErrState"):
+        enum = defs["ProvisionedAlertRule"]["properties"][key]["enum"]
+        if "KeepLast" not in enum:
+            enum.append("KeepLast")
+    # ProvisionedAlertRule.uid / EmbeddedContactPoint.uid: minLength 1 and a "+" pattern, but
+    # the handlers generate a uid when it is empty (§5.1, §5.3 "generated when empty").
+    for name in ("ProvisionedAlertRule", "EmbeddedContactPoint"):
+        uid = defs[name]["properties"]["uid"]
+        uid.pop("minLength", None)
+        uid["pattern"] = uid["pattern"].replace("]+$", "]*$")
+    # RelativeTimeRange.from/to: documented as int64 nanoseconds, the wire format is seconds
+    # (§5.3). Both are integers, so the schema needs no change; only the meaning differs.
+    # Route.matchers: modelled as objects {Name, Type, Value}; on the wire Alertmanager matchers
+    # are strings such as 'severity=~"warning|critical"' (README.md, §5.2).
+    defs["Route"]["properties"]["matchers"] = {"type": "array", "items": {"type": "string"}}
+    # MuteTimeInterval.time_intervals points at TimeInterval (a named list of itself); the items
+    # really are TimeIntervalItem {times, weekdays, days_of_month, months, years, location}.
+    defs["MuteTimeInterval"]["properties"]["time_intervals"]["items"] = {
+        "$ref": "#/definitions/TimeIntervalItem"
+    }
+    # ... and it lacks the optimistic-concurrency "version" and the read-only "provenance" that
+    # the 11.4 struct carries (§5.5), which Go-style decoding would otherwise drop.
+    defs["MuteTimeInterval"]["properties"].update(
+        version={"type": "string"}, provenance={"$ref": "#/definitions/Provenance"}
+    )
+    # The receiver test endpoint used by the UI "Test" button lives in Grafana's alerting API
+    # spec, not in api-merged.json; its body type TestReceiversConfigBodyParams is in the
+    # definitions, so register the path with that body.
+    spec["paths"]["/alertmanager/grafana/config/api/v1/receivers/test"] = {
+        "post": {
+            "operationId": "RoutePostTestGrafanaReceivers",
+            "parameters": [
+                {
+                    "name": "Body",
+                    "in": "body",
+                    "schema": {"$ref": "#/definitions/TestReceiversConfigBodyParams"},
+                }
+            ],
+        }
+    }
+    return spec
+
+
+def load_patched_spec(path: str | Path = DEFAULT_SPEC_PATH) -> dict[str, Any]:
+    """Grafana's Swagger 2.0 document with the known errors patched (a fresh copy)."""
+    return _patch_spec(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class SpecOperation:
+    """One (method, path template) of the spec, with its body schema if it takes one."""
+
+    method: str
+    template: str  # with the basePath, e.g. /api/datasources/uid/{uid}
+    operation_id: str
+    regex: re.Pattern[str]
+    literal_segments: int
+    body_schema: dict[str, Any] | None
+
+
+class SpecValidator:
+    """Finds the spec operation of a request and validates its body (Draft 4 + Swagger refs).
+
+    Swagger-only keywords (``x-go-name``, ``readOnly``, ``example``) are ignored by jsonschema,
+    and ``format`` (int64, duration, date-time) is not checked: the handlers parse what matters.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.definitions: dict[str, Any] = spec["definitions"]
+        base = spec.get("basePath", "")
+        operations: list[SpecOperation] = []
+        for template, item in spec["paths"].items():
+            for method, operation in item.items():
+                if method == "parameters" or not isinstance(operation, dict):
+                    continue
+                body = next(
+                    (p.get("schema") for p in operation.get("parameters", []) if p["in"] == "body"),
+                    None,
+                )
+                full = base + template
+                pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(full))
+                literal = sum(1 for part in full.split("/") if part and "{" not in part)
+                operations.append(
+                    SpecOperation(
+                        method.upper(),
+                        full,
+                        operation.get("operationId", ""),
+                        re.compile(f"^{pattern}$"),
+                        literal,
+                        body,
+                    )
+                )
+        self.operations = sorted(operations, key=lambda op: -op.literal_segments)
+        self._validators: dict[str, jsonschema.Draft4Validator] = {}
+        self._lock = threading.Lock()
+
+    def find(self, method: str, path: str) -> SpecOperation | None:
+        """The spec operation for a concrete path (most literal segments win)."""
+        for operation in self.operations:
+            if operation.method == method and operation.regex.match(path):
+                return operation
+        return None
+
+    def errors(self, operation: SpecOperation, body: Any) -> list[ValidationError]:
+        """All schema errors of a body, best match first."""
+        if operation.body_schema is None:
+            return []
+        with self._lock:
+            validator = self._validators.get(operation.template + operation.method)
+            if validator is None:
+                root = {"definitions": self.definitions, "allOf": [operation.body_schema]}
+                validator = jsonschema.Draft4Validator(root)
+                self._validators[operation.template + operation.method] = validator
+        found = list(validator.iter_errors(body))
+        if not found:
+            return []
+        best = best_match(found)
+        return [best, *(e for e in found if e is not best)]
+
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in schema:
+            schema = self.definitions[schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    def go_decode(self, schema: Mapping[str, Any] | None, value: Any) -> Any:
+        """What Go's json.Unmarshal keeps of a value: properties unknown to the struct vanish,
+        and so does ``null`` on a known property (Go leaves the field at its zero value)."""
+        if schema is None:
+            return value
+        schema = self.resolve(schema)
+        if "allOf" in schema:
+            return value
+        if isinstance(value, dict):
+            props = schema.get("properties")
+            extra = schema.get("additionalProperties")
+            if props is None:
+                if isinstance(extra, dict) and extra:
+                    return {k: self.go_decode(extra, v) for k, v in value.items()}
+                return value  # free-form JSON (Json, RawMessage, map[string]any)
+            return {
+                k: self.go_decode(props[k], v)
+                for k, v in value.items()
+                if k in props and v is not None
+            }
+        if isinstance(value, list) and isinstance(schema.get("items"), dict):
+            return [self.go_decode(schema["items"], v) for v in value]
+        return value
+
+
+def describe_error(error: ValidationError) -> str:
+    """``$.rules[0]: 'condition' is a required property``."""
+    return f"{error.json_path}: {error.message}"
+
+
+@lru_cache(maxsize=4)
+def spec_validator(path: str = str(DEFAULT_SPEC_PATH)) -> SpecValidator:
+    """One validator per spec file, shared by every fake (compiled schemas are cached in it)."""
+    return SpecValidator(load_patched_spec(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Value helpers: durations, matchers, uids
+# --------------------------------------------------------------------------------------------
+
+_PROM_DURATION_RE = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
+_PROM_UNITS_MS = (
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
+
+
+def parse_prom_duration(text: str) -> int:
+    """Prometheus ``model.ParseDuration`` in milliseconds (``"1m30s"`` -> 90000)."""
+    if text == "0":
+        return 0
+    if not text:
+        raise ValueError("empty duration string")
+    match = _PROM_DURATION_RE.match(text)
+    if not match or not any(match.groups()):
+        raise ValueError(f'not a valid duration string: "{text}"')
+    return sum(
+        int(value) * mult
+        for value, (_, mult) in zip(match.groups(), _PROM_UNITS_MS, strict=True)
+        if value
+    )
+
+
+def format_prom_duration(ms: int) -> str:
+    """Prometheus ``model.Duration.String``: ``60000`` -> ``"1m"``, years/weeks only if exact."""
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, mult in _PROM_UNITS_MS:
+        if unit in ("y", "w") and ms % mult:
+            continue
+        count, ms = divmod(ms, mult)
+        if count:
+            out += f"{count}{unit}"
+    return out
+
+
+def normalise_prom_duration(text: str) -> str:
+    """``"60s"`` -> ``"1m"`` (§5.2 diff notes). Raises ValueError on an invalid duration."""
+    return format_prom_duration(parse_prom_duration(text))
+
+
+def go_duration(seconds: int | float) -> str:
+    """Go ``time.Duration.String`` of whole seconds: 600 -> ``"10m0s"``, 5 -> ``"5s"``."""
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(int(abs(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs}s"
+    return f"{sign}{secs}s"
+
+
+_MATCHER_RE = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|!=|!~|=)\s*(.*?)\s*$", re.S)
+MATCH_OPERATORS = ("=", "!=", "=~", "!~")
+
+
+def normalise_matcher(text: str) -> str:
+    """An Alertmanager matcher string as the server renders it back: ``a=b`` -> ``a="b"``."""
+    match = _MATCHER_RE.match(text)
+    if not match:
+        raise ValueError(f"bad matcher format: {text}")
+    name, op, value = match.groups()
+    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        value = json.loads(value)
+    if op in ("=~", "!~"):
+        re.compile(value)
+    return f"{name}{op}{json.dumps(value, ensure_ascii=False)}"
+
+
+def check_object_matcher(matcher: Any) -> list[str]:
+    """One ``object_matchers`` entry, ``["label", "=|!=|=~|!~", "value"]`` (§5.2)."""
+    if (
+        not isinstance(matcher, list)
+        or len(matcher) != 3
+        or not all(isinstance(part, str) for part in matcher)
+    ):
+        raise ValueError(f"bad object matcher: {matcher!r}")
+    name, op, value = matcher
+    if op not in MATCH_OPERATORS:
+        raise ValueError(f"unsupported match type {op!r}")
+    if not name:
+        raise ValueError("empty label name in matcher")
+    if op in ("=~", "!~"):
+        re.compile(value)
+    return [name, op, value]
+
+
+def check_uid(uid: str) -> str | None:
+    """Grafana's uid rules for dashboards and folders (§4): the error text, or None."""
+    if len(uid) > 40:
+        return "uid too long, max 40 characters"
+    if not _UID_RE.match(uid):
+        return "uid contains illegal characters"
+    return None
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex[:14]
+
+
+def slugify(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def template_version(template: str) -> str:
+    """The optimistic-concurrency token of a template (§5.5): a hash of its content."""
+    return hashlib.sha256(template.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and replies
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """An HTTP answer: JSON ``body`` (``_NO_BODY`` = empty), or ``raw`` bytes."""
+
+    status: int
+    body: Any = _NO_BODY
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = "application/json"
+
+    def payload(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.body is _NO_BODY:
+            return b""
+        return json.dumps(self.body).encode()
+
+
+class ApiError(Exception):
+    """A Grafana error answer; ``body`` None means an empty body (alert rule 404, §1)."""
+
+    def __init__(self, status: int, body: Any = None, headers: dict[str, str] | None = None):
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    def reply(self) -> Reply:
+        body = _NO_BODY if self.body is None else self.body
+        return Reply(self.status, body, dict(self.headers))
+
+
+class BadRequestData(Exception):
+    """A body Go cannot decode (bad duration, matcher...): 400 "bad request data"."""
+
+
+def error(code: int, message: str, **extra: Any) -> ApiError:
+    """Legacy ``ErrorResponseBody`` / alerting ``ValidationError``: ``{"message": ...}``."""
+    return ApiError(code, {"message": message, **extra})
+
+
+def public_error(
+    status: int, message_id: str, message: str, extra: dict[str, Any] | None = None
+) -> ApiError:
+    """An errutil ``PublicError``: ``{"message", "messageId", "statusCode"[, "extra"]}``."""
+    body: dict[str, Any] = {"message": message, "messageId": message_id, "statusCode": status}
+    if extra is not None:
+        body["extra"] = extra
+    return ApiError(status, body)
+
+
+def invalid_rule(message: str) -> ApiError:
+    """``ErrAlertRuleFailedValidation`` wrapped by the handler: 400 "invalid alert rule: ..."."""
+    return error(400, f"invalid alert rule: {message}")
+
+
+def provenance_refused(stored: str, requested: str) -> ApiError:
+    """§0.2: contact points, templates, mute timings, policies refuse a change to 'none'."""
+    source, target = stored or "none", requested or "none"
+    return public_error(
+        403,
+        "alerting.notifications.invalidProvenance",
+        f"Resource with provenance status '{source}' cannot be changed to '{target}'. "
+        "You must use appropriate API and permissions to manage this resource",
+        {"SourceProvenance": source, "TargetProvenance": target, "Reason": "-"},
+    )
+
+
+def check_relaxed_provenance(stored: str, requested: str) -> None:
+    """``ValidateProvenanceRelaxed`` (§0.2): any -> non-none is fine, non-none -> none is not."""
+    if stored and not requested:
+        raise provenance_refused(stored, requested)
+
+
+def rule_group_provenance_allowed(stored: str, requested: str) -> bool:
+    """``CanUpdateProvenanceInRuleGroup`` (§0.2): api/converted -> none allowed, file never."""
+    if stored in ("", requested):
+        return True
+    return stored in ("api", "converted_prometheus") and requested == ""
+
+
+# --------------------------------------------------------------------------------------------
+# State
+# --------------------------------------------------------------------------------------------
+
+
+def default_contact_point() -> dict[str, Any]:
+    return {
+        "uid": DEFAULT_RECEIVER_UID,
+        "name": DEFAULT_RECEIVER,
+        "type": "email",
+        "settings": {"addresses": "<example@email.com>"},
+        "disableResolveMessage": False,
+        "provenance": "",
+    }
+
+
+def default_policy_tree() -> dict[str, Any]:
+    return {"receiver": DEFAULT_RECEIVER, "group_by": ["grafana_folder", "alertname"]}
+
+
+@dataclass
+class OrgState:
+    """Everything one organisation holds, as plain dicts that tests may read and edit.
+
+    * ``datasources[uid]``: the ``DataSource`` shape plus ``secureJsonData`` (clear secrets).
+    * ``folders[uid]``: ``{id, uid, title, description, parentUid, version, created, updated}``.
+    * ``dashboards[uid]``: ``{id, uid, dashboard (the JSON, with id/uid/version), folderUid,
+      version, provisioned, created, updated, message}``; ``dashboard_versions[uid]`` the history.
+    * ``contact_points[uid]``: one integration ``{uid, name, type, settings (clear secrets),
+      disableResolveMessage, provenance}``; a contact point is every integration of a name.
+    * ``policy_tree``: the root ``Route`` as stored (durations normalised);
+      ``policy_provenance`` its provenance.
+    * ``templates[name]``: ``{name, template, provenance}``; ``mute_timings[name]`` likewise.
+    * ``rule_groups[(folderUid, title)]``: ``{title, folderUid, interval, rules: [rule]}`` where a
+      rule is the ``ProvisionedAlertRule`` shape plus ``provenance`` (may be "").
+    * ``test_notifications``: what the receiver test endpoint "sent".
+    """
+
+    org_id: int
+    datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboard_versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    contact_points: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {DEFAULT_RECEIVER_UID: default_contact_point()}
+    )
+    policy_tree: dict[str, Any] = field(default_factory=default_policy_tree)
+    policy_provenance: str = ""
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mute_timings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rule_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    test_notifications: list[dict[str, Any]] = field(default_factory=list)
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next_id(self) -> int:
+        return next(self.ids)
+
+    def alert_rules(self) -> dict[str, dict[str, Any]]:
+        """Every alert rule by uid (the rules live inside ``rule_groups``)."""
+        return {rule["uid"]: rule for group in self.rule_groups.values() for rule in group["rules"]}
+
+    def receiver_names(self) -> set[str]:
+        return {cp["name"] for cp in self.contact_points.values()}
+
+    def routes(self) -> Iterator[dict[str, Any]]:
+        """Every node of the policy tree, root first."""
+        stack = [self.policy_tree]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.get("routes") or []))
+
+
+@dataclass(frozen=True)
+class FakeToken:
+    """A service-account token: its permissions and the org it is bound to (§1)."""
+
+    permissions: frozenset[str] = ALL_PERMISSIONS
+    org_id: int = 1
+
+
+@dataclass(frozen=True)
+class Principal:
+    login: str
+    permissions: frozenset[str]
+    org_id: int
+
+
+class RecordedRequest:
+    """One request as received; unpacks as ``(method, path, query, headers, body)``.
+
+    ``headers`` keep their names but the Authorization secret is replaced by ``<redacted>``;
+    ``body`` is the parsed JSON (or the raw text, or None); ``status`` is the answer's.
+    """
+
+    __slots__ = ("body", "headers", "method", "path", "query", "status")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: Any,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.status = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.method, self.path, self.query, self.headers, self.body))
+
+    def __repr__(self) -> str:
+        return f"<{self.method} {self.path} -> {self.status}>"
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    status: int
+    paths: tuple[str, ...] | None
+    methods: frozenset[str] | None
+    retry_after: str | None
+    body: Any
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods is not None and method not in self.methods:
+            return False
+        if self.paths is None:
+            return path != "/api/health"
+        return any(path.startswith(prefix) for prefix in self.paths)
+
+
+@dataclass
+class Ctx:
+    """What a handler sees of a request."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]  # lower-case names
+    body: Any
+    org: OrgState
+    principal: Principal
+
+    def arg(self, name: str, default: str = "") -> str:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def args(self, name: str) -> list[str]:
+        """Repeated and comma-separated values (``folderUIDs=a&folderUIDs=b,c``)."""
+        return [part for value in self.query.get(name, []) for part in value.split(",") if part]
+
+    def flag(self, name: str) -> bool:
+        return self.arg(name).lower() in ("true", "1")
+
+    @property
+    def provenance(self) -> str:
+        """§0.1: "api" unless X-Disable-Provenance is present (its value is ignored)."""
+        return "" if "x-disable-provenance" in self.headers else "api"
+
+
+# --------------------------------------------------------------------------------------------
+# Endpoint handlers
+# --------------------------------------------------------------------------------------------
+
+Handler = Callable[[Ctx], Reply]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    regex: re.Pattern[str]
+    handler: Handler
+    permissions: tuple[str, ...]  # any of them; empty = authenticated is enough
+
+
+class _Api:
+    """The endpoint implementations. They run under the fake's lock, one at a time."""
+
+    def __init__(self, fake: FakeGrafana) -> None:
+        self.fake = fake
+        self.spec = fake.spec
+        self.routes: list[Route] = []
+        self._register()
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _add(self, method: str, template: str, handler: Handler, *permissions: str) -> None:
+        pattern = re.sub(r"\\\{([a-zA-Z_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        self.routes.append(
+            Route(method, template, re.compile(f"^{pattern}$"), handler, tuple(permissions))
+        )
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            if route.method != method:
+                continue
+            found = route.regex.match(path)
+            if found:
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}
+        return None
+
+    def _register(self) -> None:
+        ds_r, ds_w = PERM_DATASOURCES_READ, PERM_DATASOURCES_WRITE
+        f_r, f_w = PERM_FOLDERS_READ, PERM_FOLDERS_WRITE
+        d_r, d_w = PERM_DASHBOARDS_READ, PERM_DASHBOARDS_WRITE
+        p_r, p_w = PERM_PROVISIONING_READ, PERM_PROVISIONING_WRITE
+        p_s = PERM_PROVISIONING_SECRETS_READ
+        add = self._add
+        # §2 data sources
+        add("GET", "/api/datasources", self.list_datasources, ds_r)
+        add("POST", "/api/datasources", self.create_datasource, ds_w)
+        add("GET", "/api/datasources/uid/{uid}", self.get_datasource, ds_r)
+        add("PUT", "/api/datasources/uid/{uid}", self.update_datasource, ds_w)
+        add("DELETE", "/api/datasources/uid/{uid}", self.delete_datasource, ds_w)
+        add("GET", "/api/datasources/uid/{uid}/health", self.datasource_health, ds_r)
+        add("GET", "/api/datasources/name/{name}", self.get_datasource_by_name, ds_r)
+        add("DELETE", "/api/datasources/name/{name}", self.delete_datasource_by_name, ds_w)
+        # §3 folders
+        add("GET", "/api/folders", self.list_folders, f_r)
+        add("POST", "/api/folders", self.create_folder, f_w)
+        add("GET", "/api/folders/{uid}", self.get_folder, f_r)
+        add("PUT", "/api/folders/{uid}", self.update_folder, f_w)
+        add("DELETE", "/api/folders/{uid}", self.delete_folder, f_w)
+        # §4 dashboards and search
+        add("POST", "/api/dashboards/db", self.save_dashboard, d_w)
+        add("GET", "/api/dashboards/uid/{uid}", self.get_dashboard, d_r)
+        add("DELETE", "/api/dashboards/uid/{uid}", self.delete_dashboard, d_w)
+        add("GET", "/api/dashboards/uid/{uid}/versions", self.dashboard_versions, d_r)
+        add("GET", "/api/dashboards/uid/{uid}/versions/{version}", self.dashboard_version, d_r)
+        add("POST", "/api/dashboards/uid/{uid}/restore", self.restore_dashboard, d_w)
+        add("GET", "/api/search", self.search, d_r, f_r)
+        # §5.1 contact points
+        prov = "/api/v1/provisioning"
+        add("GET", f"{prov}/contact-points", self.list_contact_points, p_r, p_s)
+        add("GET", f"{prov}/contact-points/export", self.export_contact_points, p_r, p_s)
+        add("POST", f"{prov}/contact-points", self.create_contact_point, p_w)
+        add("PUT", f"{prov}/contact-points/{{uid}}", self.update_contact_point, p_w)
+        add("DELETE", f"{prov}/contact-points/{{uid}}", self.delete_contact_point, p_w)
+        # §5.2 policy tree
+        add("GET", f"{prov}/policies", self.get_policies, p_r, p_s)
+        add("PUT", f"{prov}/policies", self.put_policies, p_w)
+        add("DELETE", f"{prov}/policies", self.reset_policies, p_w)
+        add("GET", f"{prov}/policies/export", self.export_policies, p_r, p_s)
+        # §5.5 templates and mute timings
+        add("GET", f"{prov}/templates", self.list_templates, p_r, p_s)
+        add("GET", f"{prov}/templates/{{name}}", self.get_template, p_r, p_s)
+        add("PUT", f"{prov}/templates/{{name}}", self.put_template, p_w)
+        add("DELETE", f"{prov}/templates/{{name}}", self.delete_template, p_w)
+        add("GET", f"{prov}/mute-timings", self.list_mute_timings, p_r, p_s)
+        add("POST", f"{prov}/mute-timings", self.create_mute_timing, p_w)
+        add("GET", f"{prov}/mute-timings/export", self.export_mute_timings, p_r, p_s)
+        add("GET", f"{prov}/mute-timings/{{name}}", self.get_mute_timing, p_r, p_s)
+        add("PUT", f"{prov}/mute-timings/{{name}}", self.put_mute_timing, p_w)
+        add("DELETE", f"{prov}/mute-timings/{{name}}", self.delete_mute_timing, p_w)
+        # §5.3 alert rules, §5.4 rule groups
+        add("GET", f"{prov}/alert-rules", self.list_alert_rules, p_r, p_s)
+        add("POST", f"{prov}/alert-rules", self.create_alert_rule, p_w)
+        add("GET", f"{prov}/alert-rules/export", self.export_alert_rules, p_r, p_s)
+        add("GET", f"{prov}/alert-rules/{{uid}}", self.get_alert_rule, p_r, p_s)
+        add("PUT", f"{prov}/alert-rules/{{uid}}", self.update_alert_rule, p_w)
+        add("DELETE", f"{prov}/alert-rules/{{uid}}", self.delete_alert_rule, p_w)
+        add("GET", f"{prov}/alert-rules/{{uid}}/export", self.export_alert_rule, p_r, p_s)
+        group = f"{prov}/folder/{{folder}}/rule-groups/{{group}}"
+        add("GET", group, self.get_rule_group, p_r, p_s)
+        add("PUT", group, self.put_rule_group, p_w)
+        add("DELETE", group, self.delete_rule_group, p_w)
+        add("GET", f"{group}/export", self.export_rule_group, p_r, p_s)
+        # The UI "Test" button of a contact point.
+        add(
+            "POST",
+            RECEIVERS_TEST_PATH,
+            self.post_receivers_test,
+            PERM_NOTIFICATIONS_WRITE,
+            "alert.notifications.receivers:test",
+        )
+
+    # -- §2 data sources ------------------------------------------------------------------
+
+    @staticmethod
+    def _datasource_out(ds: dict[str, Any]) -> dict[str, Any]:
+        out = {k: copy.deepcopy(v) for k, v in ds.items() if k != "secureJsonData"}
+        out["secureJsonFields"] = {k: True for k, v in ds.get("secureJsonData", {}).items() if v}
+        return out
+
+    @staticmethod
+    def _datasource_item(ds: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(ds[k]) for k in _DATASOURCE_LIST_KEYS}
+
+    def _datasource(self, ctx: Ctx) -> dict[str, Any]:
+        ds = ctx.org.datasources.get(ctx.params["uid"])
+        if ds is None:
+            raise error(404, "Data source not found")
+        return ds
+
+    def list_datasources(self, ctx: Ctx) -> Reply:
+        items = sorted(ctx.org.datasources.values(), key=lambda d: d["name"].lower())
+        return Reply(200, [self._datasource_item(ds) for ds in items])
+
+    def get_datasource(self, ctx: Ctx) -> Reply:
+        return Reply(200, self._datasource_out(self._datasource(ctx)))
+
+    def get_datasource_by_name(self, ctx: Ctx) -> Reply:
+        for ds in ctx.org.datasources.values():
+            if ds["name"] == ctx.params["name"]:
+                return Reply(200, self._datasource_out(ds))
+        raise error(404, "Data source not found")
+
+    def datasource_health(self, ctx: Ctx) -> Reply:
+        self._datasource(ctx)
+        return Reply(200, {"status": "OK", "message": "Data source is working"})
+
+    @staticmethod
+    def _require_type_and_access(body: dict[str, Any]) -> None:
+        # AddDataSourceCommand: `type` and `access` carry binding:"Required".
+        if not body.get("type") or not body.get("access"):
+            raise error(400, "bad request data")
+
+    def _set_default(self, org: OrgState, ds: dict[str, Any]) -> None:
+        if ds["isDefault"]:
+            for other in org.datasources.values():
+                if other is not ds:
+                    other["isDefault"] = False
+
+    def create_datasource(self, ctx: Ctx) -> Reply:
+        body = ctx.body
+        self._require_type_and_access(body)
+        org = ctx.org
+        name = body.get("name") or f"{body['type']}-{len(org.datasources) + 1}"
+        if any(ds["name"] == name for ds in org.datasources.values()):
+            raise error(409, "data source with the same name already exists")
+        uid = body.get("uid") or new_uid()
+        if uid in org.datasources:
+            raise error(409, "data source with the same uid already exists")
+        ds = self.fake.make_datasource(org, uid=uid, name=name, body=body)
+        org.datasources[uid] = ds
+        self._set_default(org, ds)
+        out = self._datasource_out(ds)
+        return Reply(
+            200, {"datasource": out, "id": ds["id"], "message": "Datasource added", "name": name}
+        )
+
+    def update_datasource(self, ctx: Ctx) -> Reply:
+        ds = self._datasource(ctx)
+        if ds["readOnly"]:
+            raise error(403, "Cannot update read-only data source")  # file-provisioned (§2)
+        body = ctx.body
+        self._require_type_and_access(body)
+        version = body.get("version")
+        if version and ds["version"] > version:
+            raise error(409, "trying to update old version of datasource")
+        name = body.get("name") or ds["name"]
+        if any(o["name"] == name and o is not ds for o in ctx.org.datasources.values()):
+            raise error(409, "data source with the same name already exists")
+        # PUT replaces the object; jsonData keys omitted are dropped, secureJsonData kept (§2).
+        secure = dict(ds.get("secureJsonData", {}))
+        secure.update(body.get("secureJsonData") or {})
+        replacement = self.fake.make_datasource(
+            ctx.org, uid=ds["uid"], name=name, body=body, ds_id=ds["id"]
+        )
+        replacement["version"] = ds["version"] + 1
+        replacement["secureJsonData"] = secure
+        ds.clear()
+        ds.update(replacement)
+        self._set_default(ctx.org, ds)
+        out = self._datasource_out(ds)
+        return Reply(
+            200, {"datasource": out, "id": ds["id"], "message": "Datasource updated", "name": name}
+        )
+
+    def _delete_datasource(self, org: OrgState, ds: dict[str, Any]) -> Reply:
+        if ds["readOnly"]:
+            raise error(403, "Cannot delete read-only data source")
+        del org.datasources[ds["uid"]]
+        return Reply(200, {"message": "Data source deleted", "id": ds["id"]})
+
+    def delete_datasource(self, ctx: Ctx) -> Reply:
+        return self._delete_datasource(ctx.org, self._datasource(ctx))
+
+    def delete_datasource_by_name(self, ctx: Ctx) -> Reply:
+        for ds in list(ctx.org.datasources.values()):
+            if ds["name"] == ctx.params["name"]:
+                return self._delete_datasource(ctx.org, ds)
+        raise error(404, "Data source not found")
+
+    # -- §3 folders -----------------------------------------------------------------------
+
+    @staticmethod
+    def _folder_not_found() -> ApiError:
+        return error(404, "folder not found", status="not-found")
+
+    def _folder_out(self, org: OrgState, folder: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            "id": folder["id"],
+            "uid": folder["uid"],
+            "orgId": org.org_id,
+            "title": folder["title"],
+            "url": f"/dashboards/f/{folder['uid']}/{slugify(folder['title'])}",
+            "hasAcl": False,
+            "canSave": True,
+            "canEdit": True,
+            "canAdmin": True,
+            "canDelete": True,
+            "createdBy": "admin",
+            "created": folder["created"],
+            "updatedBy": "admin",
+            "updated": folder["updated"],
+            "version": folder["version"],
+        }
+        if folder.get("description"):
+            out["description"] = folder["description"]
+        if folder.get("parentUid"):
+            out["parentUid"] = folder["parentUid"]
+            parents: list[dict[str, Any]] = []
+            parent = org.folders.get(folder["parentUid"])
+            while parent is not None:
+                parents.insert(0, {"uid": parent["uid"], "title": parent["title"]})
+                parent = org.folders.get(parent.get("parentUid") or "")
+            out["parents"] = parents
+        return out
+
+    def list_folders(self, ctx: Ctx) -> Reply:
+        parent = ctx.arg("parentUid")
+        found = [f for f in ctx.org.folders.values() if (f.get("parentUid") or "") == parent]
+        found.sort(key=lambda f: f["title"].lower())
+        limit = int(ctx.arg("limit") or 1000)
+        page = max(int(ctx.arg("page") or 1), 1)
+        found = found[(page - 1) * limit : page * limit]
+        out = []
+        for folder in found:
+            item = {"id": folder["id"], "uid": folder["uid"], "title": folder["title"]}
+            if folder.get("parentUid"):
+                item["parentUid"] = folder["parentUid"]
+            out.append(item)
+        return Reply(200, out)
+
+    def _folder(self, ctx: Ctx) -> dict[str, Any]:
+        folder = ctx.org.folders.get(ctx.params["uid"])
+        if folder is None:
+            raise self._folder_not_found()
+        return folder
+
+    def get_folder(self, ctx: Ctx) -> Reply:
+        return Reply(200, self._folder_out(ctx.org, self._folder(ctx)))
+
+    @staticmethod
+    def _title_taken(org: OrgState, title: str, parent: str, uid: str) -> bool:
+        return any(
+            f["title"] == title and (f.get("parentUid") or "") == parent and f["uid"] != uid
+            for f in org.folders.values()
+        )
+
+    def create_folder(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        title = (body.get("title") or "").strip()
+        if not title:
+            raise error(400, "folder title cannot be empty")
+        uid = body.get("uid") or new_uid()
+        problem = check_uid(uid)
+        if problem:
+            raise error(400, problem)
+        if uid in org.folders or uid in org.dashboards:
+            raise error(409, "a folder/dashboard with the same uid already exists")
+        parent = body.get("parentUid") or ""
+        if parent and parent not in org.folders:
+            raise self._folder_not_found()
+        if self._title_taken(org, title, parent, uid):
+            raise error(409, "a folder with the same name already exists in the current location")
+        folder = self.fake.make_folder(org, uid, title, parent, body.get("description") or "")
+        org.folders[uid] = folder
+        return Reply(200, self._folder_out(org, folder))
+
+    def update_folder(self, ctx: Ctx) -> Reply:
+        folder, body = self._folder(ctx), ctx.body
+        if not body.get("overwrite") and body.get("version", 0) != folder["version"]:
+            raise error(
+                412, "the folder has been changed by someone else", status="version-mismatch"
+            )
+        title = body.get("title") or folder["title"]
+        if self._title_taken(ctx.org, title, folder.get("parentUid") or "", folder["uid"]):
+            raise error(409, "a folder with the same name already exists in the current location")
+        folder["title"] = title
+        if "description" in body:
+            folder["description"] = body["description"]
+        folder["version"] += 1
+        folder["updated"] = now_iso()
+        return Reply(200, self._folder_out(ctx.org, folder))
+
+    def delete_folder(self, ctx: Ctx) -> Reply:
+        folder, org = self._folder(ctx), ctx.org
+        doomed = {folder["uid"]}
+        changed = True
+        while changed:  # the folder and all its descendants
+            before = len(doomed)
+            doomed |= {f["uid"] for f in org.folders.values() if f.get("parentUid") in doomed}
+            changed = len(doomed) != before
+        rules = [key for key in org.rule_groups if key[0] in doomed]
+        if rules and not ctx.flag("forceDeleteRules"):
+            raise public_error(
+                400, "folder.not-empty", "Folder cannot be deleted: folder is not empty"
+            )
+        # §3: deleting a folder deletes its dashboards and its alert rules.
+        for key in rules:
+            del org.rule_groups[key]
+        for uid in [u for u, d in org.dashboards.items() if d["folderUid"] in doomed]:
+            del org.dashboards[uid]
+            org.dashboard_versions.pop(uid, None)
+        for uid in doomed:
+            del org.folders[uid]
+        return Reply(
+            200, {"message": "Folder deleted", "id": folder["id"], "title": folder["title"]}
+        )
+
+    # -- §4 dashboards --------------------------------------------------------------------
+
+    @staticmethod
+    def _dashboard_url(record: dict[str, Any]) -> str:
+        return f"/d/{record['uid']}/{slugify(record['dashboard'].get('title', ''))}"
+
+    def _dashboard(self, ctx: Ctx) -> dict[str, Any]:
+        record = ctx.org.dashboards.get(ctx.params["uid"])
+        if record is None:
+            raise error(404, "Dashboard not found")
+        return record
+
+    def store_dashboard(
+        self,
+        org: OrgState,
+        dashboard: dict[str, Any],
+        folder_uid: str,
+        message: str,
+        existing: dict[str, Any] | None,
+        provisioned: bool = False,
+    ) -> dict[str, Any]:
+        """Save a dashboard version (version 1, or the existing version + 1)."""
+        now = now_iso()
+        uid = existing["uid"] if existing else (dashboard.get("uid") or new_uid())
+        dash_id = existing["id"] if existing else org.next_id()
+        version = existing["version"] + 1 if existing else 1
+        stored = copy.deepcopy(dashboard)
+        stored.update({"id": dash_id, "uid": uid, "version": version})
+        record = {
+            "id": dash_id,
+            "uid": uid,
+            "dashboard": stored,
+            "folderUid": folder_uid,
+            "version": version,
+            "provisioned": existing["provisioned"] if existing else provisioned,
+            "created": existing["created"] if existing else now,
+            "updated": now,
+            "message": message,
+        }
+        org.dashboards[uid] = record
+        org.dashboard_versions.setdefault(uid, []).append(
+            {
+                "id": org.next_id(),
+                "dashboardId": dash_id,
+                "uid": uid,
+                "parentVersion": version - 1,
+                "restoredFrom": 0,
+                "version": version,
+                "created": now,
+                "createdBy": "admin",
+                "message": message,
+                "data": copy.deepcopy(stored),
+            }
+        )
+        return record
+
+    def _save_reply(self, record: dict[str, Any]) -> Reply:
+        return Reply(
+            200,
+            {
+                "id": record["id"],
+                "uid": record["uid"],
+                "url": self._dashboard_url(record),
+                "status": "success",
+                "version": record["version"],
+                "slug": slugify(record["dashboard"].get("title", "")),
+                "folderUid": record["folderUid"],
+            },
+        )
+
+    def save_dashboard(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        dashboard = body.get("dashboard") or {}
+        title = dashboard.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise error(400, "Dashboard title cannot be empty", status="empty-name")
+        if len(body.get("message") or "") > 500:
+            raise error(400, "message too long, max 500 characters")
+        uid = dashboard.get("uid") or ""
+        if not isinstance(uid, str):
+            raise BadRequestData("dashboard.uid must be a string")
+        problem = check_uid(uid)
+        if problem:
+            raise error(400, problem)
+        folder_uid = body.get("folderUid") or ""
+        folder_id = body.get("folderId") or 0
+        if not folder_uid and folder_id:  # deprecated folderId (§4)
+            folder_uid = next(
+                (f["uid"] for f in org.folders.values() if f["id"] == folder_id), "-missing-"
+            )
+        if folder_uid and folder_uid not in org.folders:
+            raise error(404, "Folder not found", status="not-found")
+        existing = org.dashboards.get(uid) if uid else None
+        dash_id = dashboard.get("id")
+        if isinstance(dash_id, int) and dash_id > 0:
+            if existing is None:
+                by_id = [d for d in org.dashboards.values() if d["id"] == dash_id]
+                if not by_id:
+                    raise error(404, "Dashboard not found", status="not-found")
+                if uid:
+                    raise error(400, "A dashboard with the same uid already exists")
+                existing = by_id[0]
+            elif existing["id"] != dash_id:
+                raise error(400, "A dashboard with the same uid already exists")
+        if uid in org.folders:
+            raise error(400, "A dashboard with the same uid already exists")
+        if existing is not None:
+            if existing["provisioned"]:
+                raise error(400, "Cannot save provisioned dashboard")
+            # §4: a stale (or missing) version without overwrite is a 412 version-mismatch.
+            if dashboard.get("version", 0) != existing["version"] and not body.get("overwrite"):
+                raise error(
+                    412,
+                    "The dashboard has been changed by someone else",
+                    status="version-mismatch",
+                )
+        record = self.store_dashboard(
+            org, dashboard, folder_uid, body.get("message") or "", existing
+        )
+        return self._save_reply(record)
+
+    def get_dashboard(self, ctx: Ctx) -> Reply:
+        record, org = self._dashboard(ctx), ctx.org
+        folder = org.folders.get(record["folderUid"])
+        meta = {
+            "type": "db",
+            "canSave": True,
+            "canEdit": True,
+            "canAdmin": True,
+            "canStar": True,
+            "canDelete": True,
+            "slug": slugify(record["dashboard"].get("title", "")),
+            "url": self._dashboard_url(record),
+            "expires": ZERO_TIME,
+            "created": record["created"],
+            "updated": record["updated"],
+            "updatedBy": "admin",
+            "createdBy": "admin",
+            "version": record["version"],
+            "hasAcl": False,
+            "isFolder": False,
+            "folderId": folder["id"] if folder else 0,
+            "folderUid": record["folderUid"],
+            "folderTitle": folder["title"] if folder else "General",
+            "folderUrl": self._folder_out(org, folder)["url"] if folder else "",
+            "provisioned": record["provisioned"],
+            "provisionedExternalId": "dashboard.json" if record["provisioned"] else "",
+        }
+        return Reply(200, {"dashboard": copy.deepcopy(record["dashboard"]), "meta": meta})
+
+    def delete_dashboard(self, ctx: Ctx) -> Reply:
+        record = self._dashboard(ctx)
+        if record["provisioned"]:
+            raise error(400, "provisioned dashboard cannot be deleted")
+        del ctx.org.dashboards[record["uid"]]
+        ctx.org.dashboard_versions.pop(record["uid"], None)
+        title = record["dashboard"].get("title", "")
+        return Reply(
+            200, {"title": title, "message": f"Dashboard {title} deleted", "uid": record["uid"]}
+        )
+
+    def dashboard_versions(self, ctx: Ctx) -> Reply:
+        self._dashboard(ctx)
+        history = list(reversed(ctx.org.dashboard_versions.get(ctx.params["uid"], [])))
+        start = int(ctx.arg("start") or 0)
+        limit = int(ctx.arg("limit") or 0) or len(history)
+        page = history[start : start + limit]
+        return Reply(200, [{k: v for k, v in h.items() if k != "data"} for h in page])
+
+    def dashboard_version(self, ctx: Ctx) -> Reply:
+        self._dashboard(ctx)
+        for entry in ctx.org.dashboard_versions.get(ctx.params["uid"], []):
+            if str(entry["version"]) == ctx.params["version"]:
+                return Reply(200, copy.deepcopy(entry))
+        raise error(404, "Dashboard version not found")
+
+    def restore_dashboard(self, ctx: Ctx) -> Reply:
+        record = self._dashboard(ctx)
+        wanted = ctx.body.get("version")
+        for entry in ctx.org.dashboard_versions.get(record["uid"], []):
+            if entry["version"] == wanted:
+                restored = self.store_dashboard(
+                    ctx.org,
+                    entry["data"],
+                    record["folderUid"],
+                    f"Restored from version {wanted}",
+                    record,
+                )
+                return self._save_reply(restored)
+        raise error(404, "Dashboard version not found")
+
+    def search(self, ctx: Ctx) -> Reply:
+        org = ctx.org
+        kind = ctx.arg("type")
+        query = ctx.arg("query").lower()
+        tags = ctx.query.get("tag", [])
+        # folderUIDs: repeated or comma-separated; "" (or "general") means the root.
+        folder_uids = {
+            "" if part == "general" else part
+            for value in ctx.query.get("folderUIDs", [])
+            for part in value.split(",")
+        }
+        dashboard_uids = set(ctx.args("dashboardUIDs"))
+        hits: list[dict[str, Any]] = []
+        if kind in ("", "dash-folder") and not tags:
+            for folder in org.folders.values():
+                if query and query not in folder["title"].lower():
+                    continue
+                if folder_uids and (folder.get("parentUid") or "") not in folder_uids:
+                    continue
+                if dashboard_uids and folder["uid"] not in dashboard_uids:
+                    continue
+                hits.append(
+                    {
+                        "id": folder["id"],
+                        "uid": folder["uid"],
+                        "title": folder["title"],
+                        "uri": f"db/{slugify(folder['title'])}",
+                        "url": self._folder_out(org, folder)["url"],
+                        "slug": "",
+                        "type": "dash-folder",
+                        "tags": [],
+                        "isStarred": False,
+                        "sortMeta": 0,
+                    }
+                )
+        if kind in ("", "dash-db"):
+            for record in org.dashboards.values():
+                dash = record["dashboard"]
+                title = dash.get("title", "")
+                if query and query not in title.lower():
+                    continue
+                if tags and not set(tags) <= set(dash.get("tags") or []):
+                    continue
+                if folder_uids and record["folderUid"] not in folder_uids:
+                    continue
+                if dashboard_uids and record["uid"] not in dashboard_uids:
+                    continue
+                hit = {
+                    "id": record["id"],
+                    "uid": record["uid"],
+                    "title": title,
+                    "uri": f"db/{slugify(title)}",
+                    "url": self._dashboard_url(record),
+                    "slug": "",
+                    "type": "dash-db",
+                    "tags": list(dash.get("tags") or []),
+                    "isStarred": False,
+                    "sortMeta": 0,
+                }
+                folder = org.folders.get(record["folderUid"])
+                if folder:
+                    hit.update(
+                        folderId=folder["id"],
+                        folderUid=folder["uid"],
+                        folderTitle=folder["title"],
+                        folderUrl=self._folder_out(org, folder)["url"],
+                    )
+                hits.append(hit)
+        hits.sort(key=lambda h: h["title"].lower(), reverse=ctx.arg("sort") == "alpha-desc")
+        limit = int(ctx.arg("limit") or 1000)
+        return Reply(200, hits[:limit])
+
+    # -- §5.1 contact points --------------------------------------------------------------
+
+    @staticmethod
+    def contact_point_out(cp: dict[str, Any], decrypt: bool = False) -> dict[str, Any]:
+        settings = copy.deepcopy(cp["settings"])
+        if not decrypt:
+            for key in SECRET_KEYS.get(cp["type"], ()):
+                if settings.get(key):
+                    settings[key] = REDACTED  # §0.3
+        out = {
+            "uid": cp["uid"],
+            "name": cp["name"],
+            "type": cp["type"],
+            "settings": settings,
+            "disableResolveMessage": cp["disableResolveMessage"],
+        }
+        if cp["provenance"]:
+            out["provenance"] = cp["provenance"]
+        return out
+
+    def _contact_points(self, ctx: Ctx) -> list[dict[str, Any]]:
+        name = ctx.arg("name")
+        found = [cp for cp in ctx.org.contact_points.values() if not name or cp["name"] == name]
+        return sorted(found, key=lambda cp: (cp["name"], cp["uid"]))
+
+    def list_contact_points(self, ctx: Ctx) -> Reply:
+        return Reply(200, [self.contact_point_out(cp) for cp in self._contact_points(ctx)])
+
+    def export_contact_points(self, ctx: Ctx) -> Reply:
+        decrypt = ctx.flag("decrypt")
+        if decrypt and PERM_PROVISIONING_SECRETS_READ not in ctx.principal.permissions:
+            raise self.fake.forbidden(PERM_PROVISIONING_SECRETS_READ)  # §0.3
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for cp in self._contact_points(ctx):
+            out = self.contact_point_out(cp, decrypt=decrypt)
+            groups.setdefault(cp["name"], []).append(
+                {
+                    "uid": out["uid"],
+                    "type": out["type"],
+                    "settings": out["settings"],
+                    "disableResolveMessage": out["disableResolveMessage"],
+                }
+            )
+        payload = {
+            "apiVersion": 1,
+            "contactPoints": [
+                {"orgId": ctx.org.org_id, "name": name, "receivers": receivers}
+                for name, receivers in groups.items()
+            ],
+        }
+        return self._export(ctx, payload)
+
+    @staticmethod
+    def _integration_problem(kind: str, settings: dict[str, Any]) -> str | None:
+        """What grafana/alerting's config factories reject, for the common types."""
+        if kind == "telegram":
+            if not settings.get("bottoken"):
+                return "could not find Bot Token in settings"
+            if not settings.get("chatid"):
+                return "could not find Chat Id in settings"
+            for key in ("chatid", "message_thread_id", "message", "parse_mode"):
+                if key in settings and not isinstance(settings[key], str):
+                    return f"failed to unmarshal settings: {key} must be a string"
+            for key in ("disable_web_page_preview", "protect_content", "disable_notifications"):
+                if key in settings and not isinstance(settings[key], bool):
+                    return f"failed to unmarshal settings: {key} must be a boolean"
+            thread = settings.get("message_thread_id")
+            if thread:
+                try:
+                    ok = -(2**31) <= int(thread) < 2**31
+                except ValueError:
+                    ok = False
+                if not ok:
+                    return "message thread id must be an integer"
+            mode = settings.get("parse_mode")
+            if mode and mode.lower() not in TELEGRAM_PARSE_MODES:
+                return "unknown parse_mode, must be Markdown, MarkdownV2, HTML or None"
+        elif kind == "email" and not settings.get("addresses"):
+            return "could not find addresses in settings"
+        elif kind == "webhook" and not settings.get("url"):
+            return "required field 'url' is not specified"
+        elif kind == "slack" and not settings.get("url") and not settings.get("token"):
+            return "token must be specified when using the Slack chat API"
+        return None
+
+    def _validate_contact_point(self, cp: dict[str, Any]) -> None:
+        kind = cp.get("type") or ""
+        if not kind:
+            raise error(400, "invalid object specification: type should not be an empty string")
+        if kind not in SECRET_KEYS:
+            raise error(400, f"invalid object specification: unknown type '{kind}'")
+        if cp.get("settings") is None:
+            raise error(400, "invalid object specification: settings should not be empty")
+        if not cp.get("name"):
+            raise error(400, "invalid object specification: name should not be empty")
+        problem = self._integration_problem(kind, cp["settings"])
+        if problem:
+            raise error(400, f"invalid object specification: {problem}")
+
+    def create_contact_point(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        self._validate_contact_point(body)
+        uid = body.get("uid") or new_uid()
+        if uid in org.contact_points:
+            owner = org.contact_points[uid]["name"]
+            # A plain error in the handler (ErrResp 500), per api_provisioning.go.
+            raise error(
+                500,
+                "[alerting.notifications.contact-points.uidInUse] Receiver configuration with "
+                f"UID '{uid}' already exists in contact point '{owner}'. Please use unique "
+                "identifiers for receivers across all contact points.",
+            )
+        cp = {
+            "uid": uid,
+            "name": body["name"],
+            "type": body["type"],
+            "settings": copy.deepcopy(body["settings"]),
+            "disableResolveMessage": bool(body.get("disableResolveMessage", False)),
+            "provenance": ctx.provenance,
+        }
+        org.contact_points[uid] = cp
+        return Reply(202, self.contact_point_out(cp))
+
+    def update_contact_point(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        uid = ctx.params["uid"]  # the path wins over the body
+        if body.get("settings") is None:
+            raise error(400, "invalid object specification: settings should not be empty")
+        stored = org.contact_points.get(uid)
+        if stored is None:
+            raise error(404, f"object not found: contact point with uid '{uid}' not found")
+        settings = copy.deepcopy(body["settings"])
+        for key in SECRET_KEYS.get(body.get("type") or "", ()):
+            if settings.get(key) == REDACTED:  # §0.3: "[REDACTED]" keeps the stored secret
+                settings[key] = stored["settings"].get(key, "")
+        merged = {**body, "settings": settings}
+        self._validate_contact_point(merged)
+        check_relaxed_provenance(stored["provenance"], ctx.provenance)
+        old_name = stored["name"]
+        stored.update(
+            name=body["name"],
+            type=body["type"],
+            settings=settings,
+            disableResolveMessage=bool(body.get("disableResolveMessage", False)),
+            provenance=ctx.provenance,
+        )
+        if old_name != stored["name"] and old_name not in org.receiver_names():
+            self._rename_receiver(org, old_name, stored["name"])
+        return Reply(202, {"message": "contactpoint updated"})
+
+    @staticmethod
+    def _rename_receiver(org: OrgState, old: str, new: str) -> None:
+        """A renamed contact point is renamed in the policy tree and in rules."""
+        for node in org.routes():
+            if node.get("receiver") == old:
+                node["receiver"] = new
+        for rule in org.alert_rules().values():
+            settings = rule.get("notification_settings")
+            if settings and settings.get("receiver") == old:
+                settings["receiver"] = new
+
+    def delete_contact_point(self, ctx: Ctx) -> Reply:
+        org, uid = ctx.org, ctx.params["uid"]
+        cp = org.contact_points.get(uid)
+        if cp is not None:
+            name = cp["name"]
+            last = sum(1 for other in org.contact_points.values() if other["name"] == name) == 1
+            if last and any(node.get("receiver") == name for node in org.routes()):
+                raise public_error(
+                    409,
+                    "alerting.notifications.contact-points.referenced",
+                    "Contact point is currently referenced by a notification policy.",
+                )
+            used = [
+                r
+                for r in org.alert_rules().values()
+                if (r.get("notification_settings") or {}).get("receiver") == name
+            ]
+            if last and used:
+                raise public_error(
+                    409,
+                    "alerting.notifications.contact-points.used-by-rule",
+                    "Contact point is currently used in the notification settings of one or "
+                    "many alert rules.",
+                )
+            del org.contact_points[uid]
+        # Unknown uids are not an error: the handler saves the unchanged configuration.
+        return Reply(202, {"message": "contactpoint deleted"})
+
+    # -- §5.2 policy tree -----------------------------------------------------------------
+
+    def normalise_route(self, route: dict[str, Any]) -> dict[str, Any]:
+        """A Route as Go decodes and re-encodes it (omitempty fields vanish, durations and
+        matchers normalised, provenance and unknown keys dropped)."""
+        out: dict[str, Any] = {}
+        try:
+            if route.get("receiver"):
+                out["receiver"] = route["receiver"]
+            if route.get("group_by"):
+                out["group_by"] = list(route["group_by"])
+            for key in ("match", "match_re"):
+                if route.get(key):
+                    out[key] = dict(route[key])
+            if route.get("matchers"):
+                out["matchers"] = [normalise_matcher(m) for m in route["matchers"]]
+            if route.get("object_matchers"):
+                out["object_matchers"] = [check_object_matcher(m) for m in route["object_matchers"]]
+            for key in ("mute_time_intervals", "active_time_intervals"):
+                if route.get(key):
+                    out[key] = list(route[key])
+            if route.get("continue"):
+                out["continue"] = True
+            if route.get("routes"):
+                out["routes"] = [self.normalise_route(child) for child in route["routes"]]
+            for key in ("group_wait", "group_interval", "repeat_interval"):
+                if route.get(key) is not None:
+                    out[key] = normalise_prom_duration(route[key])
+        except (ValueError, re.error) as exc:
+            raise BadRequestData(str(exc)) from exc
+        return out
+
+    @staticmethod
+    def _route_problem(route: dict[str, Any]) -> str | None:
+        """``Route.ValidateChild`` of the Grafana definitions, recursively."""
+        group_by = route.get("group_by") or []
+        if "..." in group_by and len(group_by) > 1:
+            return "cannot have wildcard group_by (`...`) and other other labels at the same time"
+        if len(set(group_by)) != len(group_by):
+            dup = next(label for label in group_by if group_by.count(label) > 1)
+            return f'duplicated label "{dup}" in group_by'
+        for key in ("group_interval", "repeat_interval"):
+            if route.get(key) == "0s":
+                return f"{key} cannot be zero"
+        for child in route.get("routes") or []:
+            problem = _Api._route_problem(child)
+            if problem:
+                return problem
+        return None
+
+    def _validate_tree(self, org: OrgState, tree: dict[str, Any]) -> None:
+        """``Route.Validate`` + receivers + mute timings: 400 ``invalid object specification``."""
+        problem = None
+        if not tree.get("receiver"):
+            problem = "root route must specify a default receiver"
+        elif any(tree.get(k) for k in ("match", "match_re", "matchers", "object_matchers")):
+            problem = "root route must not have any matchers"
+        elif tree.get("mute_time_intervals"):
+            problem = "root route must not have any mute time intervals"
+        elif tree.get("active_time_intervals"):
+            problem = "root route must not have any active time intervals"
+        else:
+            problem = self._route_problem(tree)
+        if problem is None:
+            names = org.receiver_names()
+            stack = [tree]
+            while stack and problem is None:
+                node = stack.pop()
+                receiver = node.get("receiver", "")
+                if node is not tree and receiver == "":
+                    pass  # children may inherit the receiver
+                elif receiver not in names:
+                    problem = f"receiver '{receiver}' does not exist"
+                for name in node.get("mute_time_intervals") or []:
+                    if name not in org.mute_timings:
+                        problem = problem or f"mute time interval '{name}' does not exist"
+                stack.extend(node.get("routes") or [])
+        if problem:
+            raise error(400, f"invalid object specification: {problem}")
+
+    def policy_tree_out(self, org: OrgState) -> dict[str, Any]:
+        out = copy.deepcopy(org.policy_tree)
+        if org.policy_provenance:
+            out["provenance"] = org.policy_provenance
+        return out
+
+    def get_policies(self, ctx: Ctx) -> Reply:
+        return Reply(200, self.policy_tree_out(ctx.org))
+
+    def put_policies(self, ctx: Ctx) -> Reply:
+        # §0.4: the tree is one resource; the PUT replaces it entirely.
+        tree = self.normalise_route(ctx.body)
+        self._validate_tree(ctx.org, tree)
+        check_relaxed_provenance(ctx.org.policy_provenance, ctx.provenance)
+        ctx.org.policy_tree = tree
+        ctx.org.policy_provenance = ctx.provenance
+        return Reply(202, {"message": "policies updated"})
+
+    def reset_policies(self, ctx: Ctx) -> Reply:
+        # §5.2: resets the tree, clears provenance, re-adds the default receiver.
+        org = ctx.org
+        org.policy_tree = default_policy_tree()
+        org.policy_provenance = ""
+        if DEFAULT_RECEIVER not in org.receiver_names():
+            org.contact_points[DEFAULT_RECEIVER_UID] = default_contact_point()
+        return Reply(202, self.policy_tree_out(org))
+
+    def export_policies(self, ctx: Ctx) -> Reply:
+        route = copy.deepcopy(ctx.org.policy_tree)
+        return self._export(
+            ctx, {"apiVersion": 1, "policies": [{"orgId": ctx.org.org_id, **route}]}
+        )
+
+    # -- §5.5 templates -------------------------------------------------------------------
+
+    @staticmethod
+    def template_out(tmpl: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            "name": tmpl["name"],
+            "template": tmpl["template"],
+            "version": template_version(tmpl["template"]),
+        }
+        if tmpl["provenance"]:
+            out["provenance"] = tmpl["provenance"]
+        return out
+
+    def list_templates(self, ctx: Ctx) -> Reply:
+        found = sorted(ctx.org.templates.values(), key=lambda t: t["name"])
+        # §5.5: the list is null (not []) when there are no templates.
+        return Reply(200, [self.template_out(t) for t in found] or None)
+
+    def get_template(self, ctx: Ctx) -> Reply:
+        tmpl = ctx.org.templates.get(ctx.params["name"])
+        if tmpl is None:
+            raise public_error(404, "alerting.notifications.templates.notFound", "Not found")
+        return Reply(200, self.template_out(tmpl))
+
+    @staticmethod
+    def _check_template(name: str, text: str) -> str:
+        """``NotificationTemplate.Validate``: content required, trimmed (TrimSpace), wrapped in a
+        define unless it has one (the regex is Grafana's), and it must parse."""
+        if not text:
+            raise public_error(
+                400,
+                "alerting.notifications.templates.invalidFormat",
+                "Template is in invalid format. Correct the payload and try again.",
+                {"Error": "template must have content"},
+            )
+        opened = len(re.findall(r"\{\{-?\s*(?:define|if|range|with|block)\b", text))
+        closed = len(re.findall(r"\{\{-?\s*end\s*-?\}\}", text))
+        if text.count("{{") != text.count("}}") or opened != closed:
+            raise public_error(
+                400,
+                "alerting.notifications.templates.invalidFormat",
+                "Template is in invalid format. Correct the payload and try again.",
+                {"Error": "invalid template: unbalanced actions"},
+            )
+        content = text.strip()
+        if not re.search(r"\{\{\s*define", content):
+            body = "\n".join("  " + line for line in content.split("\n"))
+            content = f'{{{{ define "{name}" }}}}\n{body}\n{{{{ end }}}}'
+        return content
+
+    def put_template(self, ctx: Ctx) -> Reply:
+        name, org = ctx.params["name"], ctx.org
+        text = ctx.body.get("template") or ""
+        content = self._check_template(name, text)
+        stored = org.templates.get(name)
+        if stored is not None:
+            version = ctx.body.get("version") or ""
+            if version and version != template_version(stored["template"]):
+                raise public_error(
+                    409,
+                    "alerting.notifications.conflict",
+                    "provided version does not match current version",
+                )
+            check_relaxed_provenance(stored["provenance"], ctx.provenance)
+        tmpl = {"name": name, "template": content, "provenance": ctx.provenance}
+        org.templates[name] = tmpl
+        return Reply(202, self.template_out(tmpl))
+
+    def delete_template(self, ctx: Ctx) -> Reply:
+        stored = ctx.org.templates.get(ctx.params["name"])
+        if stored is not None:
+            version = ctx.arg("version")
+            if version and version != template_version(stored["template"]):
+                raise public_error(
+                    409,
+                    "alerting.notifications.conflict",
+                    "provided version does not match current version",
+                )
+            check_relaxed_provenance(stored["provenance"], ctx.provenance)
+            del ctx.org.templates[ctx.params["name"]]
+        return Reply(204)
+
+    # -- §5.5 mute timings ----------------------------------------------------------------
+
+    @staticmethod
+    def mute_timing_out(timing: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            "name": timing["name"],
+            "time_intervals": copy.deepcopy(timing["time_intervals"]),
+            "version": template_version(json.dumps(timing["time_intervals"], sort_keys=True)),
+        }
+        if timing["provenance"]:
+            out["provenance"] = timing["provenance"]
+        return out
+
+    def _mute_timing(self, ctx: Ctx) -> dict[str, Any]:
+        timing = ctx.org.mute_timings.get(ctx.params["name"])
+        if timing is None:
+            raise public_error(
+                404, "alerting.notifications.time-intervals.notFound", "Time interval not found"
+            )
+        return timing
+
+    def list_mute_timings(self, ctx: Ctx) -> Reply:
+        found = sorted(ctx.org.mute_timings.values(), key=lambda t: t["name"])
+        return Reply(200, [self.mute_timing_out(t) for t in found])
+
+    def get_mute_timing(self, ctx: Ctx) -> Reply:
+        return Reply(200, self.mute_timing_out(self._mute_timing(ctx)))
+
+    def create_mute_timing(self, ctx: Ctx) -> Reply:
+        name = ctx.body.get("name") or ""
+        if not name:
+            raise public_error(
+                400,
+                "alerting.notifications.time-intervals.invalidFormat",
+                "Time interval is in invalid format. Correct the payload and try again.",
+            )
+        if name in ctx.org.mute_timings:
+            raise public_error(
+                400,
+                "alerting.notifications.time-intervals.nameExists",
+                "Time interval with this name already exists. Use a different name or update "
+                "existing one.",
+            )
+        timing = {
+            "name": name,
+            "time_intervals": copy.deepcopy(ctx.body.get("time_intervals") or []),
+            "provenance": ctx.provenance,
+        }
+        ctx.org.mute_timings[name] = timing
+        return Reply(201, self.mute_timing_out(timing))
+
+    def put_mute_timing(self, ctx: Ctx) -> Reply:
+        timing = self._mute_timing(ctx)
+        version = ctx.body.get("version") or ""
+        if version and version != self.mute_timing_out(timing)["version"]:
+            raise public_error(
+                409, "alerting.notifications.conflict", "provided version does not match"
+            )
+        check_relaxed_provenance(timing["provenance"], ctx.provenance)
+        timing["time_intervals"] = copy.deepcopy(ctx.body.get("time_intervals") or [])
+        timing["provenance"] = ctx.provenance
+        return Reply(202, self.mute_timing_out(timing))
+
+    def delete_mute_timing(self, ctx: Ctx) -> Reply:
+        timing = ctx.org.mute_timings.get(ctx.params["name"])
+        if timing is None:
+            return Reply(204)
+        name = timing["name"]
+        in_routes = any(name in (n.get("mute_time_intervals") or []) for n in ctx.org.routes())
+        in_rules = any(
+            name in ((r.get("notification_settings") or {}).get("mute_time_intervals") or [])
+            for r in ctx.org.alert_rules().values()
+        )
+        if in_routes or in_rules:
+            raise public_error(
+                409, "alerting.notifications.time-intervals.used", "Time interval is used"
+            )
+        check_relaxed_provenance(timing["provenance"], ctx.provenance)
+        del ctx.org.mute_timings[name]
+        return Reply(204)
+
+    def export_mute_timings(self, ctx: Ctx) -> Reply:
+        timings = [
+            {"orgId": ctx.org.org_id, "name": t["name"], "time_intervals": t["time_intervals"]}
+            for t in sorted(ctx.org.mute_timings.values(), key=lambda t: t["name"])
+        ]
+        return self._export(ctx, {"apiVersion": 1, "muteTimes": timings})
+
+    # -- §5.3 alert rules: normalisation and validation -----------------------------------
+
+    def _duration(self, value: Any, what: str) -> str:
+        try:
+            return normalise_prom_duration(value if isinstance(value, str) else "")
+        except ValueError as exc:
+            raise BadRequestData(f"{what}: {exc}") from exc
+
+    @staticmethod
+    def _query(query: dict[str, Any]) -> dict[str, Any]:
+        """An AlertQuery as stored: queryType from the model, model defaults (PreSave)."""
+        model = copy.deepcopy(query.get("model") or {})
+        for key, default in (("maxDataPoints", 43200), ("intervalMs", 1000)):
+            if not isinstance(model.get(key), int | float) or model.get(key) == 0:
+                model[key] = default
+        query_type = query.get("queryType", "")
+        if isinstance(model.get("queryType"), str):
+            query_type = model["queryType"]
+        span = query.get("relativeTimeRange") or {}
+        return {
+            "refId": query.get("refId", ""),
+            "queryType": query_type,
+            "relativeTimeRange": {"from": span.get("from", 0), "to": span.get("to", 0)},
+            "datasourceUid": query.get("datasourceUid", ""),
+            "model": model,
+        }
+
+    def normalise_rule(self, raw: dict[str, Any], org: OrgState, folder: str, group: str) -> dict:
+        """A ProvisionedAlertRule as the server stores it (no id/updated/provenance yet)."""
+        rule: dict[str, Any] = {
+            "uid": raw.get("uid") or "",
+            "orgID": org.org_id,
+            "folderUID": folder,
+            "ruleGroup": group,
+            "title": raw.get("title", ""),
+            "condition": raw.get("condition", ""),
+            "data": [self._query(q) for q in raw.get("data") or []],
+            "noDataState": raw.get("noDataState") or "NoData",
+            "execErrState": raw.get("execErrState") or "Alerting",
+            "for": self._duration(raw.get("for", "0s"), "for"),
+            "isPaused": bool(raw.get("isPaused", False)),
+        }
+        for key in ("annotations", "labels"):
+            if raw.get(key):
+                rule[key] = dict(raw[key])
+        settings = raw.get("notification_settings")
+        if settings:
+            ns = {k: copy.deepcopy(v) for k, v in settings.items() if v not in (None, [], "")}
+            for key in ("group_wait", "group_interval", "repeat_interval"):
+                if key in ns:
+                    ns[key] = self._duration(ns[key], f"notification_settings.{key}")
+            rule["notification_settings"] = ns
+        if raw.get("record"):
+            rule["record"] = dict(raw["record"])
+        return rule
+
+    def check_rule(self, rule: dict[str, Any], org: OrgState) -> None:
+        """Grafana's rule validation (PreSave, expressions, notification settings)."""
+        data = rule["data"]
+        if not data:
+            raise invalid_rule("no queries or expressions are found")
+        if not rule["title"]:
+            raise invalid_rule("title is empty")
+        refs = [q["refId"] for q in data]
+        for ref in refs:
+            if refs.count(ref) > 1:
+                raise invalid_rule(f"refID '{ref}' is used by more than one query")
+        if rule["condition"] not in refs:
+            raise error(
+                400,
+                "[alerting.alert-rule.conditionNotExist] Condition "
+                f"{rule['condition']} does not exist, must be one of [{' '.join(refs)}]",
+            )
+        for query in data:
+            if query["datasourceUid"] in EXPRESSION_DATASOURCE_UIDS:
+                self._check_expression(query, refs)
+                continue
+            if query["datasourceUid"] not in org.datasources:
+                raise invalid_rule(
+                    f"invalid query {query['refId']}: data source not found: "
+                    f"{query['datasourceUid']}"
+                )
+            span = query["relativeTimeRange"]
+            if not span["from"] > span["to"]:  # seconds (§5.3); From must be before To
+                raise error(
+                    400,
+                    "[alerting.alert-rule.invalidRelativeTime] Invalid alert rule query "
+                    f"{query['refId']}: invalid relative time range [From: "
+                    f"{go_duration(span['from'])}, To: {go_duration(span['to'])}]",
+                )
+        if rule.get("record") and not self.fake.recording_rules_enabled:
+            raise invalid_rule("recording rules cannot be created on this instance")
+        settings = rule.get("notification_settings")
+        if settings:
+            receiver = settings.get("receiver", "")
+            if receiver not in org.receiver_names():
+                raise invalid_rule(f"receiver '{receiver}' does not exist")
+            group_by = settings.get("group_by") or []
+            required = {"alertname", "grafana_folder"}
+            if group_by and group_by != ["..."] and not required <= set(group_by):
+                raise invalid_rule(
+                    "group by override must contain two required labels: 'alertname' "
+                    "and 'grafana_folder'"
+                )
+            for name in settings.get("mute_time_intervals") or []:
+                if name not in org.mute_timings:
+                    raise invalid_rule(f"mute time interval '{name}' does not exist")
+
+    @staticmethod
+    def _check_expression(query: dict[str, Any], refs: list[str]) -> None:
+        """Server-side expressions (§5.3): reduce, threshold, math, resample, classic."""
+        model, ref = query["model"], query["refId"]
+
+        def fail(message: str) -> ApiError:
+            return invalid_rule(f"failed to build query '{ref}': {message}")
+
+        kind = model.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise fail("no expression command type in query")
+        if kind not in EXPRESSION_TYPES:
+            raise fail(f"expression command type '{kind}' in query is not supported")
+        if kind in ("reduce", "threshold", "resample"):
+            target = model.get("expression")
+            if not isinstance(target, str) or not target:
+                raise fail(f"no variable specified to reference for refId {ref}")
+            if target.lstrip("$") not in refs:
+                raise fail(f"unable to find dependent node '{target}'")
+        if kind == "reduce":
+            reducer = model.get("reducer")
+            if reducer not in REDUCERS:
+                raise fail(f"reducer '{reducer}' is not supported")
+            settings = model.get("settings") or {}
+            mode = settings.get("mode", "")
+            if mode not in REDUCE_MODES:
+                raise fail(
+                    f"reducer mode '{mode}' is not supported. Supported only: [dropNN,replaceNN]"
+                )
+            replace = settings.get("replaceWithValue")
+            if mode == "replaceNN" and not isinstance(replace, int | float):
+                raise fail("setting replaceWithValue must be specified when mode is 'replaceNN'")
+        elif kind == "threshold":
+            conditions = model.get("conditions")
+            if not isinstance(conditions, list) or len(conditions) != 1:
+                raise fail("threshold expression requires exactly one condition")
+            for key in ("evaluator", "unloadEvaluator"):
+                evaluator = conditions[0].get(key)
+                if evaluator is None and key == "unloadEvaluator":
+                    continue
+                evaluator = evaluator or {}
+                func, params = evaluator.get("type"), evaluator.get("params")
+                if func in THRESHOLD_ONE_PARAM:
+                    need = 1
+                elif func in THRESHOLD_TWO_PARAMS:
+                    need = 2
+                else:
+                    known = sorted(THRESHOLD_ONE_PARAM | THRESHOLD_TWO_PARAMS)
+                    raise fail(
+                        f"expected threshold function to be one of [{', '.join(known)}], got {func}"
+                    )
+                if (
+                    not isinstance(params, list)
+                    or len(params) < need
+                    or not all(isinstance(p, int | float) for p in params[:need])
+                ):
+                    got = len(params) if isinstance(params, list) else 0
+                    raise fail(f"incorrect number of arguments: got {got} but need {need}")
+        elif kind == "math":
+            expression = model.get("expression")
+            if not isinstance(expression, str) or not expression.strip():
+                raise fail("math expression is empty")
+            for name in _MATH_REF_RE.findall(expression):
+                if name not in refs:
+                    raise fail(f"unable to find dependent node '{name}'")
+        elif kind == "classic_conditions":
+            conditions = model.get("conditions")
+            if not isinstance(conditions, list) or not conditions:
+                raise fail("classic conditions requires at least one condition")
+            for condition in conditions:
+                params = ((condition or {}).get("query") or {}).get("params") or []
+                if not params or params[0] not in refs:
+                    raise fail("classic condition refers to an unknown query")
+
+    def rule_out(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """A stored rule as the API returns it (provenance omitted when empty)."""
+        out = {k: copy.deepcopy(v) for k, v in rule.items() if k != "provenance"}
+        if rule.get("provenance"):
+            out["provenance"] = rule["provenance"]
+        return out
+
+    @staticmethod
+    def _comparable(rule: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in rule.items() if k not in ("id", "updated", "provenance")}
+
+    def _title_conflict(self, rule: dict[str, Any], others: Iterable[dict[str, Any]]) -> None:
+        for other in others:
+            if other["title"] == rule["title"] and other["uid"] != rule["uid"]:
+                raise error(
+                    400,
+                    "[alerting.alert-rule.conflict] conflicting alert rule found [rule_uid: "
+                    f"'{rule['uid']}', title: '{rule['title']}', namespace_uid: "
+                    f"'{rule['folderUID']}']: a conflicting alert rule is found: rule title "
+                    "under the same organisation and folder should be unique",
+                )
+
+    def _folder_for_rules(self, org: OrgState, folder_uid: str) -> None:
+        if folder_uid not in org.folders:
+            raise public_error(404, "folder.notFound", "folder not found")
+
+    @staticmethod
+    def _check_interval(interval: Any, base: int) -> None:
+        """§0.6: > 0 and a multiple of the scheduler's base interval (10 s)."""
+        if not isinstance(interval, int) or interval <= 0 or interval % base:
+            raise invalid_rule(
+                f"interval ({go_duration(interval if isinstance(interval, int) else 0)}) should "
+                f"be non-zero and divided exactly by scheduler interval: {base}"
+            )
+
+    # -- §5.3 alert rules: endpoints ------------------------------------------------------
+
+    def _locate(self, org: OrgState, uid: str) -> tuple[tuple[str, str], dict[str, Any]] | None:
+        for key, group in org.rule_groups.items():
+            for rule in group["rules"]:
+                if rule["uid"] == uid:
+                    return key, rule
+        return None
+
+    def list_alert_rules(self, ctx: Ctx) -> Reply:
+        rules = sorted(ctx.org.alert_rules().values(), key=lambda r: r["id"])
+        return Reply(200, [self.rule_out(rule) for rule in rules])
+
+    def get_alert_rule(self, ctx: Ctx) -> Reply:
+        found = self._locate(ctx.org, ctx.params["uid"])
+        if found is None:
+            raise ApiError(404)  # §1: alert rule 404 has an empty body
+        return Reply(200, self.rule_out(found[1]))
+
+    def _insert_rule(
+        self, org: OrgState, rule: dict[str, Any], interval: int, provenance: str
+    ) -> dict[str, Any]:
+        key = (rule["folderUID"], rule["ruleGroup"])
+        group = org.rule_groups.setdefault(
+            key, {"title": key[1], "folderUid": key[0], "interval": interval, "rules": []}
+        )
+        rule.update(id=rule.get("id") or org.next_id(), updated=now_iso(), provenance=provenance)
+        group["rules"].append(rule)
+        return rule
+
+    def _drop_empty_groups(self, org: OrgState) -> None:
+        for key in [k for k, g in org.rule_groups.items() if not g["rules"]]:
+            del org.rule_groups[key]
+
+    def create_alert_rule(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        folder, group = body.get("folderUID", ""), body.get("ruleGroup", "")
+        self._folder_for_rules(org, folder)
+        rule = self.normalise_rule(body, org, folder, group)
+        self.check_rule(rule, org)
+        rule["uid"] = rule["uid"] or new_uid()
+        if self._locate(org, rule["uid"]) is not None:
+            raise public_error(
+                409,
+                "alerting.alert-rule.conflict",
+                f"conflicting alert rule found [rule_uid: '{rule['uid']}']: rule UID exists",
+            )
+        self._title_conflict(
+            rule, (r for r in org.alert_rules().values() if r["folderUID"] == folder)
+        )
+        # §0.6: POST ignores any interval; the group's interval or the default 1m applies.
+        existing = org.rule_groups.get((folder, group))
+        interval = existing["interval"] if existing else 60
+        stored = self._insert_rule(org, rule, interval, ctx.provenance)
+        return Reply(201, self.rule_out(stored))
+
+    def update_alert_rule(self, ctx: Ctx) -> Reply:
+        body, org, uid = ctx.body, ctx.org, ctx.params["uid"]
+        found = self._locate(org, uid)
+        if found is None:
+            raise ApiError(404)
+        key, stored = found
+        # §0.2: stored provenance other than none must equal the request's, else a plain 500.
+        if stored["provenance"] and stored["provenance"] != ctx.provenance:
+            raise error(
+                500,
+                f"cannot change provenance from '{stored['provenance']}' to '{ctx.provenance}'",
+            )
+        folder, group = body.get("folderUID", ""), body.get("ruleGroup", "")
+        self._folder_for_rules(org, folder)
+        rule = self.normalise_rule({**body, "uid": uid}, org, folder, group)
+        self.check_rule(rule, org)
+        self._title_conflict(
+            rule, (r for r in org.alert_rules().values() if r["folderUID"] == folder)
+        )
+        old_group = org.rule_groups[key]
+        if key == (folder, group):
+            index = old_group["rules"].index(stored)
+            rule.update(id=stored["id"], updated=now_iso(), provenance=ctx.provenance)
+            old_group["rules"][index] = rule
+        else:
+            old_group["rules"].remove(stored)
+            existing = org.rule_groups.get((folder, group))
+            rule["id"] = stored["id"]
+            self._insert_rule(org, rule, existing["interval"] if existing else 60, ctx.provenance)
+            self._drop_empty_groups(org)
+        return Reply(200, self.rule_out(rule))
+
+    def delete_alert_rule(self, ctx: Ctx) -> Reply:
+        found = self._locate(ctx.org, ctx.params["uid"])
+        if found is not None:  # §5.3: idempotent, 204 also when the rule does not exist
+            key, stored = found
+            if stored["provenance"] and stored["provenance"] != ctx.provenance:
+                raise public_error(
+                    409,
+                    "alerting.provenanceMismatch",
+                    f"cannot delete with provided provenance '{ctx.provenance}', needs "
+                    f"'{stored['provenance']}'",
+                )
+            ctx.org.rule_groups[key]["rules"].remove(stored)
+            self._drop_empty_groups(ctx.org)
+        return Reply(204)
+
+    # -- §5.4 rule groups -----------------------------------------------------------------
+
+    def group_out(self, group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "title": group["title"],
+            "folderUid": group["folderUid"],
+            "interval": group["interval"],
+            "rules": [self.rule_out(rule) for rule in group["rules"]],
+        }
+
+    def _group(self, ctx: Ctx) -> dict[str, Any]:
+        group = ctx.org.rule_groups.get((ctx.params["folder"], ctx.params["group"]))
+        if group is None:
+            raise public_error(404, "alerting.alert-rule.notFound", "rule group not found")
+        return group
+
+    def get_rule_group(self, ctx: Ctx) -> Reply:
+        return Reply(200, self.group_out(self._group(ctx)))
+
+    def _echo_rule(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The rule-group PUT echoes the decoded body re-encoded by Go (§5.4): no generated
+        uids or ids, zero ``updated``, durations normalised."""
+        out: dict[str, Any] = {
+            "id": raw.get("id", 0),
+            "uid": raw.get("uid", ""),
+            "orgID": raw.get("orgID", 0),
+            "folderUID": raw.get("folderUID", ""),
+            "ruleGroup": raw.get("ruleGroup", ""),
+            "title": raw.get("title", ""),
+            "condition": raw.get("condition", ""),
+            "data": [
+                {
+                    "refId": q.get("refId", ""),
+                    "queryType": q.get("queryType", ""),
+                    "relativeTimeRange": {
+                        "from": (q.get("relativeTimeRange") or {}).get("from", 0),
+                        "to": (q.get("relativeTimeRange") or {}).get("to", 0),
+                    },
+                    "datasourceUid": q.get("datasourceUid", ""),
+                    "model": copy.deepcopy(q.get("model")),
+                }
+                for q in raw.get("data") or []
+            ],
+            "updated": ZERO_TIME,
+            "noDataState": raw.get("noDataState", ""),
+            "execErrState": raw.get("execErrState", ""),
+            "for": self._duration(raw.get("for", "0s"), "for"),
+            "isPaused": bool(raw.get("isPaused", False)),
+        }
+        for key in ("annotations", "labels", "notification_settings", "record"):
+            if raw.get(key):
+                out[key] = copy.deepcopy(raw[key])
+        return out
+
+    def put_rule_group(self, ctx: Ctx) -> Reply:
+        body, org = ctx.body, ctx.org
+        folder, title = ctx.params["folder"], ctx.params["group"]  # the path wins (§5.4)
+        raw_rules = body.get("rules")
+        interval = body.get("interval", 0)
+        echo = {
+            "title": title,
+            "folderUid": folder,
+            "interval": interval,
+            "rules": None if raw_rules is None else [self._echo_rule(r) for r in raw_rules],
+        }
+        self._check_interval(interval, self.fake.base_interval_seconds)
+        self._folder_for_rules(org, folder)
+        key = (folder, title)
+        current = org.rule_groups.get(key)
+        current_rules = current["rules"] if current else []
+        if raw_rules is None:  # §5.4: rules omitted or null: only the interval changes
+            raw_rules = [self.rule_out(rule) for rule in current_rules]
+        rules = [self.normalise_rule(raw, org, folder, title) for raw in raw_rules]
+        for rule in rules:
+            self.check_rule(rule, org)
+        # calcDelta: rules matched by uid (anywhere in the org) are updated when they differ
+        # (content, position or group interval), the others inserted; missing ones deleted.
+        everywhere = {r["uid"]: (k, r) for k, g in org.rule_groups.items() for r in g["rules"]}
+        interval_changed = current is not None and current["interval"] != interval
+        result: list[dict[str, Any]] = []
+        updated: list[dict[str, Any]] = []  # the stored versions of rules that change
+        inserted = 0
+        for index, rule in enumerate(rules):
+            found = everywhere.get(rule["uid"]) if rule["uid"] else None
+            if found is None:
+                rule["uid"] = rule["uid"] or new_uid()
+                inserted += 1
+                result.append(rule)
+                continue
+            old_key, old = found
+            same = (
+                old_key == key
+                and not interval_changed
+                and current_rules.index(old) == index
+                and self._comparable(old) == self._comparable(rule)
+            )
+            if same:
+                result.append(old)  # unchanged: keeps id, updated and provenance
+            else:
+                updated.append(old)
+                rule["id"] = old["id"]
+                result.append(rule)
+        kept = {rule["uid"] for rule in result}
+        deleted = [rule for rule in current_rules if rule["uid"] not in kept]
+        if not updated and not inserted and not deleted:
+            return Reply(200, echo)  # §5.4: an identical body is a no-op (delta.IsEmpty())
+        # §0.2: api -> none is allowed in a rule group, file -> anything is a 409.
+        for old in [*updated, *deleted]:
+            if not rule_group_provenance_allowed(old["provenance"], ctx.provenance):
+                raise self._provenance_mismatch(old["provenance"], ctx.provenance)
+        others = [
+            r
+            for k, g in org.rule_groups.items()
+            if k[0] == folder and k != key
+            for r in g["rules"]
+            if r["uid"] not in kept
+        ]
+        for index, rule in enumerate(result):
+            self._title_conflict(rule, [*others, *result[:index]])
+        now = now_iso()
+        for rule in result:
+            if "updated" not in rule:  # inserted or updated
+                rule.setdefault("id", org.next_id())
+                rule.update(updated=now, provenance=ctx.provenance)
+        for k, group in org.rule_groups.items():
+            if k != key:  # rules moved into this group leave their old group
+                group["rules"] = [r for r in group["rules"] if r["uid"] not in kept]
+        org.rule_groups[key] = {
+            "title": title,
+            "folderUid": folder,
+            "interval": interval,
+            "rules": result,
+        }
+        self._drop_empty_groups(org)
+        return Reply(200, echo)
+
+    @staticmethod
+    def _provenance_mismatch(stored: str, requested: str) -> ApiError:
+        return public_error(
+            409,
+            "alerting.provenanceMismatch",
+            f"cannot update with provided provenance '{requested}', needs '{stored}'",
+        )
+
+    def delete_rule_group(self, ctx: Ctx) -> Reply:
+        group = self._group(ctx)
+        for rule in group["rules"]:
+            if not rule_group_provenance_allowed(rule["provenance"], ctx.provenance):
+                raise self._provenance_mismatch(rule["provenance"], ctx.provenance)
+        del ctx.org.rule_groups[(ctx.params["folder"], ctx.params["group"])]
+        return Reply(204)
+
+    # -- exports (§0.5: the file format, not the API format) ------------------------------
+
+    def _export(self, ctx: Ctx, payload: dict[str, Any]) -> Reply:
+        accept = ctx.headers.get("accept", "")
+        kind = "json" if "json" in accept else "yaml"
+        if ctx.arg("format") in ("yaml", "json", "hcl"):
+            kind = ctx.arg("format")
+        if kind == "hcl":
+            raise error(501, "fake grafana: the hcl export is not implemented")
+        if kind == "json":
+            return Reply(200, payload)
+        text = yaml.safe_dump(payload, sort_keys=False, allow_unicode=True)
+        return Reply(200, raw=text.encode(), content_type="text/yaml")
+
+    def _group_export(self, org: OrgState, group: dict[str, Any], only: str = "") -> dict:
+        folder = org.folders.get(group["folderUid"], {})
+        rules = []
+        for rule in group["rules"]:
+            if only and rule["uid"] != only:
+                continue
+            exported = {
+                "uid": rule["uid"],
+                "title": rule["title"],
+                "condition": rule["condition"],
+                "data": [
+                    {
+                        "refId": q["refId"],
+                        "relativeTimeRange": dict(q["relativeTimeRange"]),
+                        "datasourceUid": q["datasourceUid"],
+                        "model": copy.deepcopy(q["model"]),
+                    }
+                    for q in rule["data"]
+                ],
+                "noDataState": rule["noDataState"],
+                "execErrState": rule["execErrState"],
+                "for": rule["for"],
+                "isPaused": rule["isPaused"],
+            }
+            for key in ("annotations", "labels", "notification_settings", "record"):
+                if rule.get(key):
+                    exported[key] = copy.deepcopy(rule[key])
+            rules.append(exported)
+        return {
+            "orgId": org.org_id,
+            "name": group["title"],
+            "folder": folder.get("title", ""),
+            "interval": format_prom_duration(group["interval"] * 1000),
+            "rules": rules,
+        }
+
+    def export_rule_group(self, ctx: Ctx) -> Reply:
+        group = self._group(ctx)
+        return self._export(ctx, {"apiVersion": 1, "groups": [self._group_export(ctx.org, group)]})
+
+    def export_alert_rule(self, ctx: Ctx) -> Reply:
+        found = self._locate(ctx.org, ctx.params["uid"])
+        if found is None:
+            raise error(404, "could not find alert rule")
+        group = ctx.org.rule_groups[found[0]]
+        exported = self._group_export(ctx.org, group, only=ctx.params["uid"])
+        return self._export(ctx, {"apiVersion": 1, "groups": [exported]})
+
+    def export_alert_rules(self, ctx: Ctx) -> Reply:
+        folders, group_name, rule_uid = ctx.args("folderUid"), ctx.arg("group"), ctx.arg("ruleUid")
+        if rule_uid:
+            ctx.params["uid"] = rule_uid
+            return self.export_alert_rule(ctx)
+        groups = [
+            g
+            for (folder, title), g in sorted(ctx.org.rule_groups.items())
+            if (not folders or folder in folders) and (not group_name or title == group_name)
+        ]
+        if not groups:
+            raise ApiError(404)
+        exported = [self._group_export(ctx.org, g) for g in groups]
+        return self._export(ctx, {"apiVersion": 1, "groups": exported})
+
+    # -- the receiver test endpoint (UI "Test" button) ------------------------------------
+
+    def post_receivers_test(self, ctx: Ctx) -> Reply:
+        """POST /api/alertmanager/grafana/config/api/v1/receivers/test.
+
+        Secure settings follow ``ProcessSecureSettings``: a value in ``secureSettings`` wins,
+        then a secret key found in ``settings``, then (for an integration with a ``uid``) the
+        stored secret; an unknown ``uid`` is a 400 ``unknown receiver``. Each integration that
+        passes validation is "sent" and recorded in ``OrgState.test_notifications``. Answers
+        200 (all sent), 400 (all invalid) or 207 (anything else failed).
+        """
+        org, body = ctx.org, ctx.body
+        receivers = body.get("receivers") or []
+        pairs = [
+            (receiver, integration)
+            for receiver in receivers
+            for integration in receiver.get("grafana_managed_receiver_configs") or []
+        ]
+        if not pairs:
+            raise error(400, "no receivers")
+        for _, integration in pairs:
+            uid = integration.get("uid") or ""
+            if uid and uid not in org.contact_points:
+                raise error(400, f"unknown receiver: {uid}")
+        alert_params = body.get("alert") or {}
+        alert = {
+            "annotations": {
+                "summary": "Notification test",
+                "__value_string__": "[ metric='foo' labels={instance=bar} value=10 ]",
+                **(alert_params.get("annotations") or {}),
+            },
+            "labels": {
+                "alertname": "TestAlert",
+                "instance": "Grafana",
+                **(alert_params.get("labels") or {}),
+            },
+        }
+        results: dict[int, dict[str, Any]] = {}
+        invalid = failed = 0
+        for receiver, integration in pairs:
+            kind = integration.get("type") or ""
+            name = integration.get("name") or receiver.get("name") or ""
+            uid = integration.get("uid") or new_uid()
+            settings = copy.deepcopy(integration.get("settings") or {})
+            secure = integration.get("secureSettings") or {}
+            stored = org.contact_points.get(integration.get("uid") or "")
+            for key in SECRET_KEYS.get(kind, ()):
+                if key in secure:
+                    settings[key] = secure[key]
+                elif key not in settings and stored is not None and key in stored["settings"]:
+                    settings[key] = stored["settings"][key]
+            entry: dict[str, Any] = {"name": name, "uid": uid, "status": "ok"}
+            problem = (
+                "type should not be an empty string"
+                if not kind
+                else self._integration_problem(kind, settings)
+            )
+            if problem:
+                invalid += 1
+                entry.update(
+                    status="failed",
+                    error=f'failed to validate integration "{name}" (UID {uid}) of type '
+                    f'"{kind}": {problem}',
+                )
+            else:
+                delivery_error = self.fake.delivery_error(kind, settings)
+                if delivery_error:
+                    failed += 1
+                    entry.update(status="failed", error=delivery_error)
+                org.test_notifications.append(
+                    {
+                        "receiver": receiver.get("name", ""),
+                        "name": name,
+                        "uid": uid,
+                        "type": kind,
+                        "settings": settings,
+                        "alert": copy.deepcopy(alert),
+                        "status": entry["status"],
+                        "error": entry.get("error", ""),
+                    }
+                )
+            results.setdefault(id(receiver), {"name": receiver.get("name", ""), "configs": []})[
+                "configs"
+            ].append(entry)
+        status = 200
+        if invalid == len(pairs):
+            status = 400
+        elif invalid or failed:
+            status = 207
+        answer = {
+            "alert": alert,
+            "receivers": [
+                {"name": r["name"], "grafana_managed_receiver_configs": r["configs"]}
+                for r in results.values()
+            ],
+            "notified_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        return Reply(status, answer)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP glue
+# --------------------------------------------------------------------------------------------
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeGrafana
+
+
+class _HttpHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = f"FakeGrafana/{GRAFANA_VERSION}"
+    disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms stall
+    server: _HttpServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        reply = self.server.fake.handle(self.command, self.path, list(self.headers.items()), raw)
+        payload = reply.payload()
+        self.send_response(reply.status)
+        if payload:
+            self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+
+# --------------------------------------------------------------------------------------------
+# The public object
+# --------------------------------------------------------------------------------------------
+
+
+class FakeGrafana:
+    """A fake Grafana 11.4 on 127.0.0.1. See the module docstring and ``start_fake_grafana``.
+
+    Options:
+        user, password: the basic-auth admin (all permissions), default admin/admin.
+        tokens: bearer tokens, ``{token: FakeToken | iterable of permissions}``; default one
+            admin token ``glsa_fake_admin_token``.
+        orgs: organisation ids that exist (each has its own ``OrgState``), default ``(1,)``.
+        spec_path: the Swagger document to validate against (default: the reference copy).
+        base_interval_seconds: the scheduler interval rule-group intervals must divide (10).
+        recording_rules_enabled: accept ``record`` rules (11.4 has them behind a flag: False).
+        telegram_valid_tokens: if given, a test notification through Telegram fails with
+            "Unauthorized" unless its bot token is in the set; ``"[REDACTED]"`` always fails.
+    """
+
+    def __init__(
+        self,
+        *,
+        user: str = "admin",
+        password: str = "admin",
+        tokens: Mapping[str, FakeToken | Iterable[str]] | None = None,
+        orgs: Iterable[int] = (1,),
+        spec_path: str | Path | None = None,
+        base_interval_seconds: int = 10,
+        recording_rules_enabled: bool = False,
+        telegram_valid_tokens: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.user, self.password = user, password
+        raw_tokens = tokens if tokens is not None else {DEFAULT_TOKEN: FakeToken()}
+        self.tokens: dict[str, FakeToken] = {
+            token: spec if isinstance(spec, FakeToken) else FakeToken(frozenset(spec))
+            for token, spec in raw_tokens.items()
+        }
+        org_ids = set(orgs) | {t.org_id for t in self.tokens.values()}
+        self.orgs: dict[int, OrgState] = {org_id: OrgState(org_id) for org_id in sorted(org_ids)}
+        self.spec = spec_validator(str(spec_path or DEFAULT_SPEC_PATH))
+        self.base_interval_seconds = base_interval_seconds
+        self.recording_rules_enabled = recording_rules_enabled
+        self.telegram_valid_tokens = (
+            None if telegram_valid_tokens is None else set(telegram_valid_tokens)
+        )
+        self.database_ok = True  # False: /api/health answers 503 (§1)
+        self.requests: list[RecordedRequest] = []
+        self.spec_violations: list[dict[str, Any]] = []
+        self.unknown_requests: list[tuple[str, str]] = []
+        self.internal_errors: list[str] = []  # exceptions in the fake itself (should stay [])
+        self._failures: list[_Failure] = []
+        self._lock = threading.RLock()
+        self.api = _Api(self)
+        self._server = _HttpServer((host, port), _HttpHandler)
+        self._server.fake = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-grafana", daemon=True
+        )
+        self._started = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGrafana:
+        if not self._started:
+            self._thread.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._started = False
+        self._server.server_close()
+
+    def __enter__(self) -> FakeGrafana:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- state and instrumentation ------------------------------------------------------
+
+    @property
+    def state(self) -> OrgState:
+        """Organisation 1's state (``org_state(n)`` for the others)."""
+        return self.orgs[1] if 1 in self.orgs else next(iter(self.orgs.values()))
+
+    def org_state(self, org_id: int) -> OrgState:
+        return self.orgs[org_id]
+
+    @property
+    def sent_test_notifications(self) -> list[dict[str, Any]]:
+        """What the receiver test endpoint sent in org 1 (``{receiver, name, uid, type,
+        settings (secrets resolved), alert, status, error}``)."""
+        return self.state.test_notifications
+
+    def writes(self, prefix: str | None = None) -> int:
+        """Requests other than GET/HEAD, /api/health excluded (optionally under a prefix)."""
+        return sum(
+            1
+            for r in list(self.requests)
+            if r.method not in ("GET", "HEAD")
+            and r.path != "/api/health"
+            and (prefix is None or r.path.startswith(prefix))
+        )
+
+    def reads(self, prefix: str | None = None) -> int:
+        """GET requests, /api/health excluded (optionally under a prefix)."""
+        return sum(
+            1
+            for r in list(self.requests)
+            if r.method == "GET"
+            and r.path != "/api/health"
+            and (prefix is None or r.path.startswith(prefix))
+        )
+
+    def write_requests(self) -> list[RecordedRequest]:
+        return [
+            r
+            for r in list(self.requests)
+            if r.method not in ("GET", "HEAD") and r.path != "/api/health"
+        ]
+
+    def reset_log(self) -> None:
+        """Forget the recorded requests (spec violations and unknown requests are kept)."""
+        with self._lock:
+            self.requests.clear()
+
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        paths: str | Iterable[str] | None = None,
+        *,
+        methods: str | Iterable[str] | None = None,
+        retry_after: str | int | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer the next ``n`` matching requests with ``status`` instead of handling them.
+
+        ``paths`` is a prefix or several (None: any path but /api/health); ``methods`` limits the
+        methods. A 429 carries ``Retry-After`` (default "1"). The requests are still recorded.
+        """
+        prefixes = None if paths is None else ((paths,) if isinstance(paths, str) else tuple(paths))
+        wanted = None
+        if methods is not None:
+            wanted = frozenset([methods] if isinstance(methods, str) else methods)
+        if retry_after is None and status == 429:
+            retry_after = 1
+        with self._lock:
+            self._failures.append(
+                _Failure(
+                    n,
+                    status,
+                    prefixes,
+                    wanted,
+                    None if retry_after is None else str(retry_after),
+                    body if body is not None else {"message": "fake grafana: injected failure"},
+                )
+            )
+
+    def delivery_error(self, kind: str, settings: Mapping[str, Any]) -> str:
+        """Whether a test notification would be refused by the far end ("" = delivered)."""
+        if kind == "telegram":
+            token = settings.get("bottoken", "")
+            if token == REDACTED or (
+                self.telegram_valid_tokens is not None and token not in self.telegram_valid_tokens
+            ):
+                return "failed to send telegram message: Unauthorized (401)"
+        return ""
+
+    @staticmethod
+    def forbidden(permission: str) -> ApiError:
+        """The access-control 403, naming the missing permission."""
+        return ApiError(
+            403,
+            {
+                "accessErrorId": "ACE0000000001",
+                "message": "You'll need additional permissions to perform this action. "
+                f"Permissions needed: {permission}",
+                "title": "Access denied",
+            },
+        )
+
+    # -- seeding ("someone else's" objects, UI edits) ------------------------------------
+
+    def make_datasource(
+        self,
+        org: OrgState,
+        *,
+        uid: str,
+        name: str,
+        body: Mapping[str, Any],
+        ds_id: int | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": ds_id or org.next_id(),
+            "uid": uid,
+            "orgId": org.org_id,
+            "name": name,
+            "type": body.get("type", ""),
+            "typeLogoUrl": f"public/app/plugins/datasource/{body.get('type', '')}/img/logo.svg",
+            "access": body.get("access", "proxy"),
+            "url": body.get("url", ""),
+            "user": body.get("user", ""),
+            "database": body.get("database", ""),
+            "basicAuth": bool(body.get("basicAuth", False)),
+            "basicAuthUser": body.get("basicAuthUser", ""),
+            "withCredentials": bool(body.get("withCredentials", False)),
+            "isDefault": bool(body.get("isDefault", False)),
+            "jsonData": copy.deepcopy(body.get("jsonData") or {}),
+            "secureJsonData": dict(body.get("secureJsonData") or {}),
+            "version": 1,
+            "readOnly": False,
+        }
+
+    def make_folder(
+        self, org: OrgState, uid: str, title: str, parent: str = "", description: str = ""
+    ) -> dict[str, Any]:
+        now = now_iso()
+        return {
+            "id": org.next_id(),
+            "uid": uid,
+            "title": title,
+            "description": description,
+            "parentUid": parent,
+            "version": 1,
+            "created": now,
+            "updated": now,
+        }
+
+    def seed_datasource(
+        self,
+        uid: str,
+        name: str,
+        type: str = "prometheus",
+        *,
+        url: str = "http://prometheus:9090",
+        read_only: bool = False,
+        org_id: int = 1,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """A data source created outside the API; ``read_only`` = file-provisioned (§2)."""
+        org = self.orgs[org_id]
+        body = {"type": type, "access": "proxy", "url": url, **fields}
+        ds = self.make_datasource(org, uid=uid, name=name, body=body)
+        ds["readOnly"] = read_only
+        with self._lock:
+            org.datasources[uid] = ds
+        return ds
+
+    def seed_folder(
+        self, uid: str, title: str, *, parent_uid: str = "", org_id: int = 1
+    ) -> dict[str, Any]:
+        org = self.orgs[org_id]
+        folder = self.make_folder(org, uid, title, parent_uid)
+        with self._lock:
+            org.folders[uid] = folder
+        return folder
+
+    def seed_dashboard(
+        self,
+        dashboard: dict[str, Any],
+        *,
+        folder_uid: str = "",
+        provisioned: bool = False,
+        org_id: int = 1,
+    ) -> dict[str, Any]:
+        """A dashboard saved by someone else (``provisioned``: from a file, read-only)."""
+        org = self.orgs[org_id]
+        with self._lock:
+            existing = org.dashboards.get(dashboard.get("uid") or "")
+            return self.api.store_dashboard(
+                org, dashboard, folder_uid, "seeded", existing, provisioned
+            )
+
+    def ui_save_dashboard(self, uid: str, dashboard: dict[str, Any], *, org_id: int = 1) -> dict:
+        """Someone saves the dashboard in the UI: a new version with this JSON."""
+        org = self.orgs[org_id]
+        with self._lock:
+            record = org.dashboards[uid]
+            return self.api.store_dashboard(
+                org, {**dashboard, "uid": uid}, record["folderUid"], "ui edit", record
+            )
+
+    def seed_contact_point(
+        self,
+        name: str,
+        type: str = "email",
+        settings: dict[str, Any] | None = None,
+        *,
+        uid: str | None = None,
+        provenance: str = "",
+        disable_resolve_message: bool = False,
+        org_id: int = 1,
+    ) -> dict[str, Any]:
+        cp = {
+            "uid": uid or new_uid(),
+            "name": name,
+            "type": type,
+            "settings": settings if settings is not None else {"addresses": f"{name}@example.com"},
+            "disableResolveMessage": disable_resolve_message,
+            "provenance": provenance,
+        }
+        with self._lock:
+            self.orgs[org_id].contact_points[cp["uid"]] = cp
+        return cp
+
+    def seed_route(
+        self, route: dict[str, Any], *, index: int | None = None, org_id: int = 1
+    ) -> dict[str, Any]:
+        """Add a route (normalised) under the root of the policy tree."""
+        node = self.api.normalise_route(route)
+        with self._lock:
+            routes = self.orgs[org_id].policy_tree.setdefault("routes", [])
+            routes.insert(len(routes) if index is None else index, node)
+        return node
+
+    def seed_template(
+        self, name: str, template: str, *, provenance: str = "", org_id: int = 1
+    ) -> dict[str, Any]:
+        tmpl = {"name": name, "template": template, "provenance": provenance}
+        with self._lock:
+            self.orgs[org_id].templates[name] = tmpl
+        return tmpl
+
+    def seed_mute_timing(
+        self,
+        name: str,
+        time_intervals: list[dict[str, Any]] | None = None,
+        *,
+        provenance: str = "",
+        org_id: int = 1,
+    ) -> dict[str, Any]:
+        timing = {"name": name, "time_intervals": time_intervals or [], "provenance": provenance}
+        with self._lock:
+            self.orgs[org_id].mute_timings[name] = timing
+        return timing
+
+    def seed_rule_group(
+        self,
+        folder_uid: str,
+        title: str,
+        rules: list[dict[str, Any]],
+        *,
+        interval: int = 60,
+        provenance: str = "",
+        org_id: int = 1,
+    ) -> dict[str, Any]:
+        """Another team's rule group (the folder is created if missing). Each rule needs a
+        ``title``; the rest defaults to an always-firing math expression."""
+        org = self.orgs[org_id]
+        with self._lock:
+            if folder_uid not in org.folders:
+                org.folders[folder_uid] = self.make_folder(org, folder_uid, folder_uid)
+            stored = []
+            for raw in rules:
+                full = {
+                    "condition": "A",
+                    "data": [
+                        {
+                            "refId": "A",
+                            "datasourceUid": "__expr__",
+                            "model": {"type": "math", "expression": "1 == 1"},
+                        }
+                    ],
+                    "noDataState": "NoData",
+                    "execErrState": "Error",
+                    "for": "1m",
+                    **raw,
+                }
+                rule = self.api.normalise_rule(full, org, folder_uid, title)
+                rule["uid"] = rule["uid"] or new_uid()
+                rule.update(id=org.next_id(), updated=now_iso(), provenance=provenance)
+                stored.append(rule)
+            group = {"title": title, "folderUid": folder_uid, "interval": interval, "rules": stored}
+            org.rule_groups[(folder_uid, title)] = group
+        return group
+
+    # -- request handling -----------------------------------------------------------------
+
+    def _authenticate(self, headers: Mapping[str, str]) -> Principal:
+        auth = headers.get("authorization", "")
+        scheme, _, credentials = auth.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                login, _, secret = base64.b64decode(credentials).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                login, secret = "", ""
+            if (login, secret) != (self.user, self.password):
+                raise public_error(401, "password-auth.failed", "Invalid username or password")
+            org_header = headers.get("x-grafana-org-id", "1").strip() or "1"
+            org_id = int(org_header) if org_header.isdigit() else -1
+            if org_id not in self.orgs:
+                raise public_error(401, "auth.unauthorized", "Unauthorized")
+            return Principal(login, ALL_PERMISSIONS, org_id)
+        if scheme.lower() == "bearer":
+            token = self.tokens.get(credentials.strip())
+            if token is None:
+                raise public_error(401, "api-key.invalid", "Invalid API key")
+            # A service-account token is bound to its org; X-Grafana-Org-Id does not move it.
+            return Principal("service-account", token.permissions, token.org_id)
+        raise public_error(401, "auth.unauthorized", "Unauthorized")
+
+    def _take_failure(self, method: str, path: str) -> Reply | None:
+        for failure in self._failures:
+            if failure.remaining > 0 and failure.matches(method, path):
+                failure.remaining -= 1
+                headers = (
+                    {} if failure.retry_after is None else {"Retry-After": failure.retry_after}
+                )
+                return Reply(failure.status, copy.deepcopy(failure.body), headers)
+        self._failures = [f for f in self._failures if f.remaining > 0]
+        return None
+
+    def _violation(self, method: str, path: str, operation: str, errors: list[str], body: Any):
+        self.spec_violations.append(
+            {"method": method, "path": path, "operation": operation, "errors": errors, "body": body}
+        )
+
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], raw: bytes) -> Reply:
+        """Handle one request (called by the HTTP handler threads)."""
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/") or "/"
+        query = parse_qs(parts.query, keep_blank_values=True)
+        lower = {name.lower(): value for name, value in headers}
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            body: Any = json.loads(text) if text.strip() else None
+            bad_json = None
+        except json.JSONDecodeError as exc:
+            body, bad_json = text, str(exc)
+        logged_headers = {
+            name: (
+                value.split(" ", 1)[0] + " <redacted>" if name.lower() == "authorization" else value
+            )
+            for name, value in headers
+        }
+        record = RecordedRequest(method, path, query, logged_headers, body)
+        with self._lock:
+            self.requests.append(record)
+            reply = self._dispatch(method, path, query, lower, body, bad_json)
+            record.status = reply.status
+        return reply
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: Mapping[str, str],
+        body: Any,
+        bad_json: str | None,
+    ) -> Reply:
+        injected = self._take_failure(method, path)
+        if injected is not None:
+            return injected
+        if path == "/api/health" and method in ("GET", "HEAD"):  # §1: no auth needed
+            health = {"commit": "fake", "database": "ok", "version": GRAFANA_VERSION}
+            if not self.database_ok:
+                return Reply(503, {**health, "database": "failing"})
+            return Reply(200, health)
+        found = self.api.match(method, path)
+        if found is None:
+            self.unknown_requests.append((method, path))
+            return Reply(404, {"message": "Not found"})
+        route, params = found
+        try:
+            principal = self._authenticate(headers)
+            if route.permissions and not set(route.permissions) & principal.permissions:
+                raise self.forbidden(" or ".join(route.permissions))
+            decoded = body
+            if method in ("POST", "PUT", "PATCH"):
+                decoded = self._check_body(method, path, body, bad_json)
+            ctx = Ctx(
+                method,
+                path,
+                params,
+                query,
+                headers,
+                decoded,
+                self.orgs[principal.org_id],
+                principal,
+            )
+            try:
+                return route.handler(ctx)
+            except BadRequestData as exc:
+                self._violation(method, path, "decode", [str(exc)], body)
+                return Reply(400, {"message": "bad request data"})
+        except ApiError as exc:
+            return exc.reply()
+        except Exception as exc:  # a bug of the fake: answer, and keep it for the tests
+            self.internal_errors.append(f"{method} {path}: {traceback.format_exc()}")
+            return Reply(500, {"message": f"fake grafana internal error: {exc!r}"})
+
+    def _check_body(self, method: str, path: str, body: Any, bad_json: str | None) -> Any:
+        """Validate a request body against the spec; the Go-decoded body, or an ApiError."""
+        operation = self.spec.find(method, path)
+        if operation is None or operation.body_schema is None:
+            return body
+        if bad_json is not None or body is None:
+            reason = bad_json or "empty body"
+            self._violation(method, path, operation.operation_id, [f"$: {reason}"], body)
+            raise error(400, "bad request data")
+        # Validate what Go decodes: unknown keys and nulls on typed fields are ignored by Go.
+        decoded = self.spec.go_decode(operation.body_schema, body)
+        errors = self.spec.errors(operation, decoded)
+        if errors:
+            described = [describe_error(e) for e in errors]
+            self._violation(method, path, operation.operation_id, described, body)
+            raise error(
+                400, f"fake grafana: request body does not match the OpenAPI spec: {described[0]}"
+            )
+        return decoded
+
+
+def start_fake_grafana(**options: Any) -> FakeGrafana:
+    """Start a ``FakeGrafana`` (options as its constructor); call ``.stop()`` when done."""
+    return FakeGrafana(**options).start()
