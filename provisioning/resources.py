@@ -11,7 +11,7 @@ from provisioning.settings import SettingsError, duration_seconds
 
 PROVISIONING = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
-SENSITIVE, SENSITIVE_CHANGED = "(sensitive)", "(sensitive, changed)"
+SENSITIVE, SENSITIVE_OLD = "(sensitive)", "(sensitive, another value)"
 
 
 def project(value: Any, shape: Any) -> Any:
@@ -223,7 +223,7 @@ class ContactPoint(Resource):
             if live is None or actual is None or actual == wanted:  # None: could not be read
                 settings[key] = SENSITIVE
             else:
-                settings[key] = SENSITIVE_CHANGED
+                settings[key] = SENSITIVE_OLD  # the diff shows it replaced, never the value
         return result | {"settings": settings}
 
     def write(self, client: GrafanaClient, live: Any) -> None:
@@ -304,6 +304,12 @@ class RuleGroup(Resource):
 
     def write(self, client: GrafanaClient, live: Any) -> None:
         path = f"{PROVISIONING}/folder/{self.body['folderUid']}/rule-groups/{self.body['title']}"
+        if live is not None and _without_provenance(self.comparable(live)) == _without_provenance(
+            self.comparable(None)
+        ):
+            # Grafana ignores a PUT identical but for provenance (its delta is empty), so a
+            # change of mode re-creates the group; its alerts start from "normal" again.
+            client.request("DELETE", path)
         client.request("PUT", path, json=self.body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
@@ -317,12 +323,12 @@ def _without_ids(dashboard: Any) -> Any:
     return {k: v for k, v in dashboard.items() if k not in ("id", "version")}
 
 
-def _without_provenance(route: Any) -> Any:
-    if isinstance(route, dict):
-        return {k: _without_provenance(v) for k, v in route.items() if k != "provenance"}
-    if isinstance(route, list):
-        return [_without_provenance(v) for v in route]
-    return route
+def _without_provenance(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_provenance(v) for k, v in value.items() if k != "provenance"}
+    if isinstance(value, list):
+        return [_without_provenance(v) for v in value]
+    return value
 
 
 def _matchers(route: dict[str, Any]) -> list[list[str]]:

@@ -1,0 +1,318 @@
+"""provision.py through its CLI against the fake Grafana: apply, idempotence, plan after UI
+edits, foreign objects, destroy, provenance modes, token rotation, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fake_grafana import (
+    DEFAULT_TOKEN,
+    PROVISIONING_WITHOUT_SECRETS,
+    FakeGrafana,
+    FakeToken,
+)
+
+from conftest import ROOT
+from drift import names
+
+TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
+NEW_TOKEN = "987654321:AAanother-fake-token-for-tests-yyyyyyyy"
+CHAT_ID = "-1001234567890"
+LIMITED_TOKEN = "glsa_fake_without_secrets"
+RESOURCES = 7
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGrafana]:
+    tokens = {DEFAULT_TOKEN: FakeToken(), LIMITED_TOKEN: PROVISIONING_WITHOUT_SECRETS}
+    with FakeGrafana(tokens=tokens) as server:
+        yield server
+    # Whatever a test did, no request body would have been refused by real Grafana.
+    assert server.spec_violations == []
+    assert server.unknown_requests == []
+    assert server.internal_errors == []
+
+
+def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
+    }
+    environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
+    if fake is not None:
+        environ |= {"GRAFANA_URL": fake.url, "GRAFANA_TOKEN": DEFAULT_TOKEN}
+    environ |= env
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for secret in (TOKEN, NEW_TOKEN, DEFAULT_TOKEN):  # never printed, whatever happens
+        assert secret not in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def applied(fake: FakeGrafana, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    run = provision(fake, "apply", *args, **env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+def plan(fake: FakeGrafana, **env: str) -> tuple[int, dict]:
+    run = provision(fake, "plan", "--output", "json", **env)
+    assert run.returncode in (0, 2), run.stderr
+    return run.returncode, json.loads(run.stdout)
+
+
+def actions(document: dict) -> dict[str, str]:
+    return {f"{c['kind']} {c['name']}": c["action"] for c in document["changes"]}
+
+
+def test_apply_creates_everything_then_a_second_apply_writes_nothing(fake: FakeGrafana) -> None:
+    first = applied(fake)
+    assert f"Apply complete: {RESOURCES} changed, 0 unchanged." in first.stdout
+    state = fake.state
+    assert set(state.datasources) == {"drift-prometheus"}
+    assert set(state.folders) == {"drift"}
+    assert state.dashboards["data-drift"]["folderUid"] == "drift"
+    assert state.contact_points["drift-telegram"]["settings"]["bottoken"] == TOKEN
+    [group] = state.rule_groups.values()
+    assert group["interval"] == 10
+    assert [r["labels"] for r in group["rules"]] == [
+        {names.ALERT_LABEL: "true"},
+        {names.STALE_LABEL: "true"},
+    ]
+    routes = state.policy_tree["routes"]
+    assert routes[0]["receiver"] == "Telegram"
+    assert routes[0]["object_matchers"] == [[names.ALERT_LABEL, "=", "true"]]
+
+    fake.reset_log()
+    second = applied(fake)
+    assert f"Apply complete: 0 changed, {RESOURCES} unchanged." in second.stdout
+    assert fake.writes() == 0
+    code, document = plan(fake)
+    assert code == 0
+    assert set(actions(document).values()) == {"unchanged"}
+
+
+def test_plan_shows_a_change_made_in_the_ui_and_apply_puts_it_back(fake: FakeGrafana) -> None:
+    applied(fake)
+    dashboard = dict(fake.state.dashboards["data-drift"]["dashboard"])
+    fake.ui_save_dashboard("data-drift", {**dashboard, "title": "Clicked by hand"})
+    fake.state.rule_groups["drift", "data-drift"]["interval"] = 60
+
+    code, document = plan(fake)
+    assert code == 2
+    changed = {k: v for k, v in actions(document).items() if v != "unchanged"}
+    assert changed == {"dashboard data-drift": "update", "rule group drift/data-drift": "update"}
+    diff = {c["name"]: "\n".join(c["diff"]) for c in document["changes"]}
+    assert '-    "title": "Clicked by hand"' in diff["data-drift"]
+    assert '+    "title": "Data Drift"' in diff["data-drift"]
+    assert '-  "interval": 60' in diff["drift/data-drift"]
+
+    fake.reset_log()
+    applied(fake)
+    assert fake.writes() == 2  # one write per changed resource, nothing else
+    assert fake.state.dashboards["data-drift"]["dashboard"]["title"] == "Data Drift"
+    assert plan(fake)[0] == 0
+
+
+def test_changing_one_setting_changes_only_that_resource(fake: FakeGrafana) -> None:
+    applied(fake)
+    fake.reset_log()
+    run = applied(fake, PROVISION__POLICY__REPEAT_INTERVAL="12h")
+    assert "~ update notification policy" in run.stdout
+    assert fake.writes() == 1
+    [route] = [r for r in fake.state.policy_tree["routes"] if r["receiver"] == "Telegram"][:1]
+    assert route["repeat_interval"] == "12h"
+
+
+def test_other_teams_objects_survive_apply_and_destroy(fake: FakeGrafana) -> None:
+    fake.seed_contact_point("ops-email")
+    foreign_route = {"receiver": "ops-email", "object_matchers": [["team", "=", "ops"]]}
+    fake.seed_route(foreign_route)
+    fake.seed_folder("ops", "Ops")
+    fake.seed_rule_group("ops", "ops-rules", [{"title": "Ops is fine"}])
+
+    applied(fake)
+    receivers = [r["receiver"] for r in fake.state.policy_tree["routes"]]
+    assert receivers == ["Telegram", "Telegram", "ops-email"]
+
+    run = provision(fake, "destroy")
+    assert run.returncode == 0, run.stderr
+    state = fake.state
+    assert [r["receiver"] for r in state.policy_tree["routes"]] == ["ops-email"]
+    assert "drift-telegram" not in state.contact_points
+    assert any(cp["name"] == "ops-email" for cp in state.contact_points.values())
+    assert set(state.folders) == {"ops"}
+    assert list(state.rule_groups) == [("ops", "ops-rules")]
+    assert "data-drift" not in state.dashboards
+    assert "drift-prometheus" not in state.datasources
+    assert provision(fake, "destroy").returncode == 0  # nothing left to remove: still fine
+
+
+def test_a_folder_holding_someone_elses_dashboard_is_kept_on_destroy(fake: FakeGrafana) -> None:
+    applied(fake)
+    fake.seed_dashboard({"uid": "theirs", "title": "Theirs", "panels": []}, folder_uid="drift")
+    run = provision(fake, "destroy")
+    assert run.returncode == 0, run.stderr
+    assert "kept: it still holds dashboards that others made (Theirs)" in run.stdout
+    assert "theirs" in fake.state.dashboards and "drift" in fake.state.folders
+
+
+def test_locked_mode_stamps_provenance_and_ui_editable_does_not(fake: FakeGrafana) -> None:
+    applied(fake)
+    state = fake.state
+    assert state.contact_points["drift-telegram"]["provenance"] == "api"
+    assert state.policy_provenance == "api"
+    assert {r["provenance"] for r in state.rule_groups["drift", "data-drift"]["rules"]} == {"api"}
+
+    with FakeGrafana() as editable:
+        run = provision(editable, "apply", PROVISION__GRAFANA__UI_EDITABLE="true")
+        assert run.returncode == 0, run.stderr
+        assert editable.state.contact_points["drift-telegram"]["provenance"] == ""
+        assert editable.state.policy_provenance == ""
+        assert all(r.headers.get("X-Disable-Provenance") for r in editable.write_requests())
+        assert editable.spec_violations == []
+
+
+def test_switching_a_locked_stack_to_ui_editable_stops_with_the_way_out(fake: FakeGrafana) -> None:
+    applied(fake)
+    fake.reset_log()
+    run = provision(fake, "apply", PROVISION__GRAFANA__UI_EDITABLE="true")
+    assert run.returncode == 1
+    assert "Grafana never unlocks an object provisioned as locked" in run.stderr
+    assert "notification template drift.telegram" in run.stderr
+    assert "DELETE /api/v1/provisioning/policies" in run.stderr
+    assert fake.writes() == 0  # stopped before writing anything
+
+
+def test_an_editable_stack_can_be_locked(fake: FakeGrafana) -> None:
+    applied(fake, PROVISION__GRAFANA__UI_EDITABLE="true")
+    applied(fake)
+    assert fake.state.contact_points["drift-telegram"]["provenance"] == "api"
+    assert plan(fake)[0] == 0
+
+
+def test_a_rotated_bot_token_is_detected_and_applied(fake: FakeGrafana) -> None:
+    applied(fake)
+    code, document = plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert code == 2
+    [change] = [c for c in document["changes"] if c["action"] != "unchanged"]
+    assert change["kind"] == "contact point"
+    assert '-    "bottoken": "(sensitive, another value)",' in change["diff"]
+    assert '+    "bottoken": "(sensitive)",' in change["diff"]
+    applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert fake.state.contact_points["drift-telegram"]["settings"]["bottoken"] == NEW_TOKEN
+    assert plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)[0] == 0
+
+
+def test_without_the_secrets_permission_the_plan_says_what_it_cannot_compare(
+    fake: FakeGrafana,
+) -> None:
+    applied(fake)
+    code, document = plan(fake, GRAFANA_TOKEN=LIMITED_TOKEN)
+    assert code == 0  # no perpetual diff from "[REDACTED]"
+    notes = [n for c in document["changes"] for n in c["notes"]]
+    assert any("alert.provisioning.secrets:read" in n for n in notes)
+
+
+def test_grafana_failing_then_recovering_is_retried(fake: FakeGrafana) -> None:
+    fake.fail_next(2, status=500, paths="/api/v1/provisioning/policies", methods="PUT")
+    fake.fail_next(1, status=429, paths="/api/dashboards/db")
+    applied(fake)
+    assert plan(fake)[0] == 0
+
+
+def test_grafana_failing_for_good_is_one_line_and_a_rerun_converges(fake: FakeGrafana) -> None:
+    fake.fail_next(4, status=503, paths="/api/v1/provisioning/contact-points", methods="POST")
+    run = provision(fake, "apply")
+    assert run.returncode == 1
+    error_lines = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert error_lines == [
+        "Error: Grafana failed (HTTP 503) on POST /api/v1/provisioning/contact-points: "
+        "fake grafana: injected failure"
+    ]
+    applied(fake)  # the first try and 3 retries failed; a rerun picks up where it stopped
+    assert plan(fake)[0] == 0
+
+
+def test_an_unreachable_grafana_is_one_line() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    run = provision(None, "plan", GRAFANA_URL=url, GRAFANA_TOKEN=DEFAULT_TOKEN)
+    assert run.returncode == 1
+    assert run.stderr.strip().startswith(f"Error: cannot reach Grafana at {url}")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_credentials_are_one_line_naming_the_variables(fake: FakeGrafana) -> None:
+    run = provision(fake, "plan", GRAFANA_TOKEN="glsa_wrong")
+    assert run.returncode == 1
+    assert "Error: Grafana refused the credentials (401)" in run.stderr
+    assert "GRAFANA_TOKEN" in run.stderr
+    assert fake.writes() == 0
+
+
+def test_basic_auth_works_too(fake: FakeGrafana) -> None:
+    run = provision(fake, "apply", GRAFANA_TOKEN="", GRAFANA_USER="admin", GRAFANA_PASSWORD="admin")
+    assert run.returncode == 0, run.stderr
+
+
+def test_missing_telegram_settings_stop_apply_before_any_request(fake: FakeGrafana) -> None:
+    run = provision(fake, "apply", TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID="")
+    assert run.returncode == 1
+    assert "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID not set" in run.stderr
+    assert fake.requests == []
+
+
+def test_wait_polls_health_until_grafana_is_up(fake: FakeGrafana) -> None:
+    fake.database_ok = False
+    run = provision(fake, "apply", "--wait", "2")
+    assert run.returncode == 1
+    assert "Grafana was not healthy within 2 s" in run.stderr
+    fake.database_ok = True
+    applied(fake, "--wait", "5")
+
+
+def test_test_notification_goes_through_the_telegram_contact_point(fake: FakeGrafana) -> None:
+    applied(fake)
+    run = provision(fake, "test-notification")
+    assert run.returncode == 0, run.stderr
+    [sent] = fake.sent_test_notifications
+    assert sent["type"] == "telegram"
+    assert (sent["settings"]["bottoken"], sent["settings"]["chatid"]) == (TOKEN, CHAT_ID)
+    assert sent["status"] == "ok"
+
+
+def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> None:
+    applied(fake)
+    panels = {p["id"]: p for p in fake.state.dashboards["data-drift"]["dashboard"]["panels"]}
+    for rule in fake.state.rule_groups["drift", "data-drift"]["rules"]:
+        annotations = rule["annotations"]
+        assert annotations["__dashboardUid__"] == "data-drift"
+        panel = panels[int(annotations["__panelId__"])]
+        metric = rule["data"][0]["model"]["expr"].split()[-1]
+        assert any(metric in t["expr"] for t in panel["targets"])
+
+
+def test_export_matches_what_apply_sends(fake: FakeGrafana, tmp_path: Path) -> None:
+    applied(fake)
+    assert provision(None, "export", str(tmp_path)).returncode == 0
+    exported = json.loads((tmp_path / "dashboards/drift/data-drift.json").read_text())
+    live = fake.state.dashboards["data-drift"]["dashboard"]
+    assert {k: v for k, v in exported.items() if k not in ("id", "version")} == {
+        k: v for k, v in live.items() if k not in ("id", "version")
+    }
