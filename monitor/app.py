@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +32,15 @@ HISTORY_LIMIT = 500
 class Error(BaseModel):
     error: str
     detail: list[dict[str, Any]] | None = None
+
+
+class LegacyValue(BaseModel):
+    """The query of the course's endpoint; anything else in it is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    feature: LabelValue
+    metric: LabelValue
+    value: Annotated[float, Field(allow_inf_nan=False)]
 
 
 class RunAccepted(BaseModel):
@@ -174,14 +183,10 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         responses={200: {"content": {"text/plain": {"example": "ok"}}}, **JSON_ERRORS},
         dependencies=[Depends(authorized)],
     )
-    def legacy(
-        feature: Annotated[LabelValue, Query()],
-        metric: Annotated[LabelValue, Query()],
-        value: Annotated[float, Query(allow_inf_nan=False)],
-    ) -> str:
+    def legacy(query: Annotated[LegacyValue, Query()]) -> str:
         """The course's endpoint: sets the gauge drift{feature, metric} and answers ok."""
         try:
-            store.set_legacy(feature, metric, value)
+            store.set_legacy(query.feature, query.metric, query.value)
         except SeriesLimitError as exc:
             raise HTTPException(422, str(exc)) from None
         return "ok"

@@ -127,6 +127,9 @@ def test_a_legacy_value_posted_again_replaces_the_previous_one(monitor_app: Moni
             "metric",
             id="129-char metric",
         ),
+        pytest.param(
+            {"feature": "f", "metric": "m", "value": "1", "valeu": "2"}, "valeu", id="unknown"
+        ),
     ],
 )
 def test_the_legacy_endpoint_refuses_bad_parameters_and_stores_nothing(
