@@ -11,11 +11,14 @@ from provisioning.settings import Secrets, Settings
 
 CONTACT_POINT_UID = "drift-telegram"
 TEMPLATE_FILE = Path(__file__).resolve().parent / "telegram.tmpl"
+# The messages that telegram.tmpl defines, and the parse mode each is written for.
+TEMPLATE_GROUP = "drift"
+MESSAGE_PARSE_MODES = {"drift.telegram": "HTML", "drift.telegram.text": "None"}
 
 
 def build_template(settings: Settings) -> dict[str, Any]:
-    """The template group for PUT /templates/{name}: the file, which defines the message."""
-    return {"name": settings.telegram.message_template, "template": TEMPLATE_FILE.read_text()}
+    """The template group for PUT /templates/{name}: the file, which defines the messages."""
+    return {"name": TEMPLATE_GROUP, "template": TEMPLATE_FILE.read_text()}
 
 
 def build_contact_point(settings: Settings, secrets: Secrets) -> dict[str, Any]:

@@ -241,15 +241,16 @@ class PolicyRoutes(Resource):
     §0.4): the tree is read, our routes are replaced or put first, the rest stays."""
 
     kind = "notification policy"
+    _tree: dict[str, Any]
 
     @property
     def name(self) -> str:
         return "routes " + ", ".join(_matcher_text(r) for r in self.body["routes"])
 
     def read(self, client: GrafanaClient) -> Any:
-        tree = client.get(f"{PROVISIONING}/policies", missing_ok=True) or {}
-        ours = [r for r in tree.get("routes") or [] if self._is_ours(r)]
-        return {"tree": tree, "routes": ours} if ours else None
+        self._tree = client.get(f"{PROVISIONING}/policies", missing_ok=True) or {}
+        ours = [r for r in self._tree.get("routes") or [] if self._is_ours(r)]
+        return {"tree": self._tree, "routes": ours} if ours else None
 
     def _is_ours(self, route: dict[str, Any]) -> bool:
         mine = [_matchers(r) for r in self.body["routes"]]
@@ -265,8 +266,7 @@ class PolicyRoutes(Resource):
         }
 
     def write(self, client: GrafanaClient, live: Any) -> None:
-        tree = live["tree"] if live else client.get(f"{PROVISIONING}/policies", missing_ok=True)
-        self._put(client, tree or {}, self.body["routes"])
+        self._put(client, self._tree, self.body["routes"])  # the tree as read for the plan
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
         self._put(client, live["tree"], [])

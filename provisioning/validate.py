@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from alerting.notifications import MESSAGE_PARSE_MODES
 from provisioning.resources import (
     ContactPoint,
     Dashboard,
@@ -166,8 +167,15 @@ def _notifications(
     for name in used:
         if name not in defined:
             problems.append(f"contact point: its message uses template {name!r}, not defined")
-    if settings.get("parse_mode") not in PARSE_MODES:
-        problems.append(f"contact point: parse_mode {settings.get('parse_mode')!r} is unknown")
+    parse_mode = settings.get("parse_mode")
+    if parse_mode not in PARSE_MODES:
+        problems.append(f"contact point: parse_mode {parse_mode!r} is unknown")
+    for name in used:
+        if MESSAGE_PARSE_MODES.get(name, parse_mode) != parse_mode:
+            problems.append(
+                f"contact point: message {name!r} is written for parse_mode "
+                f"{MESSAGE_PARSE_MODES[name]}, not {parse_mode}"
+            )
     chat_id = secrets.telegram_chat_id
     if chat_id is not None and not re.fullmatch(r"-?\d+", chat_id):
         problems.append(f"TELEGRAM_CHAT_ID must be a whole number, got {chat_id!r}")

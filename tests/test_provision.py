@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from fake_grafana import (
+    ALL_PERMISSIONS,
     DEFAULT_TOKEN,
+    PERM_PROVISIONING_WRITE,
     PROVISIONING_WITHOUT_SECRETS,
     FakeGrafana,
     FakeToken,
@@ -193,7 +195,7 @@ def test_switching_a_locked_stack_to_ui_editable_stops_with_the_way_out(fake: Fa
     run = provision(fake, "apply", PROVISION__GRAFANA__UI_EDITABLE="true")
     assert run.returncode == 1
     assert "Grafana never unlocks an object provisioned as locked" in run.stderr
-    assert "notification template drift.telegram" in run.stderr
+    assert "notification template drift, contact point drift-telegram" in run.stderr
     assert "DELETE /api/v1/provisioning/policies" in run.stderr
     assert fake.writes() == 0  # stopped before writing anything
 
@@ -256,6 +258,16 @@ def test_an_unreachable_grafana_is_one_line() -> None:
     assert run.returncode == 1
     assert run.stderr.strip().startswith(f"Error: cannot reach Grafana at {url}")
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_permission_is_one_line_naming_it() -> None:
+    without_provisioning = ALL_PERMISSIONS - {PERM_PROVISIONING_WRITE}
+    with FakeGrafana(tokens={"glsa_no_alerting": without_provisioning}) as limited:
+        run = provision(limited, "apply", GRAFANA_TOKEN="glsa_no_alerting")
+    assert run.returncode == 1
+    [error] = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert error.startswith("Error: permission denied (403) for PUT /api/v1/provisioning/templates")
+    assert "the account needs alert.provisioning:write" in error
 
 
 def test_wrong_credentials_are_one_line_naming_the_variables(fake: FakeGrafana) -> None:

@@ -106,6 +106,14 @@ def test_the_definitions_are_valid_and_validate_exits_zero() -> None:
         ({"PROVISION__FOLDER__UID": "drift folder!"}, "must be 1-40 letters, digits"),
         ({"PROVISION__DASHBOARD__UID": "d" * 41}, "must be 1-40 letters, digits"),
         ({"PROVISION__TELEGRAM__PARSE_MODE": "BBCode"}, "parse_mode 'BBCode' is unknown"),
+        (
+            {"PROVISION__TELEGRAM__PARSE_MODE": "MarkdownV2"},
+            "message 'drift.telegram' is written for parse_mode HTML, not MarkdownV2",
+        ),
+        (
+            {"PROVISION__TELEGRAM__MESSAGE_TEMPLATE": "drift.telegrma"},
+            "its message uses template 'drift.telegrma', not defined",
+        ),
         ({"TELEGRAM_CHAT_ID": "@channel"}, "TELEGRAM_CHAT_ID must be a whole number"),
     ],
 )
@@ -250,7 +258,7 @@ def alert(status: str, feature: str, p_value: str, dataset: str = "bike_sharing"
     }
 
 
-def render(alerts: list[dict[str, Any]], tmp_path: Path) -> str:
+def render(alerts: list[dict[str, Any]], tmp_path: Path, message: str = "drift.telegram") -> str:
     if not AMTOOL.exists():
         pytest.skip(f"{AMTOOL} not installed (make system-packages installs it)")
     data = {
@@ -263,7 +271,8 @@ def render(alerts: list[dict[str, Any]], tmp_path: Path) -> str:
         "externalURL": "http://localhost:3000",
     }
     (tmp_path / "data.json").write_text(json.dumps(data))
-    template = of(stack(), ContactPoint).body["settings"]["message"]
+    environ = {"PROVISION__TELEGRAM__MESSAGE_TEMPLATE": message}
+    template = of(stack(environ), ContactPoint).body["settings"]["message"]
     run = subprocess.run(
         [str(AMTOOL), "template", "render", f"--template.glob={ROOT / 'alerting/telegram.tmpl'}",
          f"--template.text={template}", f"--template.data={tmp_path / 'data.json'}"],
@@ -295,3 +304,23 @@ def test_the_message_stays_valid_html_and_under_4096_characters_at_worst(tmp_pat
     parser = TelegramHTML()
     parser.feed(text)
     assert parser.problems == [] and parser.open == []
+
+
+def test_the_plain_text_message_for_parse_mode_none(tmp_path: Path) -> None:
+    text = render(
+        [alert("firing", "temp<&>", "1.2e-11"), alert("resolved", "hum", "0.3")],
+        tmp_path,
+        message="drift.telegram.text",
+    )
+    assert "- bike_sharing / temp<&>: p = 1.2e-11, effect size 0.35" in text  # not escaped
+    assert "Dashboard: http://localhost:3000/d/data-drift?var-dataset=bike_sharing" in text
+    assert "<b>" not in text
+    run = provision(
+        "validate",
+        env={
+            **ENV,
+            "PROVISION__TELEGRAM__MESSAGE_TEMPLATE": "drift.telegram.text",
+            "PROVISION__TELEGRAM__PARSE_MODE": "None",
+        },
+    )
+    assert run.returncode == 0, run.stderr
