@@ -53,7 +53,13 @@ class Context:
     def resources(self) -> list[Resource]:
         return build_stack(self.settings, self.secrets)
 
-    def client(self) -> GrafanaClient:
+    def client(self, wait: float = 0) -> GrafanaClient:
+        """A client of a Grafana that answers and is healthy (waiting up to ``wait`` s)."""
+        client = self._client()
+        _guard(lambda: client.wait_until_healthy(wait) if wait else client.check_health())
+        return client
+
+    def _client(self) -> GrafanaClient:
         grafana = self.settings.grafana
         return GrafanaClient(
             grafana.url,
@@ -139,11 +145,9 @@ def plan_command(context: Context, output: str) -> None:
 def apply_command(context: Context, wait: float, output: str) -> None:
     """Make Grafana match the definitions; a second apply writes nothing."""
     context.require_telegram()
-    client = context.client()
+    client = context.client(wait)
 
     def run() -> None:
-        if wait:
-            client.wait_until_healthy(wait)
         changes = make_plan(client, context.resources())
         done = apply(client, changes, progress=_progress(output))
         if output == "json":

@@ -110,19 +110,36 @@ class GrafanaClient:
                 f"not JSON; is {self.url} really Grafana?"
             ) from None
 
+    def check_health(self) -> None:
+        """Fail with one clear line unless a healthy Grafana answers at the URL."""
+        try:
+            health = self.get("/api/health")
+        except GrafanaError as exc:
+            if exc.status in (None, 503):  # unreachable, or Grafana's own "database down"
+                raise
+            raise GrafanaError(
+                f"{self.url} does not answer like Grafana (GET /api/health: HTTP {exc.status}); "
+                "check GRAFANA_URL"
+            ) from None
+        if not isinstance(health, dict) or "database" not in health:
+            raise GrafanaError(f"{self.url} does not answer like Grafana; check GRAFANA_URL")
+        if health["database"] != "ok":
+            raise GrafanaError(
+                f"Grafana at {self.url} is not healthy: database {health['database']}"
+            )
+
     def wait_until_healthy(self, seconds: float) -> None:
         """Poll /api/health until Grafana and its database answer."""
         deadline = time.monotonic() + seconds
         while True:
             try:
-                health = self.get("/api/health")
-                if isinstance(health, dict) and health.get("database") == "ok":
-                    return
-                problem = f"database {health.get('database') if isinstance(health, dict) else '?'}"
+                self.check_health()
+                return
             except GrafanaError as exc:
-                problem = str(exc)
-            if time.monotonic() >= deadline:
-                raise GrafanaError(f"Grafana was not healthy within {seconds:g} s: {problem}")
+                if time.monotonic() >= deadline:
+                    raise GrafanaError(
+                        f"Grafana was not healthy within {seconds:g} s: {exc}"
+                    ) from None
             time.sleep(1)
 
 

@@ -21,7 +21,7 @@ from fake_grafana import (
     FakeToken,
 )
 
-from conftest import ROOT
+from conftest import ROOT, Recorder
 from drift import names
 
 TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
@@ -328,3 +328,12 @@ def test_export_matches_what_apply_sends(fake: FakeGrafana, tmp_path: Path) -> N
     assert {k: v for k, v in exported.items() if k not in ("id", "version")} == {
         k: v for k, v in live.items() if k not in ("id", "version")
     }
+
+
+def test_a_url_that_is_not_grafana_is_one_line(recorder: Recorder) -> None:
+    run = provision(None, "plan", GRAFANA_URL=recorder.url, GRAFANA_TOKEN=DEFAULT_TOKEN)
+    assert run.returncode == 1
+    assert run.stderr.strip() == (
+        f"Error: {recorder.url} does not answer like Grafana (GET /api/health: HTTP 501); "
+        "check GRAFANA_URL"
+    )
