@@ -54,6 +54,7 @@ from urllib.parse import quote
 
 import numpy as np
 import requests
+from tables import progress, table  # bench/tables.py: a script sees its own folder
 
 import drift
 from drift import names
@@ -588,22 +589,6 @@ def memory_text(memory: Result) -> str:
             f"{db['runs_kept']:,} runs kept (--keep-runs {KEEP_RUNS:,} per dataset).",
         ]
     )
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    """Columns padded to their widest cell; the first left-aligned, the others right."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
-
-
-def progress(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

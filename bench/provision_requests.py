@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana, RecordedRequest, Reply
+from tables import progress, table  # bench/tables.py: a script sees its own folder
 
 from alerting.rules import build_rule_group, drift_rule
 from provisioning.client import GrafanaClient, GrafanaError
@@ -586,22 +587,6 @@ def kind_entry(stack: Result, phase: str, kind: str) -> Result:
 
 def same_or_all(values: list[str]) -> str:
     return values[0] if len(set(values)) == 1 else "/".join(values)
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    """Columns padded to their widest cell; the first left-aligned, the others right."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
-
-
-def progress(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tables import progress, table  # bench/tables.py: a script sees its own folder
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = Path(sys.executable)
@@ -307,24 +309,8 @@ def quality_tables(quality: Result) -> str:
     )
 
 
-def table(lines: list[tuple[str, ...]], right: set[int] = frozenset()) -> str:
-    """Fixed-width columns; those numbered in ``right`` are right-aligned."""
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-        ).rstrip()
-        for line in lines
-    )
-
-
 def row_count(result: Result) -> int:
     return result["rows_reference"] + result["rows_current"]
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def per_second(rate: float) -> str:
