@@ -54,7 +54,7 @@ from urllib.parse import quote
 
 import numpy as np
 import requests
-from tables import progress, table  # bench/tables.py: a script sees its own folder
+from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
 
 import drift
 from drift import names
@@ -499,15 +499,7 @@ def report(results: Result) -> str:
         memory_text(results["memory"]),
         "",
         "TARGETS",
-        table(
-            [
-                ("target", "value", ""),
-                *(
-                    (t["target"], t["value"], "PASS" if t["passed"] else "FAIL")
-                    for t in results["targets"]
-                ),
-            ],
-        ),
+        targets_table(results["targets"]),
         "",
         f"Results written to {RESULTS.relative_to(ROOT)}.",
     ]

@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana, RecordedRequest, Reply
-from tables import progress, table  # bench/tables.py: a script sees its own folder
+from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
 
 from alerting.rules import build_rule_group, drift_rule
 from provisioning.client import GrafanaClient, GrafanaError
@@ -464,15 +464,7 @@ def report(results: Result) -> str:
         *extra_requests(stacks),
         "",
         "TARGETS",
-        table(
-            [
-                ("target", "value", ""),
-                *(
-                    (t["target"], t["value"], "PASS" if t["passed"] else "FAIL")
-                    for t in results["targets"]
-                ),
-            ]
-        ),
+        targets_table(results["targets"]),
         "",
         f"Results written to {RESULTS.relative_to(ROOT)}.",
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Container
+from typing import Any
 
 
 def table(rows: list[tuple[str, ...]], right: Container[int] | None = None) -> str:
@@ -25,3 +26,9 @@ def table(rows: list[tuple[str, ...]], right: Container[int] | None = None) -> s
 
 def progress(message: str) -> None:
     print(f"... {message}", file=sys.stderr, flush=True)
+
+
+def targets_table(targets: list[dict[str, Any]]) -> str:
+    """Each target with its measured value and PASS or FAIL."""
+    rows = [(t["target"], t["value"], "PASS" if t["passed"] else "FAIL") for t in targets]
+    return table([("target", "value", ""), *rows])
