@@ -3,13 +3,14 @@ notification policy tree that this toolkit manages."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from drift import names
 from provisioning.settings import Secrets, Settings
 
-CONTACT_POINT_UID = "drift-telegram"
+CONTACT_POINT_UID_PREFIX = "drift-telegram"
 TEMPLATE_FILE = Path(__file__).resolve().parent / "telegram.tmpl"
 # The messages that telegram.tmpl defines, and the parse mode each is written for.
 TEMPLATE_GROUP = "drift"
@@ -21,11 +22,19 @@ def build_template(settings: Settings) -> dict[str, Any]:
     return {"name": TEMPLATE_GROUP, "template": TEMPLATE_FILE.read_text()}
 
 
+def contact_point_uid(bot_token: str) -> str:
+    """The integration's uid, ending in a fingerprint of the bot token: Grafana never shows
+    the token again ("[REDACTED]"), so the uid is what tells that it changed. Twelve hex
+    digits of a salted SHA-256 tell nothing usable about the token."""
+    digest = hashlib.sha256(f"{CONTACT_POINT_UID_PREFIX}:{bot_token}".encode()).hexdigest()
+    return f"{CONTACT_POINT_UID_PREFIX}-{digest[:12]}"
+
+
 def build_contact_point(settings: Settings, secrets: Secrets) -> dict[str, Any]:
     """The EmbeddedContactPoint; the bot token and chat id come from the environment."""
     telegram = settings.telegram
     return {
-        "uid": CONTACT_POINT_UID,
+        "uid": contact_point_uid(secrets.telegram_bot_token or ""),
         "name": telegram.contact_point,
         "type": "telegram",
         "disableResolveMessage": False,

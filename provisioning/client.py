@@ -12,7 +12,6 @@ from urllib3.util.retry import Retry
 
 # What a 403 on a path most likely lacks (API-NOTES §1, "Permissions").
 PERMISSIONS = (
-    ("/api/v1/provisioning/contact-points/export", "alert.provisioning.secrets:read"),
     ("/api/v1/provisioning", "alert.provisioning:write (role fixed:alerting.provisioning:writer)"),
     ("/api/datasources", "datasources:write"),
     ("/api/folders", "folders:write (role fixed:folders:writer)"),

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from alerting.notifications import CONTACT_POINT_UID_PREFIX
 from provisioning.resources import (
     ContactPoint,
     Dashboard,
@@ -74,7 +75,8 @@ def _alerting(by_type: dict[type, Any], settings: Settings) -> dict[str, Any]:
     group = by_type[RuleGroup].body
     routes = by_type[PolicyRoutes].body["routes"]
     receiver = {
-        "uid": contact_point["uid"],
+        # The token is an $ENV reference here, so the uid cannot carry its fingerprint.
+        "uid": CONTACT_POINT_UID_PREFIX,
         "type": contact_point["type"],
         "settings": _escape_dollars(contact_point["settings"]) | SECRET_REFERENCES,
         "disableResolveMessage": contact_point["disableResolveMessage"],

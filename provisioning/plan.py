@@ -39,7 +39,8 @@ class Change:
 def make_plan(
     client: GrafanaClient, resources: list[Resource], destroy: bool = False
 ) -> list[Change]:
-    """What apply (or destroy) would do; reads only."""
+    """What apply (or destroy) would do; reads only. Objects that a resource replaced (an
+    integration with an older bot token) are deleted after it."""
     changes = []
     for resource in reversed(resources) if destroy else resources:
         live = resource.read(client)
@@ -51,6 +52,10 @@ def make_plan(
             after = resource.comparable(None)
             action = CREATE if live is None else UPDATE if before != after else UNCHANGED
         changes.append(Change(resource, action, live, before, after))
+        for orphan, orphan_live in resource.orphans():  # after the resource that replaces it
+            changes.append(
+                Change(orphan, DELETE, orphan_live, orphan.comparable(orphan_live), None)
+            )
     if not destroy:
         _check_provenance(changes)
     return changes

@@ -11,7 +11,7 @@ from provisioning.settings import SettingsError, duration_seconds
 
 PROVISIONING = "/api/v1/provisioning"
 REDACTED = "[REDACTED]"
-SENSITIVE, SENSITIVE_OLD = "(sensitive)", "(sensitive, another value)"
+SENSITIVE = "(sensitive)"
 
 
 def project(value: Any, shape: Any) -> Any:
@@ -58,6 +58,11 @@ class Resource:
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
         raise NotImplementedError
+
+    def orphans(self) -> list[tuple[Resource, Any]]:
+        """Objects that ``read`` found this toolkit made earlier and no longer defines, each
+        with its live form: they are deleted."""
+        return []
 
 
 class DataSource(Resource):
@@ -174,57 +179,32 @@ class Template(Resource):
         client.request("DELETE", f"{PROVISIONING}/templates/{self.name}")
 
 
+@dataclass
 class ContactPoint(Resource):
     """One integration of a contact point. Grafana answers "[REDACTED]" for the bot token,
-    so the live token comes from the decrypting export when the account may read secrets."""
+    so the uid carries the comparison: it ends with a fingerprint of the token
+    (``alerting.notifications.contact_point_uid``). A new token makes a new integration, and
+    the one holding the old token goes; no one needs the permission to read secrets."""
 
-    kind = "contact point"
-    secret_keys = ("bottoken",)
+    kind: ClassVar[str] = "contact point"
+    secret_keys: ClassVar[tuple[str, ...]] = ("bottoken",)
+    uid_prefix: str = ""  # the uid without its fingerprint
+    _stale: list[dict[str, Any]] = field(default_factory=list)
 
     def read(self, client: GrafanaClient) -> Any:
-        name = self.body["name"]
-        found = client.get(f"{PROVISIONING}/contact-points", params={"name": name}) or []
-        live = next((cp for cp in found if cp.get("uid") == self.name), None)
-        if live is None:
-            return None
-        live = {**live, "settings": dict(live.get("settings") or {})}
-        clear = self._clear_secrets(client, name)
-        for key in self.secret_keys:
-            live["settings"][key] = clear.get(key) if clear is not None else None
-        return live
-
-    def _clear_secrets(self, client: GrafanaClient, name: str) -> dict[str, Any] | None:
-        try:
-            export = client.get(
-                f"{PROVISIONING}/contact-points/export",
-                params={"decrypt": "true", "format": "json", "name": name},
-            )
-        except GrafanaError as exc:
-            if exc.status != 403:
-                raise
-            self.notes.append(
-                "the bot token was not compared: the account lacks "
-                "alert.provisioning.secrets:read; a changed token needs that permission"
-            )
-            return None
-        for point in (export or {}).get("contactPoints", []):
-            for receiver in point.get("receivers", []):
-                if receiver.get("uid") == self.name:
-                    return dict(receiver.get("settings") or {})
-        return {}
+        found = client.get(f"{PROVISIONING}/contact-points", params={"name": self.body["name"]})
+        ours = [cp for cp in found or [] if str(cp.get("uid")).startswith(self.uid_prefix + "-")]
+        self._stale = [cp for cp in ours if cp["uid"] != self.name]
+        return next((cp for cp in ours if cp["uid"] == self.name), None)
 
     def comparable(self, live: Any) -> Any:
         desired = self.body | {"provenance": self.provenance}
         source = desired if live is None else live
         result = project(source, desired) | {"provenance": source.get("provenance") or ""}
-        settings = dict(result["settings"] or {})
-        for key in self.secret_keys:
-            wanted, actual = self.body["settings"].get(key), settings.get(key)
-            if live is None or actual is None or actual == wanted:  # None: could not be read
-                settings[key] = SENSITIVE
-            else:
-                settings[key] = SENSITIVE_OLD  # the diff shows it replaced, never the value
-        return result | {"settings": settings}
+        if "settings" in result:  # the token is compared through the uid, never shown
+            masked = dict.fromkeys(self.secret_keys, SENSITIVE)
+            result["settings"] = (result["settings"] or {}) | masked
+        return result
 
     def write(self, client: GrafanaClient, live: Any) -> None:
         if live is None:
@@ -234,6 +214,13 @@ class ContactPoint(Resource):
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
         client.request("DELETE", f"{PROVISIONING}/contact-points/{self.name}")
+
+    def orphans(self) -> list[tuple[Resource, Any]]:
+        """Our integrations holding an older bot token, as read by ``read``."""
+        return [
+            (ContactPoint({"uid": stale["uid"], "name": stale.get("name")}), stale)
+            for stale in self._stale
+        ]
 
 
 class PolicyRoutes(Resource):

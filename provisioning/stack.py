@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerting.notifications import CONTACT_POINT_UID_PREFIX as UID_PREFIX
 from alerting.notifications import build_contact_point, build_template, managed_routes
 from alerting.rules import build_rule_group
 from dashboards.drift import build_dashboard
@@ -56,7 +57,7 @@ def build_stack(settings: Settings, secrets: Secrets) -> list[Resource]:
         Folder({"uid": settings.folder.uid, "title": settings.folder.title}),
         Dashboard(dashboard_body(settings)),
         Template(build_template(settings), provenance),
-        ContactPoint(build_contact_point(settings, secrets), provenance),
+        ContactPoint(build_contact_point(settings, secrets), provenance, uid_prefix=UID_PREFIX),
         PolicyRoutes({"routes": managed_routes(settings)}, provenance),
         RuleGroup(build_rule_group(settings), provenance),
     ]
