@@ -7,6 +7,7 @@
     python provision.py destroy             remove what this tool manages, nothing else
     python provision.py export DIR          the same as Grafana file-provisioning files
     python provision.py test-notification   send a test message through the Telegram contact point
+    python provision.py preview             which alerts the rules would fire now (Prometheus only)
 
 \b
 Settings: grafana.yaml (tunables, PROVISION__SECTION__KEY overrides). Secrets from the
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,7 +30,8 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.export import export
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
-from provisioning.resources import Resource
+from provisioning.preview import preview
+from provisioning.resources import Resource, RuleGroup
 from provisioning.settings import (
     DEFAULT_FILE,
     Secrets,
@@ -193,6 +195,29 @@ def test_notification_command(context: Context) -> None:
     context.require_telegram()
     _guard(lambda: send_test_notification(context.client(), context.resources()))
     click.echo("test notification sent")
+
+
+@cli.command("preview")
+@click.option(
+    "--prometheus-url", help="Prometheus as reachable from here (default: the data source's)."
+)
+@OUTPUT
+@click.pass_obj
+def preview_command(context: Context, prometheus_url: str | None, output: str) -> None:
+    """Evaluate each rule against live Prometheus as Grafana would, and list the alert
+    instances that would fire."""
+    group = next(r for r in context.resources() if isinstance(r, RuleGroup)).body
+    url = prometheus_url or context.settings.prometheus.url
+    instances = _guard(lambda: preview(group, context.settings.folder.title, url))
+    firing = [i for i in instances if i.firing]
+    if output == "json":
+        click.echo(json.dumps({"firing": [asdict(i) for i in firing], "evaluated": len(instances)}))
+        return
+    for instance in firing:
+        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(instance.labels.items()))
+        values = ", ".join(f"{ref}={value:.3g}" for ref, value in instance.values.items())
+        click.echo(f"FIRING  {instance.rule}  {{{labels}}}  {values}")
+    click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 
 def _show(changes: list[Change], output: str) -> None:

@@ -48,6 +48,12 @@ class DriftReport:
     def drifted(self) -> bool:
         return self.features_drifted > 0
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftReport:
+        """The report back from its dict form (as the monitor's API returns it)."""
+        features = tuple(FeatureResult(**f) for f in data["features"])
+        return cls(features, data["settings"]["alpha"], data["settings"]["correction"])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "settings": {"alpha": self.alpha, "correction": self.correction},

@@ -88,13 +88,13 @@ class GrafanaClient:
                 timeout=self.timeout,
             )  # fmt: skip
         except requests.ConnectionError as exc:
-            raise GrafanaError(f"cannot reach Grafana at {self.url}: {_reason(exc)}") from None
+            raise GrafanaError(f"cannot reach Grafana at {self.url}: {short_reason(exc)}") from None
         except requests.Timeout:
             raise GrafanaError(
                 f"Grafana at {self.url} did not answer {method} {path} within {self.timeout} s"
             ) from None
         except requests.RequestException as exc:
-            raise GrafanaError(f"{method} {path} failed: {_reason(exc)}") from None
+            raise GrafanaError(f"{method} {path} failed: {short_reason(exc)}") from None
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 400:
@@ -172,7 +172,7 @@ def _error(method: str, path: str, response: requests.Response) -> GrafanaError:
     return GrafanaError(text, status, body)
 
 
-def _reason(exc: Exception) -> str:
+def short_reason(exc: Exception) -> str:
     """The innermost cause, without urllib3's long chain."""
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]

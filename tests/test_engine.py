@@ -497,3 +497,10 @@ def test_the_package_exports_load_on_first_use() -> None:
     probe = "import sys, drift.names; print('pandas' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_report_survives_its_dict_form() -> None:
+    ref = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", None]})
+    cur = pd.DataFrame({"x": [5.0, 6.0, 7.0, 8.0], "c": ["a", "a", "b", "b"]})
+    report = compare(ref, cur)
+    assert DriftReport.from_dict(report.to_dict()) == report

@@ -1,0 +1,103 @@
+"""The flow on real services, no Grafana: real Airflow runs the DAG, the real monitor keeps
+the results, the real Prometheus scrapes them, and `provision.py preview` evaluates the
+Grafana rules against Prometheus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+from conftest import AIRFLOW, DATA, ROOT, MonitorServer, PrometheusServer, wait_for
+from drift import compare, load_config, names, read_batch
+
+DRIFT_BATCH = "bike_sharing_dataset_4.csv"
+
+
+def run_dag(env: dict[str, str], monitor: MonitorServer, data_dir: Path) -> None:
+    conf = json.dumps({"data_dir": str(data_dir)})
+    done = subprocess.run(
+        [str(AIRFLOW), "dags", "test", "simple_detector", "--conf", conf],
+        env=env | {names.MONITOR_URL_ENV: monitor.url, names.MONITOR_TOKEN_ENV: monitor.token},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+
+def preview(prometheus: PrometheusServer) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), "preview", "--output", "json",
+         "--prometheus-url", prometheus.url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["firing"]
+
+
+def scraped_run(prometheus: PrometheusServer, monitor: MonitorServer) -> None:
+    """Wait until Prometheus shows the monitor's current run."""
+    state = requests.get(f"{monitor.url}{names.DATASETS_PATH}/bike_sharing", timeout=5).json()
+    run_at = state["run_at"]
+
+    wanted = datetime.fromisoformat(run_at).timestamp()
+
+    def shown() -> bool:
+        samples = prometheus.query(names.LAST_RUN_TIMESTAMP)
+        return any(float(s["value"][1]) == wanted for s in samples)
+
+    wait_for(shown, "the run in Prometheus", timeout=60)
+
+
+def test_drift_reaches_the_rules_and_a_restart_loses_nothing(
+    airflow_env: dict[str, str],
+    monitor_server: MonitorServer,
+    prometheus_server: Callable[[str], PrometheusServer],
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    prometheus = prometheus_server(monitor_server.target)
+
+    # The course's flow, step 1: the enabled batch is the no-drift hold-out.
+    run_dag(airflow_env, monitor_server, data)
+    scraped_run(prometheus, monitor_server)
+    assert preview(prometheus) == []
+
+    # The monitor dies hard in between: every acknowledged value must come back.
+    before = requests.get(f"{monitor_server.url}/metrics", timeout=5).text
+    monitor_server.kill()
+    monitor_server.restart()
+    assert requests.get(f"{monitor_server.url}/metrics", timeout=5).text == before
+
+    # Step 7: rename the .off batch and run the DAG again.
+    (data / "audit" / f"{DRIFT_BATCH}.off").rename(data / "audit" / DRIFT_BATCH)
+    started = time.monotonic()
+    run_dag(airflow_env, monitor_server, data)
+    scraped_run(prometheus, monitor_server)
+    firing = preview(prometheus)
+    elapsed = time.monotonic() - started
+
+    config = load_config(data / "drift.yaml")
+    report = compare(
+        read_batch(data / "control" / "bike_sharing_dataset_1.csv", config),
+        read_batch(data / "audit" / DRIFT_BATCH, config),
+        config,
+    )
+    drifted = {f.feature for f in report.features if f.drifted}
+    assert {i["labels"]["feature"] for i in firing} == drifted != set()
+    for instance in firing:
+        assert instance["labels"][names.ALERT_LABEL] == names.ALERT_LABEL_VALUE
+        assert instance["labels"]["dataset"] == "bike_sharing"
+        assert instance["values"]["B"] < 0.05
+    history = requests.get(
+        f"{monitor_server.url}{names.DATASETS_PATH}/bike_sharing/runs", timeout=5
+    )
+    assert [r["batch"] for r in history.json()] == [DRIFT_BATCH, "bike_sharing_dataset_2.csv"]
+    print(f"\nfrom DAG start to a firing preview: {elapsed:.1f} s")
