@@ -1,13 +1,13 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    run the drift DAG once on the bundled data and print the results
+#   make run    the whole flow locally: monitor, Prometheus, the DAG, alerts, Grafana files
 #   make test   lint and run the whole test suite
 PYTHON ?= python3.11
 VENV := .venv
 
 # Debian packages the tests run for real: Prometheus (promtool), Alertmanager (amtool),
-# headless Chromium.
-SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver
-SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver
+# headless Chromium, and docker-compose 1.29 (validates docker-compose.yml offline: no engine).
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose
+SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose
 
 .PHONY: run test lint clean system-packages
 
@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	touch $@
 
 run: $(VENV)/.installed
-	scripts/run_dag.sh
+	$(VENV)/bin/python scripts/run_local.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

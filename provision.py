@@ -147,6 +147,9 @@ def plan_command(context: Context, output: str) -> None:
 def apply_command(context: Context, wait: float, output: str) -> None:
     """Make Grafana match the definitions; a second apply writes nothing."""
     context.require_telegram()
+    problems = validate(_guard(context.resources), context.secrets)
+    if problems:  # nothing reaches Grafana that Grafana would refuse or that routes nowhere
+        raise click.ClickException("not valid: " + "; ".join(problems))
     client = context.client(wait)
 
     def run() -> None:

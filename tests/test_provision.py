@@ -344,3 +344,10 @@ def test_a_url_that_is_not_grafana_is_one_line(recorder: Recorder) -> None:
         f"Error: {recorder.url} does not answer like Grafana (GET /api/health: HTTP 501); "
         "check GRAFANA_URL"
     )
+
+
+def test_apply_validates_first_and_writes_nothing_invalid(fake: FakeGrafana) -> None:
+    run = provision(fake, "apply", TELEGRAM_CHAT_ID="@my_channel")
+    assert run.returncode == 1
+    assert "not valid: TELEGRAM_CHAT_ID must be a whole number" in run.stderr
+    assert fake.requests == []

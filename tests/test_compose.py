@@ -1,0 +1,688 @@
+"""docker-compose.yml, checked statically: no Docker engine runs here or in CI.
+
+Debian's docker-compose 1.29 validates the file against the Compose specification (service
+keys, depends_on conditions, interpolation) without an engine; the rest is read from the YAML
+and compared with the toolkit's own definitions: drift.names, grafana.yaml through
+provisioning.settings, the environment names the code reads, Airflow's option list, the
+Dockerfiles and prometheus/prometheus.yml (which promtool checks).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator
+from fnmatch import fnmatch
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import pytest
+import yaml
+from fake_grafana import GRAFANA_VERSION
+
+from conftest import PROMTOOL, ROOT
+from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV
+from provisioning.settings import Settings, duration_seconds, load_settings
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+DOCKERIGNORE = ROOT / ".dockerignore"
+PROMETHEUS_CONFIG = ROOT / "prometheus" / "prometheus.yml"
+DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
+# The code that reads the environment; the names it reads are collected from it by grep.
+CODE_READING_ENV = [ROOT / "drift", ROOT / "monitor", ROOT / "provisioning", ROOT / "dags"]
+CODE_READING_ENV_FILES = [ROOT / "provision.py"]
+
+ALERT_BUDGET_SECONDS = 30  # a drifted run must fire its alert within this
+# Published on the host, by service: the Airflow UI, Grafana, Prometheus and the monitor.
+PUBLISHED = {
+    "airflow-apiserver": 8080,
+    "grafana": 3000,
+    "prometheus": 9090,
+    "monitor": MONITOR_PORT,
+}
+# Postgres majors both Airflow 3 and the PostgreSQL project support (13 ended in Nov 2025).
+SUPPORTED_POSTGRES = range(14, 18)
+AIRFLOW_COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer"}
+SECRET_NAME = re.compile(r"TOKEN|PASSWORD|SECRET|KEY")
+REQUIRED_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?(?P<message>[^}]+)\}")
+ANY_REFERENCE = re.compile(r"(?<!\$)\$\{?(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+VERSION = re.compile(r"\d+\.\d+")
+TELEGRAM_TOKEN_SHAPE = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
+
+
+# --- reading the files ------------------------------------------------------------------------
+
+
+@cache
+def compose() -> dict[str, Any]:
+    """The file as YAML (anchors and merge keys resolved), not interpolated."""
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def environment(service: str) -> dict[str, str]:
+    env = services()[service].get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.partition("=")[::2] for item in env)
+    return {name: str(value) for name, value in env.items()}
+
+
+def split_url(value: str) -> SplitResult:
+    """``value`` split as a URL, each ${VAR:?message} standing as the word envref-VAR."""
+    return urlsplit(REQUIRED_REFERENCE.sub(lambda m: f"envref-{m['name']}", value))
+
+
+def command_text(service: str) -> str:
+    command = services()[service].get("command") or ""
+    return command if isinstance(command, str) else " ".join(str(part) for part in command)
+
+
+def dockerfile_of(service: str) -> Path | None:
+    build = services()[service].get("build")
+    if build is None:
+        return None
+    if isinstance(build, str):
+        build = {"context": build}
+    return ROOT / build["context"] / build.get("dockerfile", "Dockerfile")
+
+
+def services_built_from(dockerfile: Path) -> list[str]:
+    return [name for name in services() if dockerfile_of(name) == dockerfile]
+
+
+def toolkit_services() -> list[str]:
+    return services_built_from(ROOT / "Dockerfile")
+
+
+def airflow_services() -> list[str]:
+    return services_built_from(ROOT / "docker" / "airflow.Dockerfile")
+
+
+def is_one_shot(service: str) -> bool:
+    """Runs once and exits: restart "no" (every service states its policy, see below)."""
+    return str(services()[service].get("restart")) == "no"
+
+
+def depends_on(service: str) -> dict[str, Any]:
+    return services()[service].get("depends_on") or {}
+
+
+def published_ports(service: str) -> dict[int, int]:
+    """host port -> container port, from the short syntax [ip:]host:container[/proto]."""
+    ports = {}
+    for entry in services()[service].get("ports", []):
+        *_, host, container = str(entry).split("/")[0].split(":")
+        ports[int(host)] = int(container)
+    return ports
+
+
+def bind_mounts(service: str) -> dict[str, str]:
+    """source in the repository -> target in the container."""
+    mounts = {}
+    for entry in services()[service].get("volumes", []):
+        source, target, *_ = str(entry).split(":")
+        if source.startswith((".", "/")):
+            mounts[source] = target
+    return mounts
+
+
+def named_volumes(service: str) -> dict[str, str]:
+    mounts = {}
+    for entry in services()[service].get("volumes", []):
+        source, target, *_ = str(entry).split(":")
+        if not source.startswith((".", "/")):
+            mounts[source] = target
+    return mounts
+
+
+def env_example() -> dict[str, str]:
+    pairs = (line.partition("=") for line in ENV_EXAMPLE.read_text().splitlines())
+    return {name.strip(): value for name, eq, value in pairs if eq and not name.startswith("#")}
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments), continuation lines joined, comments dropped."""
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    instructions = []
+    for line in joined.splitlines():
+        keyword, _, arguments = line.strip().partition(" ")
+        if keyword:
+            instructions.append((keyword.upper(), " ".join(arguments.split())))
+    return instructions
+
+
+def resolve_args(path: Path, text: str) -> str:
+    """Substitute the Dockerfile's ARG defaults into ``text``."""
+    for keyword, arguments in dockerfile_instructions(path):
+        if keyword == "ARG" and "=" in arguments:
+            name, _, default = arguments.partition("=")
+            text = text.replace(f"${{{name}}}", default).replace(f"${name}", default)
+    return text
+
+
+def base_image(path: Path) -> str:
+    froms = [
+        args.split()[0] for keyword, args in dockerfile_instructions(path) if keyword == "FROM"
+    ]
+    return froms[0]
+
+
+def copy_sources(path: Path) -> list[str]:
+    sources = []
+    for keyword, arguments in dockerfile_instructions(path):
+        if keyword in {"COPY", "ADD"}:
+            words = [word for word in arguments.split() if not word.startswith("--")]
+            sources.extend(words[:-1])
+    return sources
+
+
+def dockerignored(relative: str) -> bool:
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    parts = Path(relative).parts
+    prefixes = [str(Path(*parts[: i + 1])) for i in range(len(parts))]
+    for pattern in patterns:
+        tail = pattern.removeprefix("**/")
+        if any(fnmatch(prefix, pattern) for prefix in prefixes):
+            return True
+        if pattern.startswith("**/") and any(fnmatch(part, tail) for part in parts):
+            return True
+    return False
+
+
+def image_tag(image: str) -> str | None:
+    name = image.rsplit("/", 1)[-1]
+    return name.partition(":")[2] or None
+
+
+@cache
+def names_the_code_reads() -> frozenset[str]:
+    """Upper-case string literals with an underscore in the code that reads the environment:
+    MONITOR_DB, GRAFANA_URL, PROVISION__ (a prefix) and so on."""
+    files = [*CODE_READING_ENV_FILES]
+    for folder in CODE_READING_ENV:
+        files.extend(folder.rglob("*.py"))
+    literal = re.compile(r"""["']([A-Z][A-Z0-9]*(?:_[A-Z0-9]*)+)["']""")
+    return frozenset(name for path in files for name in literal.findall(path.read_text()))
+
+
+def read_by_the_code(name: str) -> bool:
+    names = names_the_code_reads()
+    prefixes = [known for known in names if known.endswith("_")]
+    return name in names or any(name.startswith(prefix) for prefix in prefixes)
+
+
+@cache
+def airflow_options() -> frozenset[tuple[str, str]]:
+    spec = importlib.util.find_spec("airflow")
+    assert spec is not None and spec.submodule_search_locations, "Airflow is not installed"
+    template = Path(spec.submodule_search_locations[0]) / "config_templates" / "config.yml"
+    sections = yaml.safe_load(template.read_text())
+    return frozenset(
+        (section, option)
+        for section, body in sections.items()
+        for option in (body.get("options") or {})
+    )
+
+
+def provision_settings() -> Settings:
+    """grafana.yaml as the provision service sees it, with its environment."""
+    return load_settings(environ=environment("provision"))
+
+
+def prometheus_config() -> dict[str, Any]:
+    return yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+
+
+def monitor_scrape_job() -> dict[str, Any]:
+    """The scrape job whose target is the monitor service."""
+    for job in prometheus_config()["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            if any(target.split(":")[0] == "monitor" for target in static["targets"]):
+                return job
+    raise AssertionError("no scrape job targets the monitor service")
+
+
+def run_compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` with only ``env_file`` as the source of variables."""
+    assert DOCKER_COMPOSE.exists(), "docker-compose is missing: `make system-packages`"
+    return subprocess.run(
+        [str(DOCKER_COMPOSE), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config", "-q"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def iter_env(services_: list[str]) -> Iterator[tuple[str, str, str]]:
+    for service in services_:
+        for name, value in environment(service).items():
+            yield service, name, value
+
+
+# --- a valid Compose file, and required values -----------------------------------------------
+
+
+def test_the_file_is_a_valid_compose_file_with_the_example_values() -> None:
+    result = run_compose_config(ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(env_example()))
+def test_a_missing_required_value_stops_start_up_naming_it(name: str, tmp_path: Path) -> None:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    env_file = tmp_path / ".env"
+    env_file.write_text("\n".join(line for line in lines if not line.startswith(f"{name}=")))
+    result = run_compose_config(env_file)
+    assert result.returncode != 0
+    assert f"set {name} in .env" in result.stderr
+
+
+def test_every_variable_the_file_needs_is_required_and_documented_in_the_example() -> None:
+    text = COMPOSE_FILE.read_text()
+    referenced = {m["name"] for m in ANY_REFERENCE.finditer(text)}
+    required = {m["name"] for m in REQUIRED_REFERENCE.finditer(text)}
+    assert referenced == required  # no optional ${VAR} that silently becomes empty
+    assert required == set(env_example())
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    for index, line in enumerate(lines):
+        if "=" in line and not line.startswith("#"):
+            assert lines[index - 1].startswith("#"), f"no comment above {line}"
+
+
+def test_the_example_values_are_placeholders_not_secrets() -> None:
+    for name, value in env_example().items():
+        assert value.startswith("replace-me"), name
+        assert not TELEGRAM_TOKEN_SHAPE.search(value), name
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def all_images() -> list[str]:
+    images = [str(service["image"]) for service in services().values() if "image" in service]
+    dockerfiles = sorted({path for name in services() if (path := dockerfile_of(name))})
+    return sorted({*images, *(base_image(path) for path in dockerfiles)})
+
+
+def test_every_service_names_its_image() -> None:
+    assert all("image" in service for service in services().values())
+
+
+def test_images_built_here_are_never_pulled_from_a_registry() -> None:
+    built = [name for name in services() if dockerfile_of(name)]
+    assert built
+    assert {services()[name].get("pull_policy") for name in built} == {"build"}
+
+
+@pytest.mark.parametrize("image", all_images())
+def test_every_image_is_pinned_to_a_version(image: str) -> None:
+    tag = image_tag(image)
+    assert tag is not None, f"{image} has no tag"
+    assert "latest" not in tag
+    assert VERSION.search(tag), f"{image}: the tag names no version"
+
+
+def test_airflow_is_the_version_the_project_pins() -> None:
+    pin = re.search(r"^apache-airflow==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert pin is not None
+    dockerfile = ROOT / "docker" / "airflow.Dockerfile"
+    assert base_image(dockerfile) == f"apache/airflow:{pin[1]}-python3.11"
+    assert {image_tag(services()[name]["image"]) for name in airflow_services()} == {pin[1]}
+
+
+def test_the_images_run_the_python_the_project_targets() -> None:
+    assert base_image(ROOT / "Dockerfile").startswith("python:3.11.")
+    assert base_image(ROOT / "Dockerfile").endswith("-slim-bookworm")
+    assert base_image(ROOT / "docker" / "airflow.Dockerfile").endswith("-python3.11")
+
+
+def test_grafana_is_the_version_the_toolkit_is_written_against() -> None:
+    assert services()["grafana"]["image"] == f"grafana/grafana-oss:{GRAFANA_VERSION}"
+
+
+def test_the_toolkit_image_is_tagged_with_the_project_version() -> None:
+    version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert version is not None
+    tags = {image_tag(services()[name]["image"]) for name in toolkit_services()}
+    assert tags == {version[1]}
+    assert set(toolkit_services()) == {"monitor", "provision"}
+
+
+def test_postgres_is_a_version_airflow_supports() -> None:
+    tag = image_tag(services()["postgres"]["image"])
+    assert tag is not None
+    assert int(tag.split(".")[0]) in SUPPORTED_POSTGRES
+
+
+# --- files the stack needs exist -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", [name for name in services() if dockerfile_of(name)])
+def test_every_build_context_and_dockerfile_exists(service: str) -> None:
+    dockerfile = dockerfile_of(service)
+    assert dockerfile is not None and dockerfile.is_file()
+    build = services()[service]["build"]
+    assert (ROOT / (build if isinstance(build, str) else build["context"])).is_dir()
+
+
+@pytest.mark.parametrize("service", [name for name in services() if bind_mounts(name)])
+def test_every_bind_mounted_file_or_folder_exists(service: str) -> None:
+    for source in bind_mounts(service):
+        assert (ROOT / source).exists(), f"{service} mounts {source}, which does not exist"
+
+
+def test_every_named_volume_is_declared() -> None:
+    declared = set(compose().get("volumes") or {})
+    used = {volume for name in services() for volume in named_volumes(name)}
+    assert used == declared
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "docker/airflow.Dockerfile"])
+def test_every_copy_source_exists_and_reaches_the_builder(dockerfile: str) -> None:
+    sources = copy_sources(ROOT / dockerfile)
+    assert sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"{dockerfile} copies {source}, which does not exist"
+        assert not dockerignored(source), f"{dockerfile} copies {source}, which is dockerignored"
+
+
+def test_the_build_context_leaves_out_secrets_and_bulk() -> None:
+    for path in [".env", ".git", ".venv", ".airflow", "tests", "bench", "drift/__pycache__"]:
+        assert dockerignored(path), path
+
+
+def test_every_script_a_toolkit_service_runs_is_in_the_image() -> None:
+    copied = set(copy_sources(ROOT / "Dockerfile"))
+    for service in toolkit_services():
+        words = shlex.split(command_text(service))
+        scripts = [word for word in words if word.endswith(".py")]
+        modules = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "-m"]
+        assert scripts or modules, service
+        for script in scripts:
+            assert (ROOT / script).is_file() and script in copied, script
+        for module in modules:
+            assert (ROOT / module / "__main__.py").is_file() and module in copied, module
+
+
+def test_the_dags_and_data_are_mounted_where_airflow_and_the_dag_look() -> None:
+    for service in airflow_services():
+        mounts = bind_mounts(service)
+        env = environment(service)
+        dags_folder = env.get("AIRFLOW__CORE__DAGS_FOLDER", "/opt/airflow/dags")
+        assert mounts["./dags"] == dags_folder, service
+        assert mounts["./data"] == env["DRIFT_DATA_DIR"], service
+
+
+# --- ports, URLs, names and ids agree with the toolkit -----------------------------------------
+
+
+@pytest.mark.parametrize(("service", "port"), PUBLISHED.items())
+def test_the_ports_are_published_on_the_host(service: str, port: int) -> None:
+    assert published_ports(service).get(port) == port
+
+
+def test_the_monitor_listens_on_the_port_the_toolkit_defines() -> None:
+    env = environment("monitor")
+    assert int(env.get("MONITOR_PORT", MONITOR_PORT)) == MONITOR_PORT
+    words = shlex.split(command_text("monitor"))
+    assert "--port" not in words or int(words[words.index("--port") + 1]) == MONITOR_PORT
+    # 127.0.0.1, the default, would be unreachable from the other containers.
+    host = words[words.index("--host") + 1] if "--host" in words else env.get("MONITOR_HOST")
+    assert host == "0.0.0.0"
+
+
+def test_prometheus_scrapes_the_monitor_service_on_its_port() -> None:
+    targets = [t for s in monitor_scrape_job()["static_configs"] for t in s["targets"]]
+    assert targets == [f"monitor:{MONITOR_PORT}"]
+    assert monitor_scrape_job().get("metrics_path", "/metrics") == "/metrics"
+
+
+@pytest.mark.parametrize("service", airflow_services())
+def test_the_dag_reaches_the_monitor_with_its_token(service: str) -> None:
+    env = environment(service)
+    url = urlsplit(env[MONITOR_URL_ENV])
+    assert (url.hostname, url.port) == ("monitor", MONITOR_PORT)
+    assert env[MONITOR_TOKEN_ENV] == environment("monitor")[MONITOR_TOKEN_ENV]
+
+
+def test_grafanas_data_source_points_at_the_prometheus_service() -> None:
+    url = urlsplit(provision_settings().prometheus.url)
+    assert url.hostname == "prometheus" and "prometheus" in services()
+    assert url.port == PUBLISHED["prometheus"]
+
+
+def test_the_provision_service_reaches_grafana_inside_the_network() -> None:
+    settings = provision_settings()
+    url = urlsplit(settings.grafana.url)
+    assert (url.hostname, url.port) == ("grafana", 3000)
+    public = urlsplit(settings.grafana.public_url)  # links in the Telegram messages
+    assert (public.hostname, public.port) == ("localhost", PUBLISHED["grafana"])
+
+
+def test_the_airflow_services_reach_each_other_and_postgres_by_service_name() -> None:
+    for service in airflow_services():
+        env = environment(service)
+        execution_api = urlsplit(env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+        assert (execution_api.hostname, execution_api.port) == ("airflow-apiserver", 8080)
+        database = split_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        assert (database.hostname, database.port) == ("postgres", 5432)
+        assert database.password == "envref-POSTGRES_PASSWORD"
+        assert database.username == environment("postgres")["POSTGRES_USER"]
+        assert database.path == "/" + environment("postgres")["POSTGRES_DB"]
+
+
+@pytest.mark.parametrize("service", toolkit_services())
+def test_every_name_passed_to_a_toolkit_service_is_one_the_code_reads(service: str) -> None:
+    unknown = [name for name in environment(service) if not read_by_the_code(name)]
+    assert unknown == []
+
+
+@pytest.mark.parametrize("service", airflow_services())
+def test_every_name_passed_to_airflow_is_an_airflow_option_or_read_by_the_dag(
+    service: str,
+) -> None:
+    for name in environment(service):
+        if name.startswith("AIRFLOW__"):
+            section, _, option = name.removeprefix("AIRFLOW__").lower().partition("__")
+            # AIRFLOW__SECTION__KEY, or KEY_CMD / KEY_SECRET: read from a command or a backend.
+            candidates = {option, option.removesuffix("_cmd"), option.removesuffix("_secret")}
+            known = {(section, c) for c in candidates} & airflow_options()
+            assert known, f"{name}: no such Airflow option"
+        else:
+            assert read_by_the_code(name) or name in command_text(service), name
+
+
+def test_the_secrets_the_code_needs_are_passed() -> None:
+    assert MONITOR_TOKEN_ENV in environment("monitor")
+    provision = environment("provision")
+    assert {"TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"} <= set(provision)
+    assert "GRAFANA_TOKEN" in provision or {"GRAFANA_USER", "GRAFANA_PASSWORD"} <= set(provision)
+    grafana = environment("grafana")
+    assert provision["GRAFANA_USER"] == grafana["GF_SECURITY_ADMIN_USER"]
+    assert provision["GRAFANA_PASSWORD"] == grafana["GF_SECURITY_ADMIN_PASSWORD"]
+    assert "GF_SECURITY_SECRET_KEY" in grafana  # else Grafana's public default key
+    keys = {
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+    }
+    shared = {name: {environment(s)[name] for s in airflow_services()} for name in keys}
+    assert all(len(values) == 1 for values in shared.values())  # the same in every component
+
+
+def test_the_monitor_state_volume_belongs_to_the_image_user() -> None:
+    dockerfile = ROOT / "Dockerfile"
+    instructions = [
+        (keyword, resolve_args(dockerfile, arguments))
+        for keyword, arguments in dockerfile_instructions(dockerfile)
+    ]
+    user = [arguments for keyword, arguments in instructions if keyword == "USER"][-1]
+    uid = user.split(":")[0]
+    assert uid.isdigit() and uid != "0"
+    state_dir = str(Path(environment("monitor")["MONITOR_DB"]).parent)
+    assert state_dir in named_volumes("monitor").values()
+    run = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
+    assert re.search(rf'--uid "?{uid}"? ', run)
+    assert re.search(rf'chown "?{uid}:{uid}"? {re.escape(state_dir)}\b', run)
+    assert all("user" not in services()[name] for name in toolkit_services())
+
+
+def test_airflow_runs_as_the_images_airflow_user() -> None:
+    instructions = dockerfile_instructions(ROOT / "docker" / "airflow.Dockerfile")
+    users = [arguments for keyword, arguments in instructions if keyword == "USER"]
+    assert users[-1] in {"airflow", "50000"}  # uid 50000, gid 0: the image's convention
+    assert all(services()[name].get("user", "50000:0") == "50000:0" for name in airflow_services())
+
+
+# --- start-up order and health ---------------------------------------------------------------
+
+
+def test_every_service_states_its_restart_policy() -> None:
+    policies = {name: service.get("restart") for name, service in services().items()}
+    assert set(policies.values()) == {"no", "unless-stopped"}, policies
+
+
+@pytest.mark.parametrize("service", [name for name in services() if not is_one_shot(name)])
+def test_every_long_running_service_has_a_health_check(service: str) -> None:
+    healthcheck = services()[service].get("healthcheck") or {}
+    assert healthcheck.get("test") and healthcheck["test"][0] in {"CMD", "CMD-SHELL"}
+    assert not healthcheck.get("disable")
+
+
+@pytest.mark.parametrize(
+    ("service", "port"),
+    [*PUBLISHED.items(), ("airflow-scheduler", 8974)],
+)
+def test_each_http_health_check_probes_the_port_its_service_listens_on(
+    service: str, port: int
+) -> None:
+    probe = " ".join(services()[service]["healthcheck"]["test"])
+    url = re.search(r"https?://[^\s\"')]+", probe)
+    assert url is not None, probe
+    assert urlsplit(url[0]).hostname in {"localhost", "127.0.0.1"}
+    assert urlsplit(url[0]).port == port
+
+
+def test_every_dependency_waits_for_health_or_completion() -> None:
+    for service in services():
+        dependencies = depends_on(service)
+        assert isinstance(dependencies, dict), f"{service}: depends_on without conditions"
+        for dependency, rule in dependencies.items():
+            condition = rule["condition"]
+            if condition == "service_healthy":
+                assert "healthcheck" in services()[dependency], (service, dependency)
+            else:
+                assert condition == "service_completed_successfully", (service, dependency)
+                assert is_one_shot(dependency), (service, dependency)
+
+
+def test_airflow_starts_only_after_its_database_is_migrated() -> None:
+    init = [name for name in airflow_services() if "db migrate" in command_text(name)]
+    assert init == ["airflow-init"]
+    assert "db init" not in command_text("airflow-init")
+    assert depends_on("airflow-init")["postgres"]["condition"] == "service_healthy"
+    components = set()
+    for service in set(airflow_services()) - {"airflow-init"}:
+        assert depends_on(service)["airflow-init"] == {
+            "condition": "service_completed_successfully"
+        }
+        assert depends_on(service)["postgres"]["condition"] == "service_healthy"
+        components.update(set(command_text(service).split()) & AIRFLOW_COMPONENTS)
+    assert components == AIRFLOW_COMPONENTS
+    assert {environment(name)["AIRFLOW__CORE__EXECUTOR"] for name in airflow_services()} == {
+        "LocalExecutor"
+    }
+
+
+def test_provisioning_runs_once_after_grafana_is_healthy() -> None:
+    words = shlex.split(command_text("provision"))
+    assert words[:3] == ["python", "provision.py", "apply"]
+    assert float(words[words.index("--wait") + 1]) > 0
+    assert depends_on("provision")["grafana"] == {"condition": "service_healthy"}
+    assert is_one_shot("provision")
+
+
+# --- no secret in the file -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "name", "value"),
+    [item for item in iter_env(list(services())) if SECRET_NAME.search(item[1])],
+)
+def test_every_secret_comes_from_the_env_file(service: str, name: str, value: str) -> None:
+    if name.endswith(("_FILE", "_PATH")):
+        assert value.startswith("/"), f"{service}: {name} should be a path"
+    else:
+        assert REQUIRED_REFERENCE.fullmatch(value), f"{service}: {name} is a literal"
+
+
+def test_no_password_is_written_into_a_url() -> None:
+    passwords = [
+        (service, name, split_url(value).password)
+        for service, name, value in iter_env(list(services()))
+        if "://" in value and split_url(value).password is not None
+    ]
+    assert passwords  # the Airflow database URL has one
+    for service, name, password in passwords:
+        assert password.startswith("envref-"), f"{service}: {name} holds a literal password"
+
+
+# --- Prometheus ------------------------------------------------------------------------------
+
+
+def test_promtool_accepts_the_prometheus_config() -> None:
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "config", str(PROMETHEUS_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prometheus_loads_the_config_from_the_repository() -> None:
+    command = services()["prometheus"]["command"]
+    config_file = next(arg.split("=", 1)[1] for arg in command if arg.startswith("--config.file"))
+    assert bind_mounts("prometheus")["./prometheus/prometheus.yml"] == config_file
+
+
+def scrape_seconds() -> float:
+    job = monitor_scrape_job()
+    interval = job.get("scrape_interval", prometheus_config()["global"]["scrape_interval"])
+    return duration_seconds(interval)
+
+
+def test_an_alert_fires_within_30_seconds_of_a_run() -> None:
+    alerting = provision_settings().alerting
+    worst_case = (
+        scrape_seconds()
+        + duration_seconds(alerting.interval)
+        + duration_seconds(alerting.pending_period)
+    )
+    assert worst_case <= ALERT_BUDGET_SECONDS
+
+
+def test_grafana_yaml_states_the_scrape_interval_prometheus_uses() -> None:
+    assert duration_seconds(provision_settings().prometheus.scrape_interval) == scrape_seconds()
+
+
+def test_the_environment_helpers_see_what_compose_sees() -> None:
+    # The checks above read the YAML themselves; make sure they see the merged anchors.
+    assert environment("airflow-scheduler")[MONITOR_URL_ENV] == f"http://monitor:{MONITOR_PORT}"
+    assert "AIRFLOW_ADMIN_PASSWORD" in environment("airflow-apiserver")
+    assert "AIRFLOW_ADMIN_PASSWORD" not in environment("airflow-scheduler")
