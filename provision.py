@@ -31,6 +31,7 @@ from provisioning.export import export
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
 from provisioning.preview import preview
+from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.resources import Resource, RuleGroup
 from provisioning.settings import (
     DEFAULT_FILE,
@@ -184,10 +185,32 @@ def destroy_command(context: Context, output: str) -> None:
 
 @cli.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--target",
+    type=click.Choice(["grafana", "prometheus"]),
+    default="grafana",
+    show_default=True,
+    help="grafana: file-provisioning files, secrets as $ENV references. prometheus: a rule "
+    "file and an Alertmanager configuration (holding the bot token: keep DIRECTORY private).",
+)
+@click.option(
+    "--telegram-api-url", default=TELEGRAM_API_URL, show_default=True, help="For Alertmanager."
+)
 @click.pass_obj
-def export_command(context: Context, directory: Path) -> None:
-    """Write Grafana file-provisioning files; secrets become $ENV references."""
-    for path in _guard(lambda: export(context.resources(), context.settings, directory)):
+def export_command(context: Context, directory: Path, target: str, telegram_api_url: str) -> None:
+    """Write the definitions as files for Grafana's file provisioning, or as the same alerts
+    for Prometheus and Alertmanager."""
+    resources = _guard(context.resources)
+    if target == "grafana":
+        paths = _guard(lambda: export(resources, context.settings, directory))
+    else:
+        group = next(r for r in resources if isinstance(r, RuleGroup)).body
+        paths = _guard(
+            lambda: export_prometheus(
+                group, context.settings, context.secrets, directory, telegram_api_url
+            )
+        )
+    for path in paths:
         click.echo(str(path))
 
 

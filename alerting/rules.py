@@ -12,6 +12,8 @@ from provisioning.settings import Settings, duration_seconds
 
 DRIFT_RULE_UID = "drift-p-value"
 STALE_RULE_UID = "drift-stale"
+# The same rules as Prometheus alerts (provision.py export --target prometheus).
+PROMETHEUS_ALERT_NAMES = {DRIFT_RULE_UID: "DataDriftDetected", STALE_RULE_UID: "DriftRunStale"}
 EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
 QUERY_WINDOW_SECONDS = 600
 

@@ -245,16 +245,27 @@ class PrometheusServer:
         return body["data"]["result"]
 
 
-def prometheus_config(targets: Sequence[str], job: str = "drift_monitor") -> dict[str, Any]:
-    """Scrape the targets every second."""
-    return {
+def prometheus_config(
+    targets: Sequence[str],
+    job: str = "drift_monitor",
+    rule_files: Sequence[Path] = (),
+    alertmanager: str | None = None,
+) -> dict[str, Any]:
+    """Scrape the targets every second; optionally evaluate rules and alert an Alertmanager
+    ("host:port")."""
+    config: dict[str, Any] = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(targets)}]}],
+        "rule_files": [str(path) for path in rule_files],
     }
+    if alertmanager:
+        targets_ = [{"static_configs": [{"targets": [alertmanager]}]}]
+        config["alerting"] = {"alertmanagers": targets_}
+    return config
 
 
 @pytest.fixture
-def prometheus_server(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServer]]:
+def prometheus_server(tmp_path: Path) -> Iterator[Callable[..., PrometheusServer]]:
     """Start the real Prometheus scraping a target ("host:port") every second:
     ``prometheus_server(monitor_server.target)``. Stopped after the test.
 
@@ -262,11 +273,14 @@ def prometheus_server(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServ
     is throttled): poll queries, never sleep."""
     started: list[PrometheusServer] = []
 
-    def start(target: str) -> PrometheusServer:
+    def start(
+        target: str, rule_files: Sequence[Path] = (), alertmanager: str | None = None
+    ) -> PrometheusServer:
         home = tmp_path / f"prometheus_{len(started)}"
         home.mkdir()
         config, storage, log = home / "prometheus.yml", home / "data", home / "prometheus.log"
-        config.write_text(yaml.safe_dump(prometheus_config([target])))
+        settings = prometheus_config([target], rule_files=rule_files, alertmanager=alertmanager)
+        config.write_text(yaml.safe_dump(settings))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         assert not _answers(f"{url}/-/ready"), f"something already listens on port {port}"

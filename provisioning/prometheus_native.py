@@ -1,0 +1,123 @@
+"""The same alerts for Prometheus-native alerting: a Prometheus rule file derived from the
+Grafana rule group (same expressions, thresholds, pending periods, labels, annotations) and
+an Alertmanager configuration that routes them to Telegram, using the same message template."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alerting.notifications import TEMPLATE_FILE, managed_routes
+from alerting.rules import PROMETHEUS_ALERT_NAMES
+from provisioning.settings import Secrets, Settings, SettingsError
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+# Grafana's annotations read query results as $values.<refId>; Prometheus has $value for the
+# alert's own expression, and a query for anything else (the effect size).
+EFFECT_SIZE_TEMPLATE = (
+    '{{ with printf "drift_feature_effect_size{dataset=%q,feature=%q}" $labels.dataset '
+    '$labels.feature | query }}{{ . | first | value | printf "%.3g" }}{{ end }}'
+)
+
+
+def rule_file(group: dict[str, Any]) -> dict[str, Any]:
+    """The Prometheus rule file for the Grafana rule group."""
+    return {
+        "groups": [
+            {
+                "name": group["title"],
+                "interval": f"{group['interval']}s",
+                "rules": [alerting_rule(rule) for rule in group["rules"]],
+            }
+        ]
+    }
+
+
+def alerting_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    data = {query["refId"]: query for query in rule["data"]}
+    threshold = data[rule["condition"]]["model"]
+    [condition] = threshold["conditions"]
+    reduced = data[threshold["expression"]]["model"]
+    expr = data[reduced["expression"]]["model"]["expr"]
+    operator = {"lt": "<", "gt": ">"}[condition["evaluator"]["type"]]
+    annotations = {
+        key: EFFECT_SIZE_TEMPLATE
+        if key == "effect_size"
+        else re.sub(rf"\$values\.{threshold['expression']}\.Value", "$value", text)
+        for key, text in rule["annotations"].items()
+        if not key.startswith("__")  # Grafana's links to a dashboard panel
+    }
+    return {
+        "alert": PROMETHEUS_ALERT_NAMES[rule["uid"]],
+        "expr": f"({expr}) {operator} {condition['evaluator']['params'][0]!r}",
+        "for": rule["for"],
+        "labels": dict(rule["labels"]),
+        "annotations": annotations,
+    }
+
+
+def alertmanager_config(
+    settings: Settings, secrets: Secrets, api_url: str = TELEGRAM_API_URL
+) -> dict[str, Any]:
+    """Alertmanager 0.25+: the managed routes to a Telegram receiver. The token is written
+    in clear (0.25 has no bot_token_file): the file is generated, never committed."""
+    chat_id = secrets.telegram_chat_id or ""
+    if not re.fullmatch(r"-?\d+", chat_id) or not secrets.telegram_bot_token:
+        raise SettingsError("TELEGRAM_BOT_TOKEN and a whole-number TELEGRAM_CHAT_ID are needed")
+    telegram = settings.telegram
+    # Prometheus alerts carry no grafana_folder label.
+    group_by = [label for label in settings.policy.group_by if label != "grafana_folder"]
+    routes = [
+        {
+            "receiver": route["receiver"],
+            "matchers": [f'{name}{op}"{value}"' for name, op, value in route["object_matchers"]],
+            "group_by": group_by,
+            "group_wait": route["group_wait"],
+            "group_interval": route["group_interval"],
+            "repeat_interval": route["repeat_interval"],
+            "continue": route["continue"],
+        }
+        for route in managed_routes(settings)
+    ]
+    return {
+        "templates": [TEMPLATE_FILE.name],  # next to this file
+        "route": {"receiver": "null", "group_by": group_by, "routes": routes},
+        "receivers": [
+            {"name": "null"},
+            {
+                "name": telegram.contact_point,
+                "telegram_configs": [
+                    {
+                        "api_url": api_url,
+                        "bot_token": secrets.telegram_bot_token,
+                        "chat_id": int(chat_id),  # an integer, or Alertmanager refuses it
+                        "parse_mode": "" if telegram.parse_mode == "None" else telegram.parse_mode,
+                        "disable_notifications": telegram.disable_notifications,
+                        "message": f'{{{{ template "{telegram.message_template}" . }}}}',
+                        "send_resolved": True,
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def export_prometheus(
+    group: dict[str, Any], settings: Settings, secrets: Secrets, directory: Path, api_url: str
+) -> list[Path]:
+    """rules.yml, alertmanager.yml (which holds the bot token) and the message template."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = alertmanager_config(settings, secrets, api_url)
+    files = {"rules.yml": rule_file(group), "alertmanager.yml": config}
+    written = []
+    for name, content in files.items():
+        path = directory / name
+        path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
+        written.append(path)
+    template = directory / TEMPLATE_FILE.name
+    shutil.copyfile(TEMPLATE_FILE, template)
+    return [*written, template]
