@@ -4,7 +4,8 @@ Debian's docker-compose 1.29 validates the file against the Compose specificatio
 keys, depends_on conditions, interpolation) without an engine; the rest is read from the YAML
 and compared with the toolkit's own definitions: drift.names, grafana.yaml through
 provisioning.settings, the environment names the code reads, Airflow's option list, the
-Dockerfiles and prometheus/prometheus.yml (which promtool checks).
+Dockerfiles and prometheus/prometheus.yml (which promtool checks, and the real Prometheus
+binary starts with). The optional Compose profile `alertmanager` is checked the same way.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import subprocess
 from collections.abc import Iterator
 from fnmatch import fnmatch
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import pytest
+import requests
 import yaml
 from fake_grafana import GRAFANA_VERSION
 
-from conftest import PROMTOOL, ROOT
+from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, wait_for
 from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV
 from provisioning.settings import Settings, duration_seconds, load_settings
 
@@ -38,13 +40,23 @@ CODE_READING_ENV = [ROOT / "drift", ROOT / "monitor", ROOT / "provisioning", ROO
 CODE_READING_ENV_FILES = [ROOT / "provision.py"]
 
 ALERT_BUDGET_SECONDS = 30  # a drifted run must fire its alert within this
-# Published on the host, by service: the Airflow UI, Grafana, Prometheus and the monitor.
+ALERTMANAGER_PORT = 9093
+# Published on the host, by service: the Airflow UI, Grafana, Prometheus, the monitor and
+# Alertmanager (with the alertmanager profile).
 PUBLISHED = {
     "airflow-apiserver": 8080,
     "grafana": 3000,
     "prometheus": 9090,
     "monitor": MONITOR_PORT,
+    "alertmanager": ALERTMANAGER_PORT,
 }
+# The optional profile: its services, and the files its one-shot exports into their volume.
+ALERTMANAGER_PROFILE = "alertmanager"
+PROFILE_SERVICES = {"alerting-config", "alertmanager"}
+ALERTING_VOLUME = "alerting-config"
+EXPORTED_FILES = {"rules.yml", "alertmanager.yml", "telegram.tmpl"}
+# Alertmanager has telegram_configs since 0.24; the export writes a 0.25 configuration.
+OLDEST_ALERTMANAGER = (0, 25)
 # Postgres majors both Airflow 3 and the PostgreSQL project support (13 ended in Nov 2025).
 SUPPORTED_POSTGRES = range(14, 18)
 AIRFLOW_COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer"}
@@ -141,6 +153,24 @@ def named_volumes(service: str) -> dict[str, str]:
         if not source.startswith((".", "/")):
             mounts[source] = target
     return mounts
+
+
+def mounted_read_only(service: str, target: str) -> bool:
+    for entry in services()[service].get("volumes", []):
+        _, mounted, *modes = str(entry).split(":")
+        if mounted == target:
+            return "ro" in ",".join(modes).split(",")
+    raise AssertionError(f"{service} mounts nothing on {target}")
+
+
+def profiles(service: str) -> list[str]:
+    return list(services()[service].get("profiles") or [])
+
+
+def flags(service: str) -> dict[str, str]:
+    """The --name=value arguments of the service's command (list form), by name."""
+    words = [str(word) for word in services()[service].get("command") or []]
+    return dict(word.partition("=")[::2] for word in words if word.startswith("--"))
 
 
 def env_example() -> dict[str, str]:
@@ -255,11 +285,13 @@ def monitor_scrape_job() -> dict[str, Any]:
     raise AssertionError("no scrape job targets the monitor service")
 
 
-def run_compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
+def run_compose_config(env_file: Path, *profiles_: str) -> subprocess.CompletedProcess[str]:
     """`docker-compose config -q` with only ``env_file`` as the source of variables."""
     assert DOCKER_COMPOSE.exists(), "docker-compose is missing: `make system-packages`"
+    selected = [word for profile in profiles_ for word in ("--profile", profile)]
+    files = ["-f", str(COMPOSE_FILE), "--env-file", str(env_file)]
     return subprocess.run(
-        [str(DOCKER_COMPOSE), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config", "-q"],
+        [str(DOCKER_COMPOSE), *files, *selected, "config", "-q"],
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -279,6 +311,11 @@ def iter_env(services_: list[str]) -> Iterator[tuple[str, str, str]]:
 
 def test_the_file_is_a_valid_compose_file_with_the_example_values() -> None:
     result = run_compose_config(ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_file_is_valid_with_the_alertmanager_profile_too() -> None:
+    result = run_compose_config(ENV_EXAMPLE, ALERTMANAGER_PROFILE)
     assert result.returncode == 0, result.stderr
 
 
@@ -360,7 +397,7 @@ def test_the_toolkit_image_is_tagged_with_the_project_version() -> None:
     assert version is not None
     tags = {image_tag(services()[name]["image"]) for name in toolkit_services()}
     assert tags == {version[1]}
-    assert set(toolkit_services()) == {"monitor", "provision"}
+    assert set(toolkit_services()) == {"monitor", "provision", "alerting-config"}
 
 
 def test_postgres_is_a_version_airflow_supports() -> None:
@@ -515,6 +552,10 @@ def test_the_secrets_the_code_needs_are_passed() -> None:
     grafana = environment("grafana")
     assert provision["GRAFANA_USER"] == grafana["GF_SECURITY_ADMIN_USER"]
     assert provision["GRAFANA_PASSWORD"] == grafana["GF_SECURITY_ADMIN_PASSWORD"]
+    telegram = {"TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"}
+    assert {name: environment("alerting-config")[name] for name in telegram} == {
+        name: provision[name] for name in telegram
+    }  # Alertmanager and Grafana send to the same chat
     assert "GF_SECURITY_SECRET_KEY" in grafana  # else Grafana's public default key
     keys = {
         "AIRFLOW__CORE__FERNET_KEY",
@@ -525,20 +566,32 @@ def test_the_secrets_the_code_needs_are_passed() -> None:
     assert all(len(values) == 1 for values in shared.values())  # the same in every component
 
 
-def test_the_monitor_state_volume_belongs_to_the_image_user() -> None:
+def toolkit_image_user() -> tuple[str, str]:
+    """The toolkit image's uid, and its RUN instructions joined (ARG defaults substituted)."""
     dockerfile = ROOT / "Dockerfile"
     instructions = [
         (keyword, resolve_args(dockerfile, arguments))
         for keyword, arguments in dockerfile_instructions(dockerfile)
     ]
     user = [arguments for keyword, arguments in instructions if keyword == "USER"][-1]
-    uid = user.split(":")[0]
+    run = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
+    return user.split(":")[0], run
+
+
+def owned_by_toolkit_user(directory: str) -> bool:
+    """The image creates ``directory`` owned by its user, so a new named volume mounted on it
+    gets that owner (Docker copies the ownership of the image's directory)."""
+    uid, run = toolkit_image_user()
+    return bool(re.search(rf'chown "?{uid}:{uid}"? {re.escape(directory)}(\s|$)', run))
+
+
+def test_the_monitor_state_volume_belongs_to_the_image_user() -> None:
+    uid, run = toolkit_image_user()
     assert uid.isdigit() and uid != "0"
     state_dir = str(Path(environment("monitor")["MONITOR_DB"]).parent)
     assert state_dir in named_volumes("monitor").values()
-    run = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
     assert re.search(rf'--uid "?{uid}"? ', run)
-    assert re.search(rf'chown "?{uid}:{uid}"? {re.escape(state_dir)}\b', run)
+    assert owned_by_toolkit_user(state_dir)
     assert all("user" not in services()[name] for name in toolkit_services())
 
 
@@ -686,3 +739,184 @@ def test_the_environment_helpers_see_what_compose_sees() -> None:
     assert environment("airflow-scheduler")[MONITOR_URL_ENV] == f"http://monitor:{MONITOR_PORT}"
     assert "AIRFLOW_ADMIN_PASSWORD" in environment("airflow-apiserver")
     assert "AIRFLOW_ADMIN_PASSWORD" not in environment("airflow-scheduler")
+
+
+# --- the alertmanager profile: Prometheus-native alerting -----------------------------------
+
+
+def export_directory() -> str:
+    """Where the alerting-config service's command exports the files."""
+    words = shlex.split(command_text("alerting-config"))
+    start = words.index("export")
+    arguments = iter(words[start + 1 :])
+    for word in arguments:
+        if word.startswith("--"):
+            if "=" not in word:
+                next(arguments)  # the option's value
+        else:
+            return word
+    raise AssertionError("the export names no directory")
+
+
+def rule_globs() -> list[str]:
+    return [str(pattern) for pattern in prometheus_config().get("rule_files") or []]
+
+
+def alertmanager_targets() -> list[str]:
+    return [
+        target
+        for alertmanager in prometheus_config()["alerting"]["alertmanagers"]
+        for static in alertmanager["static_configs"]
+        for target in static["targets"]
+    ]
+
+
+def test_the_profile_adds_alertmanager_and_its_config_and_nothing_else() -> None:
+    profiled = {name for name in services() if profiles(name)}
+    assert profiled == PROFILE_SERVICES
+    assert all(profiles(name) == [ALERTMANAGER_PROFILE] for name in profiled)
+
+
+def test_the_default_stack_depends_on_no_service_of_the_profile() -> None:
+    # Compose refuses to start a service whose dependency is in a profile not enabled.
+    for service in services():
+        if not profiles(service):
+            assert not set(depends_on(service)) & PROFILE_SERVICES, service
+
+
+def test_alertmanager_is_pinned_to_a_version_with_telegram() -> None:
+    image = services()["alertmanager"]["image"]
+    assert image.partition(":")[0] == "prom/alertmanager"
+    tag = image_tag(image)
+    assert tag is not None and re.fullmatch(r"v\d+\.\d+\.\d+", tag), image
+    assert tuple(int(part) for part in tag[1:].split(".")[:2]) >= OLDEST_ALERTMANAGER
+
+
+def test_alertmanager_starts_once_its_config_is_exported() -> None:
+    assert depends_on("alertmanager") == {
+        "alerting-config": {"condition": "service_completed_successfully"}
+    }
+    assert is_one_shot("alerting-config")
+    # It reloads Prometheus once the rules are written, so Prometheus must be up by then.
+    assert depends_on("alerting-config") == {"prometheus": {"condition": "service_healthy"}}
+
+
+def test_the_export_is_written_into_the_shared_volume_and_made_readable() -> None:
+    words = shlex.split(command_text("alerting-config"))
+    start = words.index("provision.py")
+    assert words[start + 1 : start + 4] == ["export", "--target", "prometheus"]
+    directory = export_directory()
+    assert named_volumes("alerting-config") == {ALERTING_VOLUME: directory}
+    assert not bind_mounts("alerting-config")  # alertmanager.yml holds the bot token
+    # Written by the toolkit user (the volume's owner), read by Prometheus and Alertmanager,
+    # which run as nobody.
+    assert owned_by_toolkit_user(directory)
+    assert re.search(rf"chmod -R a\+rX {re.escape(directory)}\n", command_text("alerting-config"))
+
+
+def test_alertmanager_reads_the_exported_config_read_only() -> None:
+    mount = named_volumes("alertmanager")[ALERTING_VOLUME]
+    assert mounted_read_only("alertmanager", mount)
+    config_file = PurePosixPath(flags("alertmanager")["--config.file"])
+    # telegram.tmpl, which the config names by a relative path, lies next to it.
+    assert config_file == PurePosixPath(mount) / "alertmanager.yml"
+
+
+def test_alertmanager_runs_alone_with_its_state_on_a_volume() -> None:
+    assert flags("alertmanager")["--cluster.listen-address"] == ""  # no gossip, no peers
+    assert flags("alertmanager")["--storage.path"] in named_volumes("alertmanager").values()
+    assert flags("alertmanager").get("--web.listen-address", ":9093").endswith(":9093")
+
+
+def test_prometheus_loads_the_exported_rules_from_the_mounted_volume() -> None:
+    mount = named_volumes("prometheus")[ALERTING_VOLUME]
+    assert mounted_read_only("prometheus", mount)
+    assert rule_globs()
+    for pattern in rule_globs():
+        # A glob: one that matches nothing (no profile, an empty volume) is no error.
+        assert re.search(r"[*?\[]", pattern), pattern
+        assert str(PurePosixPath(pattern).parent) == mount
+        matched = {name for name in EXPORTED_FILES if fnmatch(name, PurePosixPath(pattern).name)}
+        assert matched == {"rules.yml"}, pattern
+
+
+def test_prometheus_sends_alerts_to_the_alertmanager_service() -> None:
+    assert alertmanager_targets() == [f"alertmanager:{ALERTMANAGER_PORT}"]
+    assert "alertmanager" in services()
+
+
+def test_the_export_is_followed_by_a_reload_of_prometheus_and_alertmanager() -> None:
+    urls = re.findall(r"https?://[^\s\"')]+", command_text("alerting-config"))
+    reloads = {(urlsplit(url).hostname, urlsplit(url).port, urlsplit(url).path) for url in urls}
+    assert reloads == {
+        ("prometheus", PUBLISHED["prometheus"], "/-/reload"),
+        ("alertmanager", ALERTMANAGER_PORT, "/-/reload"),
+    }
+    assert "--web.enable-lifecycle" in flags("prometheus")  # else /-/reload answers 403
+
+
+def test_prometheus_starts_without_the_profile_and_loads_the_rules_on_reload(
+    tmp_path: Path,
+) -> None:
+    """The real Prometheus with the repository's config and the service's flags; the rule glob
+    moved from the volume to a folder that starts out empty, as the volume does."""
+    assert PROMETHEUS.exists(), "prometheus is missing: `make system-packages`"
+    folder = tmp_path / "alerting"
+    folder.mkdir()
+    config = prometheus_config()
+    config["rule_files"] = [str(folder / PurePosixPath(p).name) for p in rule_globs()]
+    config_file = tmp_path / "prometheus.yml"
+    config_file.write_text(yaml.safe_dump(config))
+    url = f"http://127.0.0.1:{free_port()}"
+    here = {
+        "--config.file": str(config_file),
+        "--storage.tsdb.path": str(tmp_path / "data"),
+        "--web.listen-address": urlsplit(url).netloc,
+    }
+    service_flags = [
+        str(word)
+        for word in services()["prometheus"]["command"]
+        if str(word).partition("=")[0] not in here
+    ]
+    log = tmp_path / "prometheus.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(PROMETHEUS), *(f"{name}={value}" for name, value in here.items()), *service_flags],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+
+        def ready() -> bool:
+            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+            try:
+                return requests.get(f"{url}/-/ready", timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+
+        def rule_files() -> set[str]:
+            groups = requests.get(f"{url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            return {group["file"] for group in groups}
+
+        wait_for(ready, "ready Prometheus")
+        flags_seen = requests.get(f"{url}/api/v1/status/flags", timeout=5).json()["data"]
+        assert flags_seen["config.file"] == str(config_file)  # ours, not another on the port
+        assert rule_files() == set()
+        # What alerting-config writes; alertmanager.yml would fail a reload if it were loaded
+        # as a rule file.
+        rules = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "vector(1)"}]}]}
+        (folder / "rules.yml").write_text(yaml.safe_dump(rules))
+        (folder / "alertmanager.yml").write_text("route:\n  receiver: telegram\n")
+        (folder / "telegram.tmpl").write_text('{{ define "t" }}{{ end }}\n')
+        response = requests.post(f"{url}/-/reload", timeout=10)
+        assert response.status_code == 200, response.text
+        assert rule_files() == {str(folder / "rules.yml")}
+
+        def alertmanagers() -> set[str]:
+            data = requests.get(f"{url}/api/v1/alertmanagers", timeout=5).json()["data"]
+            return {urlsplit(a["url"]).netloc for a in data["activeAlertmanagers"]}
+
+        # Discovery is throttled (about 5 s after a start or reload): poll.
+        assert wait_for(alertmanagers, "Alertmanager to alert") == set(alertmanager_targets())
+    finally:
+        stop_process_group(process)
