@@ -5,18 +5,16 @@ resolved message arrives when the drift ends."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
+from fake_telegram import FakeTelegram
 
 from conftest import (
     DATA,
@@ -45,36 +43,8 @@ FAST = {
 @pytest.fixture
 def telegram() -> Iterator[tuple[str, list[dict]]]:
     """A fake Telegram Bot API: (its URL, the sendMessage calls it received)."""
-    sent: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            sent.append({"path": self.path, **body})
-            # Alertmanager 0.25 reads the sent message back (chat included) or panics.
-            bot = {"id": 123456, "is_bot": True, "first_name": "FakeBot", "username": "fake_bot"}
-            result = {
-                "message_id": len(sent),
-                "date": int(datetime.now(UTC).timestamp()),
-                "chat": {"id": int(body["chat_id"]), "type": "private"},
-                "from": bot,
-                "text": body.get("text", ""),
-            }
-            reply = json.dumps({"ok": True, "result": result}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", sent
-    server.shutdown()
-    server.server_close()
+    with FakeTelegram() as fake:
+        yield fake.url, fake.sent
 
 
 @pytest.fixture
