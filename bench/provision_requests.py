@@ -56,10 +56,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # benchmark import.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from fake_grafana import DEFAULT_TOKEN, FakeGrafana, RecordedRequest, Reply
 from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
 
 from alerting.rules import build_rule_group, drift_rule
+from fake_grafana import DEFAULT_TOKEN, FakeGrafana, RecordedRequest, Reply
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.plan import CREATE, UNCHANGED, apply, make_plan
 from provisioning.resources import (

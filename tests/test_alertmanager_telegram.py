@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from fake_telegram import FakeTelegram
 
 from conftest import (
     DATA,
@@ -27,6 +26,7 @@ from conftest import (
 )
 from drift import DriftReport, compare, load_config, names, read_batch
 from drift.publish import run_document, send_run
+from fake_telegram import FakeTelegram
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
 TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"

@@ -24,10 +24,10 @@ from urllib.parse import SplitResult, urlsplit
 import pytest
 import requests
 import yaml
-from fake_grafana import GRAFANA_VERSION
 
 from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, wait_for
 from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV
+from fake_grafana import GRAFANA_VERSION
 from provisioning.settings import Settings, duration_seconds, load_settings
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"

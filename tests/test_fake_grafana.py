@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
 from fake_grafana import (
     DEFAULT_RECEIVER,
     DEFAULT_TOKEN,

@@ -12,6 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from alerting.notifications import contact_point_uid
+from conftest import ROOT, Recorder
+from drift import names
 from fake_grafana import (
     ALL_PERMISSIONS,
     DEFAULT_TOKEN,
@@ -20,10 +24,6 @@ from fake_grafana import (
     FakeGrafana,
     FakeToken,
 )
-
-from alerting.notifications import contact_point_uid
-from conftest import ROOT, Recorder
-from drift import names
 
 TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
 NEW_TOKEN = "987654321:AAanother-fake-token-for-tests-yyyyyyyy"
