@@ -77,7 +77,7 @@ from provisioning.settings import Secrets, Settings, load_settings
 from provisioning.stack import build_stack, dashboard_body
 
 RESULTS = ROOT / "bench" / "results" / "provision_requests.json"
-TELEGRAM_TOKEN = "123456789:AAfake-token-for-the-benchmark-only-xxxx"
+TELEGRAM_TOKEN = "123456:fake-benchmark-token"
 TELEGRAM_CHAT_ID = "-1001234567890"
 RULES_PER_GROUP = 10
 PHASES = ("empty apply", "no-op apply", "plan")

@@ -29,7 +29,7 @@ from drift.publish import run_document, send_run
 from fake_telegram import FakeTelegram
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
-TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
+TOKEN = "123456:fake-test-token"
 CHAT_ID = "-1001234567890"
 # Fast timings for the test; the defaults are measured by bench/telegram_latency.py.
 FAST = {

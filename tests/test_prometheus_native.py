@@ -18,7 +18,7 @@ from provisioning.settings import load_secrets, load_settings
 from provisioning.stack import build_stack
 
 PROMTOOL, AMTOOL = Path("/usr/bin/promtool"), Path("/usr/bin/amtool")
-TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
+TOKEN = "123456:fake-test-token"
 ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001234567890"}
 
 

@@ -25,8 +25,8 @@ from fake_grafana import (
     FakeToken,
 )
 
-TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
-NEW_TOKEN = "987654321:AAanother-fake-token-for-tests-yyyyyyyy"
+TOKEN = "123456:fake-test-token"
+NEW_TOKEN = "654321:another-fake-test-token"
 CHAT_ID = "-1001234567890"
 LIMITED_TOKEN = "glsa_fake_without_secrets"
 RESOURCES = 7

@@ -21,7 +21,7 @@ from provisioning.stack import build_stack
 from provisioning.validate import validate
 
 AMTOOL = Path("/usr/bin/amtool")
-TOKEN = "123456789:AAfake-token-for-tests-only-xxxxxxxxxxx"
+TOKEN = "123456:fake-test-token"
 ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001234567890"}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
 
