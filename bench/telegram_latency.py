@@ -36,10 +36,11 @@ Telegram (the time the fake received it). Prometheus's sample timestamps split t
 stages: push to scrape, scrape to the first evaluation that sees the run (alert pending),
 pending to firing, and firing to Telegram (Alertmanager). Untimed, the no-drift batch
 (bike_sharing_dataset_2.csv) then ends the drift, and the trial waits for the resolved message
-and for ALERTS to be empty. Every trial uses a dataset of its own, so its alerts form a new
-Alertmanager group, as a daily run's do: the group of the previous trial lives on (Prometheus
-re-sends resolved alerts for 15 minutes), and a new alert in an existing group waits for its
-group_interval (1 m) instead of group_wait. Every wait is bounded (4 minutes).
+and for ALERTS to be empty. Every trial uses a dataset of its own: the stages are read from
+the first samples of its series, and its alerts form a new Alertmanager group, as a daily
+run's do (an alert joining a group that has sent already waits for the group's next
+group_interval tick, 1 m, not group_wait; Prometheus re-sends resolved alerts for 15 minutes,
+which can bring a group back). Every wait is bounded (4 minutes).
 
 It prints the trials, the median, minimum and maximum per setting and the ratio of the
 medians (course / defaults), writes bench/results/telegram_latency.json and exits with 1
