@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -204,7 +204,7 @@ def export_command(context: Context, directory: Path, target: str, telegram_api_
     if target == "grafana":
         paths = _guard(lambda: export(resources, context.settings, directory))
     else:
-        group = next(r for r in resources if isinstance(r, RuleGroup)).body
+        group = _rule_group(resources)
         paths = _guard(
             lambda: export_prometheus(
                 group, context.settings, context.secrets, directory, telegram_api_url
@@ -232,7 +232,7 @@ def test_notification_command(context: Context) -> None:
 def preview_command(context: Context, prometheus_url: str | None, output: str) -> None:
     """Evaluate each rule against live Prometheus as Grafana would, and list the alert
     instances that would fire."""
-    group = next(r for r in context.resources() if isinstance(r, RuleGroup)).body
+    group = _rule_group(_guard(context.resources))
     url = prometheus_url or context.settings.prometheus.url
     instances = _guard(lambda: preview(group, context.settings.folder.title, url))
     firing = [i for i in instances if i.firing]
@@ -244,6 +244,10 @@ def preview_command(context: Context, prometheus_url: str | None, output: str) -
         values = ", ".join(f"{ref}={value:.3g}" for ref, value in instance.values.items())
         click.echo(f"FIRING  {instance.rule}  {{{labels}}}  {values}")
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
+
+
+def _rule_group(resources: list[Resource]) -> dict[str, Any]:
+    return next(r for r in resources if isinstance(r, RuleGroup)).body
 
 
 def _show(changes: list[Change], output: str) -> None:

@@ -35,7 +35,6 @@ from grafanalib.core import (
 
 from drift import names
 
-DEFAULT_TITLE = "Data Drift"  # the course's manual dashboard
 MANAGED_TAG = "provisioned-by:drift-monitoring"  # how the provisioning engine finds its dashboards
 TAGS = ("drift", MANAGED_TAG)
 SCHEMA_VERSION = 39  # Grafana 11.0's dashboard schema; grafanalib still writes 12

@@ -10,7 +10,6 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.settings import SettingsError, duration_seconds
 
 PROVISIONING = "/api/v1/provisioning"
-REDACTED = "[REDACTED]"
 SENSITIVE = "(sensitive)"
 
 
