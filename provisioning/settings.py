@@ -104,24 +104,50 @@ class Secrets:
 
 
 def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = None) -> Settings:
+    """The bundled defaults (``DEFAULT_FILE``), then the keys ``path`` sets, then the
+    environment's overrides: a partial file changes only what it names."""
     environ = dict(os.environ if environ is None else environ)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read settings ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML ({exc})") from None
+    overrides: dict[str, Any] = {}
     for name, value in environ.items():
         if name.startswith(ENV_PREFIX):
             section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-            data.setdefault(section, {})[key] = yaml.safe_load(value)
+            overrides.setdefault(section, {})[key] = _parse(value, name)
     for name, (section, key) in {
         "GRAFANA_URL": ("grafana", "url"),
         "PROMETHEUS_URL": ("prometheus", "url"),
     }.items():
         if environ.get(name):
-            data.setdefault(section, {})[key] = environ[name]
+            overrides.setdefault(section, {})[key] = environ[name]
+    data = _merge(_merge(_read(DEFAULT_FILE), _read(path)), overrides)
     return _build(Settings, data, "")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = _parse(path.read_text(), str(path))
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings ({exc.strerror})") from None
+    if not isinstance(data, dict | None):
+        raise SettingsError(f"{path}: expected a mapping of settings")
+    return data or {}
+
+
+def _parse(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``: mappings merge key by key, any other value replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
@@ -161,7 +187,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise SettingsError(f"unknown setting(s): {', '.join(_path(where, k) for k in unknown)}")
+        listed = ", ".join(_path(where, k) for k in sorted(unknown, key=str))
+        raise SettingsError(f"unknown setting(s): {listed}")
     values = {}
     for name in names:
         path = _path(where, name)

@@ -37,6 +37,13 @@ def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def assert_one_error_line(run: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("Error: "), run.stderr
+    assert fragment in run.stderr
+
+
 def stack(environ: dict[str, str] | None = None) -> list[Resource]:
     environ = {**ENV, **(environ or {})}
     return build_stack(load_settings(environ=environ), load_secrets(environ))
@@ -77,6 +84,43 @@ def test_environment_overrides_any_setting_and_the_two_urls() -> None:
 def test_bad_settings_name_the_key(environ: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_settings(environ=environ)
+
+
+BUNDLED = yaml.safe_load((ROOT / "grafana.yaml").read_text())
+
+
+def test_a_partial_settings_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
+    partial = tmp_path / "mine.yaml"
+    partial.write_text("dashboard:\n  title: My drift\npolicy:\n  group_by: [dataset]\n")
+    settings = load_settings(partial, environ={})
+    assert settings.dashboard.title == "My drift"
+    assert settings.policy.group_by == ["dataset"]  # a list replaces, it does not merge
+    # Every other key, even beside the changed ones, is the bundled file's.
+    assert settings.dashboard.uid == BUNDLED["dashboard"]["uid"]
+    assert settings.policy.group_wait == BUNDLED["policy"]["group_wait"]
+    assert settings.folder.title == BUNDLED["folder"]["title"]
+    assert settings.grafana.url == BUNDLED["grafana"]["url"]
+    # The environment still overrides the file.
+    environ = {"PROVISION__DASHBOARD__TITLE": "From the environment"}
+    assert load_settings(partial, environ=environ).dashboard.title == "From the environment"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dashboard:\n  colour: red\n", "unknown setting(s): dashboard.colour"),
+        ("dashbaord:\n  title: x\n", "unknown setting(s): dashbaord"),
+        ("dashboard: data-drift\n", "dashboard: expected a mapping"),
+        ("- dashboard\n", "mine.yaml: expected a mapping of settings"),
+        ("dashboard: [\n", "mine.yaml: not valid YAML"),
+    ],
+)
+def test_a_settings_file_with_a_bad_key_is_refused_in_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "mine.yaml").write_text(text)
+    run = provision("--config", str(tmp_path / "mine.yaml"), "validate", env=ENV)
+    assert_one_error_line(run, message)
 
 
 def test_secrets_come_from_files_too_and_never_show_in_repr(tmp_path: Path) -> None:
