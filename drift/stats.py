@@ -13,9 +13,11 @@ from drift.config import Correction
 
 # Up to this many pairs (n_reference * n_current) the exact KS distribution is cheap.
 EXACT_KS_MAX_PAIRS = 1_000_000
-# Above this effective sample size scipy's finite-n distribution (kstwo) costs up to half a
-# second per call, while the limiting Kolmogorov distribution is within 1 % of it for any
-# p-value above 1e-14.
+# Above this effective sample size the limiting Kolmogorov distribution replaces scipy's
+# finite-n one (kstwo), whose cost grows with n: about 1 ms per 1,000 (9 ms here, 0.1 s at
+# 100,000). Its p-value is never below kstwo's and at most 4 % above for p in [1e-14, 0.5]
+# (1.009 times at p = 0.05, 1.039 at 1e-14 for n = 10,001; the gap shrinks as 1/sqrt(n)),
+# within kstwo's own distance from the exact two-sample law (up to 6 %, tests/test_stats.py).
 FINITE_KS_MAX_N = 10_000
 
 
