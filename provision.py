@@ -10,13 +10,15 @@
     python provision.py preview             which alerts the rules would fire now (Prometheus only)
 
 \b
-Settings: grafana.yaml (tunables, PROVISION__SECTION__KEY overrides). Secrets from the
-environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD, TELEGRAM_BOT_TOKEN,
-TELEGRAM_CHAT_ID (each also as NAME_FILE).
+Settings: grafana.yaml (tunables; --config FILE sets some of them over it,
+PROVISION__SECTION__KEY any one). --config, --grafana-url and --org-id go before or after
+the subcommand. Secrets from the environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD,
+TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID (each also as NAME_FILE).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -46,6 +48,19 @@ from provisioning.validate import validate
 
 T = TypeVar("T")
 OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
+# Each accepted before the subcommand and after it (after wins): see with_settings.
+SETTINGS_OPTIONS = (
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"A settings file: the keys it sets override the bundled {DEFAULT_FILE.name}.",
+    ),
+    click.option("--grafana-url", help="Grafana's URL (overrides GRAFANA_URL and the file)."),
+    click.option(
+        "--org-id", type=click.IntRange(min=1), help="The Grafana organisation to provision."
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -88,30 +103,51 @@ class Context:
             raise click.ClickException(f"{' and '.join(missing)} not set (see .env.example)")
 
 
-@click.group(help=__doc__)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_FILE,
-    show_default=True,
-    help="The settings file.",
-)
-@click.option("--grafana-url", help="Grafana's URL (overrides GRAFANA_URL and the file).")
-@click.option("--org-id", type=int, help="The Grafana organisation to provision.")
-@click.pass_context
-def cli(ctx: click.Context, config_path: Path, grafana_url: str | None, org_id: int | None) -> None:
+def settings_options(function: Callable[..., T]) -> Callable[..., T]:
+    """--config, --grafana-url and --org-id, the same on the group and on each subcommand."""
+    for option in reversed(SETTINGS_OPTIONS):
+        function = option(function)
+    return function
+
+
+def with_settings(command: Callable[..., None]) -> Callable[..., None]:
+    """Call ``command`` with a Context made from the settings options, each taken from
+    after the subcommand, else from before it."""
+
+    @settings_options
+    @functools.wraps(command)
+    def wrapper(
+        config_path: Path | None, grafana_url: str | None, org_id: int | None, **kwargs: Any
+    ) -> None:
+        before = click.get_current_context().find_root().params
+        context = _load_context(
+            config_path or before["config_path"] or DEFAULT_FILE,
+            grafana_url or before["grafana_url"],
+            org_id or before["org_id"],
+        )
+        command(context, **kwargs)
+
+    return wrapper
+
+
+def _load_context(config_path: Path, grafana_url: str | None, org_id: int | None) -> Context:
     try:
         settings, secrets = load_settings(config_path), load_secrets()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     grafana = settings.grafana
     grafana = replace(grafana, url=grafana_url or grafana.url, org_id=org_id or grafana.org_id)
-    ctx.obj = Context(replace(settings, grafana=grafana), secrets)
+    return Context(replace(settings, grafana=grafana), secrets)
+
+
+@click.group(help=__doc__)
+@settings_options
+def cli(**_: Any) -> None:
+    """The settings options are read by each subcommand (with_settings)."""
 
 
 @cli.command("validate")
-@click.pass_obj
+@with_settings
 def validate_command(context: Context) -> None:
     """Check every resource offline; exit 1 naming each problem."""
     resources = _guard(context.resources)
@@ -125,7 +161,7 @@ def validate_command(context: Context) -> None:
 
 @cli.command("plan")
 @OUTPUT
-@click.pass_obj
+@with_settings
 def plan_command(context: Context, output: str) -> None:
     """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error."""
     context.require_telegram()
@@ -144,7 +180,7 @@ def plan_command(context: Context, output: str) -> None:
     help="First wait this long for Grafana's /api/health.",
 )
 @OUTPUT
-@click.pass_obj
+@with_settings
 def apply_command(context: Context, wait: float, output: str) -> None:
     """Make Grafana match the definitions; a second apply writes nothing."""
     context.require_telegram()
@@ -167,7 +203,7 @@ def apply_command(context: Context, wait: float, output: str) -> None:
 
 @cli.command("destroy")
 @OUTPUT
-@click.pass_obj
+@with_settings
 def destroy_command(context: Context, output: str) -> None:
     """Remove what this tool manages, in reverse order; foreign objects stay."""
     client = context.client()
@@ -196,7 +232,7 @@ def destroy_command(context: Context, output: str) -> None:
 @click.option(
     "--telegram-api-url", default=TELEGRAM_API_URL, show_default=True, help="For Alertmanager."
 )
-@click.pass_obj
+@with_settings
 def export_command(context: Context, directory: Path, target: str, telegram_api_url: str) -> None:
     """Write the definitions as files for Grafana's file provisioning, or as the same alerts
     for Prometheus and Alertmanager."""
@@ -215,7 +251,7 @@ def export_command(context: Context, directory: Path, target: str, telegram_api_
 
 
 @cli.command("test-notification")
-@click.pass_obj
+@with_settings
 def test_notification_command(context: Context) -> None:
     """Send a test message through the Telegram contact point, via Grafana."""
     context.require_telegram()
@@ -228,7 +264,7 @@ def test_notification_command(context: Context) -> None:
     "--prometheus-url", help="Prometheus as reachable from here (default: the data source's)."
 )
 @OUTPUT
-@click.pass_obj
+@with_settings
 def preview_command(context: Context, prometheus_url: str | None, output: str) -> None:
     """Evaluate each rule against live Prometheus as Grafana would, and list the alert
     instances that would fire."""

@@ -1,0 +1,107 @@
+"""provision.py's command line as a user types it: the settings options before or after the
+subcommand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, free_port
+from fake_grafana import FakeGrafana
+
+ENV = {
+    "TELEGRAM_BOT_TOKEN": "123456:fake-test-token",
+    "TELEGRAM_CHAT_ID": "-1001234567890",
+    # Basic auth, since X-Grafana-Org-Id (--org-id) moves it between organisations and a
+    # service-account token stays in its own.
+    "GRAFANA_USER": "admin",
+    "GRAFANA_PASSWORD": "admin",
+}
+SUBCOMMANDS = ["validate", "plan", "apply", "destroy", "export", "test-notification", "preview"]
+SETTINGS_OPTIONS = ["--config", "--grafana-url", "--org-id"]
+
+
+def provision(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """provision.py with no Grafana, Prometheus or settings taken from this environment."""
+    inherited = ("PROVISION__", "GRAFANA_", "TELEGRAM_", "PROMETHEUS_", "PREVIEW_")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), *args],
+        env=environ | ENV | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def error_line(run: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failure prints."""
+    assert run.returncode == 1, run.stdout + run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith("Error: ")
+    return line
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGrafana]:
+    with FakeGrafana(orgs=(1, 2)) as server:
+        yield server
+    assert server.spec_violations == [] and server.internal_errors == []
+
+
+# --- the settings options -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subcommand", SUBCOMMANDS)
+def test_each_subcommand_takes_the_settings_options(subcommand: str) -> None:
+    run = provision(subcommand, "--help")
+    assert run.returncode == 0, run.stderr
+    for option in SETTINGS_OPTIONS:
+        assert option in run.stdout
+
+
+def test_grafana_url_and_org_id_after_the_subcommand(fake: FakeGrafana) -> None:
+    run = provision("apply", "--grafana-url", fake.url, "--org-id", "2")
+    assert run.returncode == 0, run.stderr
+    assert "data-drift" in fake.org_state(2).dashboards
+    assert fake.org_state(1).dashboards == {}
+
+
+def test_after_the_subcommand_wins_over_before_it(fake: FakeGrafana) -> None:
+    provision("apply", "--grafana-url", fake.url, "--org-id", "2")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    run = provision(
+        "--grafana-url", nowhere, "--org-id", "1",
+        "plan", "--grafana-url", fake.url, "--org-id", "2", "--output", "json",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr  # org 2 is applied: nothing to change
+    assert {c["action"] for c in json.loads(run.stdout)["changes"]} == {"unchanged"}
+    # Given only before the subcommand, they still apply.
+    before = provision("--grafana-url", fake.url, "--org-id", "2", "plan")
+    assert before.returncode == 0, before.stderr
+
+
+def test_config_after_the_subcommand(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(yaml.safe_dump({"dashboard": {"title": "Mine"}}))
+    bad.write_text(yaml.safe_dump({"dashboard": {"colour": "red"}}))
+    assert "dashboard.colour" in error_line(provision("validate", "--config", str(bad)))
+    assert provision("--config", str(bad), "validate", "--config", str(good)).returncode == 0
+    after = provision("--config", str(good), "validate", "--config", str(bad))
+    assert "dashboard.colour" in error_line(after)
+
+    run = provision("export", str(tmp_path / "out"), "--config", str(good), "--org-id", "3")
+    assert run.returncode == 0, run.stderr
+    dashboard = json.loads((tmp_path / "out/dashboards/drift/data-drift.json").read_text())
+    datasources = yaml.safe_load((tmp_path / "out/datasources/drift.yaml").read_text())
+    assert dashboard["title"] == "Mine"
+    assert datasources["datasources"][0]["orgId"] == 3
