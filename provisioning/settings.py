@@ -13,8 +13,10 @@ import yaml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "grafana.yaml"
 ENV_PREFIX = "PROVISION__"
-DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
-SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Prometheus's durations (model.ParseDuration): units largest first, each at most once, so
+# "90s" and "1m30s", the spelling Grafana answers with, are both read.
+SECONDS = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}
+DURATION = re.compile("^" + "".join(rf"(?:(\d+){unit})?" for unit in SECONDS) + "$")
 
 
 class SettingsError(ValueError):
@@ -173,11 +175,12 @@ def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
 
 
 def duration_seconds(text: str) -> float:
-    """'10s' -> 10, '2h' -> 7200; Prometheus-style single-unit durations."""
+    """'10s' -> 10, '1m30s' -> 90, '2h' -> 7200."""
     match = DURATION.match(text)
-    if not match:
+    if not match or not any(match.groups()):
         raise SettingsError(f"{text!r} is not a duration such as 10s, 5m or 2h")
-    return int(match[1]) * SECONDS[match[2]]
+    counts = zip(match.groups(), SECONDS.values(), strict=True)
+    return sum(int(count) * seconds for count, seconds in counts if count)
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -1,0 +1,120 @@
+"""Durations as Grafana answers them: plan compares the meaning, not the spelling.
+
+Grafana decodes a rule's ``for`` and a route's ``group_wait`` / ``group_interval`` /
+``repeat_interval`` into prometheus/common's ``model.Duration`` and answers with its
+``String()``: the largest units first, years and weeks only when exact, so 60s comes back as
+"1m" and 90s as "1m30s" (Grafana: ``ProvisionedAlertRule.For model.Duration`` in
+pkg/services/ngalert/api/tooling/definitions/provisioning_alert_rules.go; grafana/alerting's
+``definition.Route`` has ``GroupWait *model.Duration`` and the like; prometheus/common:
+``func (d Duration) String()`` in model/time.go). The fake Grafana does the same
+(``format_prom_duration``), so a definition spelled otherwise must still plan as unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from conftest import ROOT
+from fake_grafana import DEFAULT_TOKEN, FakeGrafana
+from provisioning.settings import SettingsError, duration_seconds
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGrafana]:
+    with FakeGrafana() as server:
+        yield server
+    assert server.spec_violations == []
+    assert server.internal_errors == []
+
+
+def provision(fake: FakeGrafana, command: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
+    }
+    environ |= {
+        "GRAFANA_URL": fake.url,
+        "GRAFANA_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_BOT_TOKEN": "123456:fake-duration-test-token",
+        "TELEGRAM_CHAT_ID": "-1001234567890",
+    }
+    environ |= {f"PROVISION__{key.upper()}": value for key, value in settings.items()}
+    args = [command, "--output", "json"] if command == "plan" else [command]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def planned(fake: FakeGrafana, **settings: str) -> dict[str, str]:
+    """What plan would do, by resource kind (the two durations' resources)."""
+    run = provision(fake, "plan", **settings)
+    assert run.returncode in (0, 2), run.stdout + run.stderr
+    changes = json.loads(run.stdout)["changes"]
+    return {c["kind"]: c["action"] for c in changes if c["kind"] in KINDS}
+
+
+KINDS = ("notification policy", "rule group")
+
+
+def our_route(fake: FakeGrafana) -> dict:
+    return next(r for r in fake.state.policy_tree["routes"] if r.get("receiver") == "Telegram")
+
+
+def rule_for(fake: FakeGrafana) -> set[str]:
+    return {rule["for"] for group in fake.state.rule_groups.values() for rule in group["rules"]}
+
+
+SPELLED_OTHERWISE = {
+    # setting: (as defined, as Grafana answers)
+    "policy__group_wait": ("90s", "1m30s"),
+    "policy__group_interval": ("60s", "1m"),
+    "policy__repeat_interval": ("1440m", "1d"),
+    "alerting__pending_period": ("60s", "1m"),
+}
+
+
+def test_durations_grafana_spells_otherwise_plan_as_unchanged(fake: FakeGrafana) -> None:
+    defined = {key: spelled for key, (spelled, _) in SPELLED_OTHERWISE.items()}
+    run = provision(fake, "apply", **defined)
+    assert run.returncode == 0, run.stdout + run.stderr
+    route = our_route(fake)  # the fake answers each duration as Grafana would
+    assert route["group_wait"] == "1m30s"
+    assert route["group_interval"] == "1m"
+    assert route["repeat_interval"] == "1d"
+    assert rule_for(fake) == {"1m"}
+
+    assert planned(fake, **defined) == dict.fromkeys(KINDS, "unchanged")
+
+
+@pytest.mark.parametrize("key", list(SPELLED_OTHERWISE))
+def test_a_real_change_of_a_duration_is_still_planned(fake: FakeGrafana, key: str) -> None:
+    defined = {k: spelled for k, (spelled, _) in SPELLED_OTHERWISE.items()}
+    assert provision(fake, "apply", **defined).returncode == 0
+    kind = "rule group" if key.startswith("alerting") else "notification policy"
+    changed = planned(fake, **(defined | {key: "2h"}))
+    assert changed == dict.fromkeys(KINDS, "unchanged") | {kind: "update"}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("1m30s", 90), ("1d", 86_400), ("2w", 1_209_600), ("1s500ms", 1.5)],
+)
+def test_settings_read_every_spelling_grafana_answers_with(text: str, seconds: float) -> None:
+    assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "1h1h", "1m1h", "1.5s", "5 m"])
+def test_settings_refuse_what_prometheus_does_not_parse(text: str) -> None:
+    with pytest.raises(SettingsError, match="is not a duration"):
+        duration_seconds(text)
