@@ -5,9 +5,10 @@ PYTHON ?= python3.11
 VENV := .venv
 
 # Debian packages the tests run for real: Prometheus (promtool), Alertmanager (amtool),
-# headless Chromium, and docker-compose 1.29 (validates docker-compose.yml offline: no engine).
-SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose
-SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose
+# headless Chromium, docker-compose 1.29 (validates docker-compose.yml offline: no engine),
+# and strace (shows the secret alertmanager.yml is created private, never chmod-ed after).
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose strace
+SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose strace
 
 .PHONY: run test lint clean system-packages
 

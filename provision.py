@@ -220,14 +220,15 @@ def destroy_command(context: Context, output: str) -> None:
 
 
 @cli.command("export")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
 @click.option(
     "--target",
     type=click.Choice(["grafana", "prometheus"]),
     default="grafana",
     show_default=True,
     help="grafana: file-provisioning files, secrets as $ENV references. prometheus: a rule "
-    "file and an Alertmanager configuration (holding the bot token: keep DIRECTORY private).",
+    "file and an Alertmanager configuration (alertmanager.yml holds the bot token: it is "
+    "created readable by its owner only).",
 )
 @click.option(
     "--telegram-api-url", default=TELEGRAM_API_URL, show_default=True, help="For Alertmanager."

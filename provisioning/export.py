@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from alerting.notifications import CONTACT_POINT_UID_PREFIX
+from provisioning.files import write_files
 from provisioning.resources import (
     ContactPoint,
     Dashboard,
@@ -57,16 +58,14 @@ def export(resources: list[Resource], settings: Settings, directory: Path) -> li
         },
         "alerting/drift.yaml": _alerting(by_type, settings),
     }
-    written = []
-    for name, content in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.dump(content, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
-        written.append(path)
-    json_path = directory / "dashboards" / "drift" / f"{dashboard['uid']}.json"
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(dashboard, indent=2, sort_keys=True) + "\n")
-    return [*written, json_path]
+    texts = {
+        name: yaml.dump(content, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+        for name, content in files.items()
+    }
+    texts[f"dashboards/drift/{dashboard['uid']}.json"] = (
+        json.dumps(dashboard, indent=2, sort_keys=True) + "\n"
+    )
+    return write_files(directory, texts)
 
 
 def _alerting(by_type: dict[type, Any], settings: Settings) -> dict[str, Any]:

@@ -5,7 +5,6 @@ an Alertmanager configuration that routes them to Telegram, using the same messa
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import yaml
 
 from alerting.notifications import TEMPLATE_FILE, managed_routes
 from alerting.rules import PROMETHEUS_ALERT_NAMES
+from provisioning.files import write_files
 from provisioning.settings import Secrets, Settings, SettingsError
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -109,15 +109,15 @@ def alertmanager_config(
 def export_prometheus(
     group: dict[str, Any], settings: Settings, secrets: Secrets, directory: Path, api_url: str
 ) -> list[Path]:
-    """rules.yml, alertmanager.yml (which holds the bot token) and the message template."""
-    directory.mkdir(parents=True, exist_ok=True)
-    config = alertmanager_config(settings, secrets, api_url)
-    files = {"rules.yml": rule_file(group), "alertmanager.yml": config}
-    written = []
-    for name, content in files.items():
-        path = directory / name
-        path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
-        written.append(path)
-    template = directory / TEMPLATE_FILE.name
-    shutil.copyfile(TEMPLATE_FILE, template)
-    return [*written, template]
+    """rules.yml, alertmanager.yml (which holds the bot token: created 0600) and the
+    message template."""
+    files = {
+        "rules.yml": rule_file(group),
+        "alertmanager.yml": alertmanager_config(settings, secrets, api_url),
+    }
+    texts = {
+        name: yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+        for name, content in files.items()
+    }
+    texts[TEMPLATE_FILE.name] = TEMPLATE_FILE.read_text()
+    return write_files(directory, texts, private=frozenset({"alertmanager.yml"}))

@@ -4,6 +4,9 @@ rendered by Alertmanager's real template engine (amtool), which Grafana's shares
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -21,6 +24,7 @@ from provisioning.stack import build_stack
 from provisioning.validate import validate
 
 AMTOOL = Path("/usr/bin/amtool")
+STRACE = Path("/usr/bin/strace")
 TOKEN = "123456:fake-test-token"
 ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001234567890"}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
@@ -259,6 +263,77 @@ def test_export_writes_file_provisioning_with_secrets_as_references(tmp_path: Pa
     # Grafana expands $VAR in these files: template variables must arrive as $$.
     assert rule["annotations"]["summary"].startswith("Drift in {{ $$labels.dataset }}")
     assert "$$alert" in alerting["templates"][0]["template"]
+
+
+def test_export_under_a_file_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me\n")
+    for target in ("grafana", "prometheus"):
+        run = provision("export", "--target", target, str(blocker / "out"), env=ENV)
+        assert_one_error_line(run, f"{blocker} is not a directory")
+    assert list(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "keep me\n"
+
+
+def test_export_for_prometheus_without_telegram_leaves_nothing_behind(tmp_path: Path) -> None:
+    run = provision(
+        "export", "--target", "prometheus", str(tmp_path / "out"),
+        env={"TELEGRAM_BOT_TOKEN": "", "TELEGRAM_CHAT_ID": ""},
+    )  # fmt: skip
+    assert_one_error_line(run, "TELEGRAM_BOT_TOKEN")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_export_removes_what_it_created_and_keeps_what_was_there(tmp_path: Path) -> None:
+    (tmp_path / "dashboards").mkdir()
+    (tmp_path / "dashboards" / "drift").write_text("in the way of the dashboard JSON's folder")
+    (tmp_path / "notes.txt").write_text("mine\n")
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    run = provision("export", str(tmp_path), env=ENV)
+    assert_one_error_line(run, "cannot write")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+
+
+def test_alertmanager_yml_holds_the_token_and_is_private_from_its_creation(tmp_path: Path) -> None:
+    """Traced: every file that becomes alertmanager.yml is created 0600 and never chmod-ed."""
+    if not STRACE.exists():
+        pytest.skip(f"{STRACE} not installed (make system-packages installs it)")
+    out, trace = tmp_path / "out", tmp_path / "trace"
+    out.mkdir()
+    (out / "alertmanager.yml").write_text("left by an older export\n")
+    (out / "alertmanager.yml").chmod(0o644)
+    calls = "open,openat,creat,chmod,fchmod,fchmodat,rename,renameat,renameat2"
+    run = subprocess.run(
+        [str(STRACE), "-f", "-qq", "-e", f"trace={calls}", "-o", str(trace),
+         sys.executable, str(ROOT / "provision.py"), "export", "--target", "prometheus",
+         str(out)],
+        env={**os.environ, **ENV}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if "Operation not permitted" in run.stderr:
+        pytest.skip("ptrace is not permitted here")
+    assert run.returncode == 0, run.stderr
+    secret = out / "alertmanager.yml"
+    assert TOKEN in secret.read_text()
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((out / "rules.yml").stat().st_mode) == 0o666 & ~umask  # as any file
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alertmanager.yml",
+        "rules.yml",
+        "telegram.tmpl",
+    ]
+
+    log = trace.read_text()
+    calls_here = [line for line in log.splitlines() if str(out) in line]
+    names = {str(secret)} | {
+        source for source, target in re.findall(r'rename\w*\(.*?"([^"]+)".*?"([^"]+)"', log)
+        if target == str(secret)
+    }  # fmt: skip
+    created = re.findall(r'(?:open|openat|creat)\(.*?"([^"]+)", ([^)]*O_CREAT[^)]*)', log)
+    modes = [args.rsplit(", ", 1)[1] for name, args in created if name in names]
+    assert modes == ["0600"], calls_here
+    assert [line for line in calls_here if "chmod" in line] == []
+    assert "fchmod(" not in log
 
 
 # --- the Telegram message -----------------------------------------------------------------
