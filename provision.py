@@ -28,11 +28,12 @@ from typing import Any, TypeVar
 
 import click
 
+from drift.names import PROMETHEUS_PORT
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.export import export
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
-from provisioning.preview import preview
+from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.resources import Resource, RuleGroup
 from provisioning.settings import (
@@ -47,6 +48,9 @@ from provisioning.stack import build_stack
 from provisioning.validate import validate
 
 T = TypeVar("T")
+# The preview runs where the user is (the host), not where Grafana is.
+PREVIEW_PROMETHEUS_URL = f"http://localhost:{PROMETHEUS_PORT}"
+PREVIEW_PROMETHEUS_URL_ENV = "PREVIEW_PROMETHEUS_URL"
 OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
 # Each accepted before the subcommand and after it (after wins): see with_settings.
 SETTINGS_OPTIONS = (
@@ -262,16 +266,29 @@ def test_notification_command(context: Context) -> None:
 
 @cli.command("preview")
 @click.option(
-    "--prometheus-url", help="Prometheus as reachable from here (default: the data source's)."
+    "--prometheus-url",
+    envvar=PREVIEW_PROMETHEUS_URL_ENV,
+    show_envvar=True,
+    default=PREVIEW_PROMETHEUS_URL,
+    show_default=True,
+    help="Prometheus as reachable from here: the default is the port the local run and "
+    "Compose publish.",
 )
 @OUTPUT
 @with_settings
-def preview_command(context: Context, prometheus_url: str | None, output: str) -> None:
+def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     """Evaluate each rule against live Prometheus as Grafana would, and list the alert
     instances that would fire."""
     group = _rule_group(_guard(context.resources))
-    url = prometheus_url or context.settings.prometheus.url
-    instances = _guard(lambda: preview(group, context.settings.folder.title, url))
+
+    def evaluate() -> list[Instance]:
+        try:
+            return preview(group, context.settings.folder.title, prometheus_url)
+        except PrometheusUnreachable as exc:
+            hint = f"--prometheus-url URL or {PREVIEW_PROMETHEUS_URL_ENV}=URL"
+            raise PrometheusUnreachable(f"{exc}; point the preview at it with {hint}") from None
+
+    instances = _guard(evaluate)
     firing = [i for i in instances if i.firing]
     if output == "json":
         click.echo(json.dumps({"firing": [asdict(i) for i in firing], "evaluated": len(instances)}))

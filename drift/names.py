@@ -1,6 +1,7 @@
 """Names shared by the platform's parts: defined once, imported everywhere."""
 
 MONITOR_PORT = 5445
+PROMETHEUS_PORT = 9090  # published on the host by Compose and by the local run
 MONITOR_URL_ENV = "MONITOR_URL"
 MONITOR_TOKEN_ENV = "MONITOR_TOKEN"
 

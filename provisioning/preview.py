@@ -28,6 +28,10 @@ class PreviewError(GrafanaError):
     """Prometheus did not answer, or a rule uses what the preview does not evaluate."""
 
 
+class PrometheusUnreachable(PreviewError):
+    """Nothing answers at the URL, or what answers is not Prometheus."""
+
+
 def preview(group: dict[str, Any], folder_title: str, prometheus_url: str) -> list[Instance]:
     """Every alert instance of every rule in the group, firing or not."""
     instances = []
@@ -65,12 +69,16 @@ def _instant_query(session: requests.Session, url: str, expr: str) -> Series:
     try:
         response = session.get(endpoint, params={"query": expr}, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
-        raise PreviewError(f"cannot reach Prometheus at {url}: {short_reason(exc)}") from None
+        raise PrometheusUnreachable(
+            f"cannot reach Prometheus at {url}: {short_reason(exc)}"
+        ) from None
     try:
         body = response.json()
     except ValueError:
         status = response.status_code
-        raise PreviewError(f"{url} does not answer like Prometheus (HTTP {status})") from None
+        raise PrometheusUnreachable(
+            f"{url} does not answer like Prometheus (HTTP {status})"
+        ) from None
     if body.get("status") != "success":
         raise PreviewError(f"Prometheus refused {expr!r}: {body.get('error')}")
     series: Series = {}

@@ -1,5 +1,5 @@
 """provision.py's command line as a user types it: the settings options before or after the
-subcommand."""
+subcommand, and where the preview looks for Prometheus."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,55 @@ def test_config_after_the_subcommand(tmp_path: Path) -> None:
     datasources = yaml.safe_load((tmp_path / "out/datasources/drift.yaml").read_text())
     assert dashboard["title"] == "Mine"
     assert datasources["datasources"][0]["orgId"] == 3
+
+
+# --- preview: where Prometheus is -------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_prometheus() -> Iterator[str]:
+    """Answers every instant query with an empty vector, as a Prometheus without data does."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(
+                {"status": "success", "data": {"resultType": "vector", "result": []}}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_preview_defaults_to_the_port_compose_publishes_on_the_host() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    [published] = compose["services"]["prometheus"]["ports"]  # "127.0.0.1:9090:9090"
+    host_port = published.split(":")[-2]
+    help_text = " ".join(provision("preview", "--help").stdout.split())
+    assert f"default: http://localhost:{host_port}]" in help_text
+    assert "PREVIEW_PROMETHEUS_URL" in help_text
+
+
+def test_preview_takes_prometheus_from_the_environment(empty_prometheus: str) -> None:
+    run = provision("preview", PREVIEW_PROMETHEUS_URL=empty_prometheus)
+    assert run.returncode == 0, run.stderr
+    assert "0 of 0 alert instances would fire." in run.stdout
+
+
+def test_an_unreachable_prometheus_says_how_to_point_the_preview_at_it() -> None:
+    from_env, from_option = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
+    line = error_line(provision("preview", PREVIEW_PROMETHEUS_URL=from_env))
+    assert f"cannot reach Prometheus at {from_env}" in line
+    assert "--prometheus-url" in line and "PREVIEW_PROMETHEUS_URL" in line
+    run = provision("preview", "--prometheus-url", from_option, PREVIEW_PROMETHEUS_URL=from_env)
+    assert f"cannot reach Prometheus at {from_option}" in error_line(run)
