@@ -89,16 +89,18 @@ def _instant_query(session: requests.Session, url: str, expr: str) -> Series:
 
 
 def _dropped(value: float, model: dict[str, Any]) -> bool:
-    return math.isnan(value) and model.get("settings", {}).get("mode") == "dropNN"
+    """Mode "dropNN" drops a series whose value is NaN or infinite (Grafana's DropNonNumber)."""
+    return not math.isfinite(value) and model.get("settings", {}).get("mode") == "dropNN"
 
 
 def _reduce(value: float, model: dict[str, Any]) -> float:
-    """An instant query has one value per series: every reducer gives that value back
-    (count gives 1); "replaceNN" swaps a NaN for its replacement."""
+    """Grafana reads an instant query as one number per series and passes it through whatever
+    the reducer (pkg/expr/commands.go, ReduceCommand.Execute); "replaceNN" swaps a NaN or an
+    infinity for its replacement."""
     settings = model.get("settings", {})
-    if math.isnan(value) and settings.get("mode") == "replaceNN":
+    if not math.isfinite(value) and settings.get("mode") == "replaceNN":
         value = float(settings.get("replaceWithValue", 0))
-    return 1.0 if model["reducer"] == "count" else value
+    return value
 
 
 def _passes(value: float, evaluator: dict[str, Any]) -> bool:
