@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drift import names
 from monitor.exposition import Exposition
-from monitor.page import render_page
+from monitor.page import StatusPage
 from monitor.schema import Feature, LabelValue, Run, Settings, Summary
 from monitor.store import SeriesLimitError, Store, StoredRun
 
@@ -89,6 +89,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     exposition = Exposition(store)
+    page = StatusPage(store)
     bearer = HTTPBearer(auto_error=False, description="MONITOR_TOKEN, when the monitor has one")
 
     def authorized(
@@ -215,7 +216,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def status_page() -> str:
         """The status page for people."""
-        return render_page(store)
+        return page.render()
 
     return app
 

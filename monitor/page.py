@@ -3,72 +3,126 @@
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime
 from html import escape
 
-from monitor.schema import Feature
+from monitor.schema import Feature, Run
 from monitor.store import Store, StoredRun
 
 HISTORY_RUNS = 20
+PValues = dict[str, float | None]  # a run's adjusted p-value by feature (None: skipped)
+SectionKey = tuple[int, tuple[int, ...]]  # the current run's id, the history's ids
 LOG_FLOOR = -10  # sparklines show log10(p) down to 1e-10
 ALPHA_AT = 0.4  # where the alpha line sits, as a share of the sparkline's height from the top
 
+# On a narrow screen the page keeps its width: feature and status come first, and the
+# table scrolls sideways inside its section for the rest.
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#f7f8fa}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:1rem 1.25rem;
 margin:1rem 0}
 .meta{color:#5b6474;margin:.25rem 0 .75rem}
+.table{overflow-x:auto}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eef0f3;white-space:nowrap;
 vertical-align:middle}
+td.status{white-space:normal;min-width:7rem}
 td svg{display:block}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.drift{color:#b3261e;font-weight:600}.ok{color:#1e7d32}.skipped{color:#8a8f98}
+.drift{color:#b3261e;font-weight:600}.ok{color:#1e7d32}.skipped{color:#8a5a00;font-weight:600}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:4px;font-weight:600}
-.badge.drift{background:#fde7e6}.badge.ok{background:#e6f4ea}
+.badge.drift{background:#fde7e6}.badge.ok{background:#e6f4ea}.badge.skipped{background:#fdf1d6}
+@media (max-width:600px){body{margin:.5rem}section{padding:.75rem .5rem}
+th,td{padding:.3rem .4rem}}
 svg .line{fill:none;stroke:#3b6fd8;stroke-width:1.5}svg .alpha{stroke:#b3261e;
 stroke-dasharray:3 2}svg .dot{fill:#3b6fd8}svg .zone{fill:#fdf0ef}
 .empty{color:#5b6474}
 """
 
 
-def render_page(store: Store) -> str:
-    datasets = sorted(store.current.items())
-    body = "".join(_dataset(store, stored) for _, stored in datasets) or (
-        '<p class="empty">No drift run has been received yet. Run the DAG '
-        "<code>simple_detector</code> to send one.</p>"
-    )
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta http-equiv="refresh" content="30">'
-        '<link rel="icon" href="data:,">'  # no icon: the browser asks for no /favicon.ico
-        "<title>Drift monitor</title>"
-        f"<style>{STYLE}</style></head><body><h1>Drift monitor</h1>{body}</body></html>"
-    )
+class StatusPage:
+    """The page. Each dataset's section is rendered once per change of its history and kept,
+    and so is each shown run's adjusted p-value by feature: a view after no write costs one
+    small query per dataset, and one after a new run parses nothing (the current run is in
+    memory), so the cost is linear in the features and paid once per write."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()  # one render at a time: the caches stay consistent
+        self._sections: dict[str, tuple[SectionKey, str]] = {}  # dataset -> (key, html)
+        self._p_values: dict[int, PValues] = {}  # run id -> adjusted p-value by feature
+
+    def render(self) -> str:
+        with self._lock:
+            sections = {}
+            for dataset, current in sorted(self._store.current.items()):
+                # The current run with the history's ids: a write between the two reads
+                # changes the key of the next view, which renders the section again.
+                key = (current.id, self._store.history_ids(dataset, HISTORY_RUNS))
+                cached = self._sections.get(dataset)
+                sections[dataset] = (
+                    cached if cached and cached[0] == key else (key, self._section(current, key[1]))
+                )
+            self._sections = sections
+            shown = {run_id for (_, ids), _ in sections.values() for run_id in ids}
+            self._p_values = {i: p for i, p in self._p_values.items() if i in shown}
+        body = "".join(html for _, html in sections.values()) or (
+            '<p class="empty">No drift run has been received yet. Run the DAG '
+            "<code>simple_detector</code> to send one.</p>"
+        )
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            '<meta http-equiv="refresh" content="30">'
+            '<link rel="icon" href="data:,">'  # no icon: the browser asks for no /favicon.ico
+            "<title>Drift monitor</title>"
+            f"<style>{STYLE}</style></head><body><h1>Drift monitor</h1>{body}</body></html>"
+        )
+
+    def _section(self, current: StoredRun, ids: tuple[int, ...]) -> str:
+        """The dataset's section; ``ids`` are its history's, newest first."""
+        self._p_values.setdefault(current.id, _p_values(current.run))
+        missing = [run_id for run_id in ids if run_id not in self._p_values]
+        for past in self._store.runs(missing):
+            self._p_values[past.id] = _p_values(past.run)
+        # Each past run is a dict by feature: one lookup per feature and run.
+        history = [self._p_values.get(run_id, {}) for run_id in reversed(ids)]
+        return _dataset(current.run, history)
 
 
-def _dataset(store: Store, stored: StoredRun) -> str:
-    run = stored.run
-    history = list(reversed(store.history(run.dataset, HISTORY_RUNS)))
-    p_values = {
-        f.feature: [_p_of(past.run.features, f.feature) for past in history] for f in run.features
-    }
+def _p_values(run: Run) -> PValues:
+    return {f.feature: f.p_value_adjusted for f in run.features}
+
+
+def _dataset(run: Run, history: list[PValues]) -> str:
+    """The dataset's section: its current run, and its history (oldest first) in charts."""
     verdict = "drift" if run.summary.drifted else "ok"
-    rows = "".join(_feature_row(f, p_values[f.feature], run.settings.alpha) for f in run.features)
+    rows = "".join(
+        _feature_row(f, [past.get(f.feature) for past in history], run.settings.alpha)
+        for f in run.features
+    )
+    # A feature the run could not test (e.g. a column the feed lost) is flagged, not quiet.
+    skipped = sum(f.status == "skipped" for f in run.features)
+    flag, note = "", ""
+    if skipped:
+        flag = f' <span class="badge skipped">⚠ {skipped} skipped</span>'
+        note = f' <span class="skipped">⚠ {_count(skipped, "feature")} skipped, not tested.</span>'
     return (
         f'<section id="dataset-{escape(run.dataset)}"><h2>{escape(run.dataset)} '
         f'<span class="badge {verdict}">{"DRIFT" if run.summary.drifted else "no drift"}</span>'
-        "</h2>"
+        f"{flag}</h2>"
         f'<p class="meta">Last run {_time(run.run_at)}: batch <b>{escape(run.batch)}</b> '
         f"compared with <b>{escape(run.reference)}</b>. "
         f"{run.summary.features_drifted} of {run.summary.features_tested} features drifted "
         f"({run.summary.share_drifted:.0%}) at alpha {run.settings.alpha:g}, "
-        f"{escape(run.settings.correction)} correction.</p>"
-        "<table><thead><tr><th>feature</th><th>kind</th><th>test</th><th>p-value</th>"
-        "<th>adjusted p-value</th><th>effect size</th><th>missing (ref / cur)</th>"
-        f"<th>status</th><th>adjusted p-value, last {HISTORY_RUNS} runs</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></section>"
+        f"{escape(run.settings.correction)} correction.{note}</p>"
+        '<div class="table"><table><thead><tr><th>feature</th><th>status</th><th>kind</th>'
+        "<th>test</th><th>p-value</th><th>adjusted p-value</th><th>effect size</th>"
+        "<th>missing (ref / cur)</th>"
+        f"<th>adjusted p-value, last {HISTORY_RUNS} runs</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div></section>"
     )
 
 
@@ -78,16 +132,16 @@ def _feature_row(f: Feature, history: list[float | None], alpha: float) -> str:
             '<span class="drift">✗ drifted</span>' if f.drifted else '<span class="ok">✓ ok</span>'
         )
     else:
-        mark = f'<span class="skipped">skipped: {escape(f.reason or "")}</span>'
+        mark = f'<span class="skipped">⚠ skipped: {escape(f.reason or "")}</span>'
     return (
-        f"<tr><td>{escape(f.feature)}</td><td>{escape(f.kind)}</td>"
+        f'<tr><td>{escape(f.feature)}</td><td class="status">{mark}</td><td>{escape(f.kind)}</td>'
         f"<td>{escape(f.test or '-')}</td>"
         f'<td class="num">{_number(f.p_value)}</td>'
         f'<td class="num">{_number(f.p_value_adjusted)}</td>'
         f'<td class="num">{_number(f.effect_size)}</td>'
         f'<td class="num">{_share(f.missing_share_reference)} / '
         f"{_share(f.missing_share_current)}</td>"
-        f"<td>{mark}</td><td>{_sparkline(history, alpha)}</td></tr>"
+        f"<td>{_sparkline(history, alpha)}</td></tr>"
     )
 
 
@@ -126,12 +180,12 @@ def _sparkline(
     )
 
 
-def _p_of(features: list[Feature], name: str) -> float | None:
-    return next((f.p_value_adjusted for f in features if f.feature == name), None)
-
-
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _share(value: float | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS legacy (
     PRIMARY KEY (feature, metric)
 );
 """
+NEWEST_FIRST = "ORDER BY run_at DESC, id DESC LIMIT ?"  # the order of a dataset's history
 
 
 class SeriesLimitError(Exception):
@@ -103,7 +104,7 @@ class Store:
                 ).lastrowid
                 self._db.execute(  # keep the newest runs of the dataset only
                     "DELETE FROM runs WHERE dataset = ? AND id NOT IN (SELECT id FROM runs "
-                    "WHERE dataset = ? ORDER BY run_at DESC, id DESC LIMIT ?)",
+                    f"WHERE dataset = ? {NEWEST_FIRST})",
                     (run.dataset, run.dataset, self._keep_runs),
                 )
             stored = StoredRun(int(run_id), received_at, run)  # type: ignore[arg-type]
@@ -123,11 +124,27 @@ class Store:
         """The dataset's runs, newest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, received_at, body FROM runs WHERE dataset = ? "
-                "ORDER BY run_at DESC, id DESC LIMIT ?",
+                f"SELECT id, received_at, body FROM runs WHERE dataset = ? {NEWEST_FIRST}",
                 (dataset, limit),
             ).fetchall()
         return [_stored(row) for row in rows]
+
+    def runs(self, ids: Sequence[int]) -> list[StoredRun]:
+        """The runs with these ids, of those that are still kept."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, received_at, body FROM runs WHERE id IN ({','.join('?' * len(ids))})",
+                tuple(ids),
+            ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def history_ids(self, dataset: str, limit: int) -> tuple[int, ...]:
+        """The ids of the runs history() returns: cheap, and they change whenever it does."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id FROM runs WHERE dataset = ? {NEWEST_FIRST}", (dataset, limit)
+            ).fetchall()
+        return tuple(run_id for (run_id,) in rows)
 
     def set_legacy(self, feature: str, metric: str, value: float) -> None:
         with self._lock:

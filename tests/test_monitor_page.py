@@ -138,8 +138,10 @@ def section_of(browser: WebDriver, dataset: str) -> WebElement:
     """The dataset's section, found by the name a person reads in its heading."""
     for section in browser.find_elements(By.TAG_NAME, "section"):
         heading = section.find_element(By.TAG_NAME, "h2")
-        badge = heading.find_element(By.CLASS_NAME, "badge")
-        if heading.text.removesuffix(badge.text).strip() == dataset:
+        name = heading.text
+        for badge in reversed(heading.find_elements(By.CLASS_NAME, "badge")):
+            name = name.removesuffix(badge.text).strip()
+        if name == dataset:
             return section
     raise AssertionError(
         f"no section for {dataset!r} in:\n{browser.find_element(By.TAG_NAME, 'body').text}"
@@ -161,16 +163,21 @@ def share(value: float | None) -> str:
 
 
 def expected_cells(f: FeatureResult) -> list[str]:
-    """The row's text as a person reads it, but for the chart's cell."""
+    """The row's text as a person reads it, but for the chart's cell: the status second,
+    so that it is on screen on a phone too."""
     if f.status == "tested":
         mark = "✗ drifted" if f.drifted else "✓ ok"
     else:
-        mark = f"skipped: {f.reason}"
+        mark = f"⚠ skipped: {f.reason}"
     return [
-        f.feature, f.kind, f.test or "-", number(f.p_value), number(f.p_value_adjusted),
+        f.feature, mark, f.kind, f.test or "-", number(f.p_value), number(f.p_value_adjusted),
         number(f.effect_size),
-        f"{share(f.missing_share_reference)} / {share(f.missing_share_current)}", mark,
+        f"{share(f.missing_share_reference)} / {share(f.missing_share_current)}",
     ]  # fmt: skip
+
+
+def skipped_of(report: DriftReport) -> int:
+    return sum(f.status == "skipped" for f in report.features)
 
 
 def polyline_points(row: WebElement) -> list[tuple[float, float]]:
@@ -184,15 +191,17 @@ def test_each_dataset_shows_its_last_run_its_batches_and_its_verdict(
 ) -> None:
     assert page.title == "Drift monitor"
     headings = [h.text for h in page.find_elements(By.TAG_NAME, "h2")]
-    assert headings == [f"{BIKES} DRIFT", f"{INFERRED} DRIFT"]
+    # The inferred dataset's date column and dropped column are not tested.
+    assert headings == [f"{BIKES} DRIFT", f"{INFERRED} DRIFT ⚠ 2 skipped"]
     for dataset, run in posted.items():
         meta = section_of(page, dataset).find_element(By.CLASS_NAME, "meta").text
         report = run.last
+        skipped = skipped_of(report)
         assert meta == (
             f"Last run {run.last_run_at:%Y-%m-%d %H:%M:%S} UTC: batch {run.batches[-1]} "
             f"compared with {REFERENCE}. {report.features_drifted} of {report.features_tested} "
             f"features drifted ({report.share_drifted:.0%}) at alpha {report.alpha:g}, "
-            "bh correction."
+            "bh correction." + (f" ⚠ {skipped} features skipped, not tested." if skipped else "")
         )
     bikes = section_of(page, BIKES).find_element(By.CLASS_NAME, "meta").text
     assert "7 of 13 features drifted (54%)" in bikes  # the bundled yearly drift, as documented
@@ -223,6 +232,7 @@ def test_every_feature_row_shows_its_values_and_a_drifted_or_ok_mark(
         for f in run.last.features:
             cells = [td.text for td in rows[f.feature].find_elements(By.TAG_NAME, "td")]
             assert len(cells) == 9 and cells[:8] == expected_cells(f), f.feature
+            assert cells[8] == "", f.feature  # the chart, drawn, not written
 
 
 def test_drifted_marks_are_red_and_ok_marks_green(
@@ -231,7 +241,7 @@ def test_drifted_marks_are_red_and_ok_marks_green(
     rows = rows_of(section_of(page, BIKES))
     colours: dict[bool, set[str]] = {}
     for f in posted[BIKES].last.features:
-        mark = rows[f.feature].find_elements(By.TAG_NAME, "td")[7].find_element(By.TAG_NAME, "span")
+        mark = rows[f.feature].find_elements(By.TAG_NAME, "td")[1].find_element(By.TAG_NAME, "span")
         colours.setdefault(f.drifted, set()).add(mark.value_of_css_property("color"))
     assert colours == {True: {"rgba(179, 38, 30, 1)"}, False: {"rgba(30, 125, 50, 1)"}}
 
@@ -242,8 +252,37 @@ def test_a_skipped_feature_shows_its_reason_and_no_chart(page: WebDriver) -> Non
         ("dteday", "a date column, not tested"),
         (DROPPED_COLUMN, "absent from the current batch"),
     ):
-        assert rows[feature].text.endswith(f"skipped: {reason}")
+        status = rows[feature].find_elements(By.TAG_NAME, "td")[1]
+        assert status.text == f"⚠ skipped: {reason}"
         assert rows[feature].find_elements(By.TAG_NAME, "svg") == []
+
+
+def test_a_run_with_skipped_features_is_flagged_and_one_without_is_not(
+    page: WebDriver, posted: dict[str, Posted]
+) -> None:
+    """A feed that lost a column stands out: a badge by the dataset's name, the count in
+    its summary line, and marks in a colour of their own, neither grey nor green."""
+    inferred, bikes = section_of(page, INFERRED), section_of(page, BIKES)
+    skipped = skipped_of(posted[INFERRED].last)
+    assert skipped == 2 and skipped_of(posted[BIKES].last) == 0
+    [flag] = inferred.find_elements(By.CSS_SELECTOR, "h2 .badge.skipped")
+    assert flag.text == f"⚠ {skipped} skipped"
+    assert bikes.find_elements(By.CSS_SELECTOR, "h2 .badge.skipped") == []
+    assert f"⚠ {skipped} features skipped" in inferred.find_element(By.CLASS_NAME, "meta").text
+    assert "skipped" not in bikes.find_element(By.CLASS_NAME, "meta").text
+
+    rows = rows_of(inferred)
+    colour = rows[DROPPED_COLUMN].find_element(By.CSS_SELECTOR, "td span").value_of_css_property
+    ok_colours = {
+        row.find_element(By.CSS_SELECTOR, "td span").value_of_css_property("color")
+        for row in rows.values()
+        if row.find_elements(By.TAG_NAME, "td")[1].text == "✓ ok"
+    }
+    assert ok_colours and colour("color") not in ok_colours
+    assert colour("color") != page.find_element(By.CLASS_NAME, "meta").value_of_css_property(
+        "color"
+    )  # not the grey of secondary text
+    assert colour("font-weight") == "600"
 
 
 def test_each_tested_feature_has_a_p_value_chart_with_one_point_per_run(
@@ -281,6 +320,53 @@ def test_each_tested_feature_has_a_p_value_chart_with_one_point_per_run(
                     assert y1 <= y2, (f.feature, points, p_values)
         assert len(section_of(page, dataset).find_elements(By.TAG_NAME, "svg")) == charts
     assert charts > 0
+
+
+PHONE_WIDTH = 420  # CSS pixels
+# For each row of the page: the feature's and the status's cell, each scrolled into view
+# vertically only, must lie within the window and be what a person sees at its centre
+# (not clipped by the table's box or covered). The rows that fail, with their cells' edges.
+OFF_SCREEN_CELLS = """
+const width = window.innerWidth, failures = [];
+for (const row of document.querySelectorAll('tbody tr')) {
+  for (const cell of [row.cells[0], row.cells[1]]) {
+    window.scrollTo(0, window.scrollY + cell.getBoundingClientRect().top - 100);
+    const r = cell.getBoundingClientRect();
+    const seen = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+    if (!(r.left >= 0 && r.right <= width && seen && cell.contains(seen))) {
+      failures.push([row.cells[0].textContent, cell.textContent, r.left, r.right]);
+    }
+  }
+}
+return failures;
+"""
+
+
+@pytest.fixture
+def phone(page: WebDriver) -> Iterator[WebDriver]:
+    """The page on a phone's screen, PHONE_WIDTH wide (a mobile viewport: the page's
+    viewport tag decides its layout width, as on a real phone)."""
+    metrics = {"width": PHONE_WIDTH, "height": 800, "deviceScaleFactor": 1, "mobile": True}
+    page.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        page.refresh()
+        yield page
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_on_a_420_pixel_phone_every_features_name_and_status_are_in_view(
+    phone: WebDriver, posted: dict[str, Posted]
+) -> None:
+    assert phone.execute_script("return window.innerWidth") == PHONE_WIDTH
+    # The page does not scroll sideways as a whole; only a table may, inside its box.
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= PHONE_WIDTH
+    rows = sum(len(rows_of(section_of(phone, dataset))) for dataset in posted)
+    assert rows == sum(len(run.last.features) for run in posted.values())
+    assert phone.execute_script(OFF_SCREEN_CELLS) == []
+    for dataset in posted:  # the verdict too
+        badge = section_of(phone, dataset).find_element(By.CLASS_NAME, "badge")
+        assert badge.rect["x"] >= 0 and badge.rect["x"] + badge.rect["width"] <= PHONE_WIDTH
 
 
 def test_the_page_loads_nothing_but_itself(page: WebDriver, monitor: MonitorServer) -> None:
@@ -339,7 +425,7 @@ def test_an_empty_monitor_says_no_run_has_been_received(
 def test_names_are_shown_as_text_never_run_as_html(
     browser: WebDriver, monitor_server: MonitorServer
 ) -> None:
-    dataset = "<script>alert(1)</script>"
+    dataset = "<script>alert(1)"  # no "/": a dataset name cannot have one
     feature = '<img src=x onerror="alert(2)">'
     batch = '"><b onmouseover=alert(3)>batch'
     config = load_config(DATA / "drift.yaml")
