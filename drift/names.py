@@ -4,6 +4,8 @@ MONITOR_PORT = 5445
 PROMETHEUS_PORT = 9090  # published on the host by Compose and by the local run
 MONITOR_URL_ENV = "MONITOR_URL"
 MONITOR_TOKEN_ENV = "MONITOR_TOKEN"
+# The DAG's schedule, a duration such as 10m (unset or empty: manual runs only).
+SCHEDULE_ENV = "DRIFT_SCHEDULE"
 
 # The monitor's JSON API: one request carries one drift run.
 RUNS_PATH = "/api/v1/runs"
@@ -29,6 +31,8 @@ FEATURES_DRIFTED = "drift_dataset_features_drifted"
 DATASET_DRIFTED = "drift_dataset_drifted"
 DATASET_ALPHA = "drift_dataset_alpha"
 LAST_RUN_TIMESTAMP = "drift_dataset_last_run_timestamp_seconds"
+# Only for a dataset whose runs come on a schedule: how long it may go without a run.
+DATASET_STALE_AFTER = "drift_dataset_stale_after_seconds"
 RUN_INFO = "drift_dataset_run_info"
 
 # The course's API, kept for existing DAGs and Grafana rules:

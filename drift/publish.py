@@ -26,14 +26,18 @@ def run_document(
     reference: str,
     batch: str,
     run_at: datetime | None = None,
+    stale_after_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """The monitor's request body for one run: names, time, settings, summary, features."""
+    """The monitor's request body for one run: names, time, settings, summary, features, and
+    for a dataset run on a schedule, how long it may go without a run before it is stale."""
     moment = run_at or datetime.now(UTC)
+    schedule = {} if stale_after_seconds is None else {"stale_after_seconds": stale_after_seconds}
     return {
         "dataset": dataset,
         "batch": batch,
         "reference": reference,
         "run_at": moment.isoformat(),
+        **schedule,
         **report.to_dict(),
     }
 

@@ -29,6 +29,7 @@ DATASET_FAMILIES = (
     (names.DATASET_DRIFTED, "1 if any feature drifted in the last run"),
     (names.DATASET_ALPHA, "Significance level of the last run"),
     (names.LAST_RUN_TIMESTAMP, "When the last run was computed (Unix time)"),
+    (names.DATASET_STALE_AFTER, "How long a scheduled dataset may go without a run"),
     (names.RUN_INFO, "Batches and correction of the last run"),
 )
 LEGACY_FAMILY = (names.LEGACY_GAUGE, "explains drift in metrics")
@@ -76,6 +77,8 @@ def run_samples(run: Run) -> Iterable[Sample]:
     yield names.DATASET_DRIFTED, (dataset,), float(run.summary.drifted)
     yield names.DATASET_ALPHA, (dataset,), run.settings.alpha
     yield names.LAST_RUN_TIMESTAMP, (dataset,), run.run_at.timestamp()
+    if run.stale_after_seconds is not None:  # only scheduled datasets can go stale
+        yield names.DATASET_STALE_AFTER, (dataset,), run.stale_after_seconds
     run_info = (
         (names.CURRENT_LABEL, run.batch),
         (names.REFERENCE_LABEL, run.reference),

@@ -21,6 +21,7 @@ from drift.config import Correction
 MAX_FEATURES = 1_000
 MAX_LABEL_LENGTH = 128
 FUTURE_TOLERANCE = timedelta(days=1)
+MAX_STALE_AFTER_SECONDS = 366 * 86400  # a schedule longer than a year is a mistake
 MAX_COUNT = 2**53  # counts are exposed as float64 samples: larger ones overflow or lose digits
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
@@ -93,6 +94,11 @@ class Run(Strict):
         BeforeValidator(_rfc3339),
         Field(strict=False, description="RFC 3339, with a zone"),
     ]
+    # Set by a scheduled DAG: how long the dataset may go without a run before it is stale.
+    # Absent (manual runs, and runs stored before the field existed): it never goes stale.
+    stale_after_seconds: (
+        Annotated[float, Field(gt=0, le=MAX_STALE_AFTER_SECONDS, allow_inf_nan=False)] | None
+    ) = None
     settings: Settings
     summary: Summary
     features: Annotated[list[Feature], Field(max_length=MAX_FEATURES)]

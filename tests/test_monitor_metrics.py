@@ -3,9 +3,13 @@ features, and an exposition that `promtool check metrics` accepts without a rema
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import sqlite3
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +34,7 @@ from drift.names import (
     DATASET_ALPHA,
     DATASET_DRIFTED,
     DATASET_LABEL,
+    DATASET_STALE_AFTER,
     DATASETS_PATH,
     DRIFTED,
     EFFECT_SIZE,
@@ -51,7 +56,9 @@ from drift.names import (
     TEST_LABEL,
 )
 from drift.publish import run_document
-from monitor.schema import MAX_COUNT
+from monitor.exposition import series_of
+from monitor.schema import MAX_COUNT, Run
+from monitor.store import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -66,6 +73,7 @@ LABELS = {
     DATASET_DRIFTED: {DATASET_LABEL},
     DATASET_ALPHA: {DATASET_LABEL},
     LAST_RUN_TIMESTAMP: {DATASET_LABEL},
+    DATASET_STALE_AFTER: {DATASET_LABEL},
     RUN_INFO: {DATASET_LABEL, CURRENT_LABEL, REFERENCE_LABEL, CORRECTION_LABEL},
     LEGACY_GAUGE: {"feature", "metric"},
 }
@@ -104,7 +112,8 @@ def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_family_and_label_is_named_as_in_drift_names(monitor_app: MonitorApp) -> None:
-    assert monitor_app.post_run(skipped_run()).status_code == 201
+    scheduled = {**skipped_run(), "stale_after_seconds": 1200}
+    assert monitor_app.post_run(scheduled).status_code == 201
     assert monitor_app.post_legacy("temp", "ks_p_value", 0.5).status_code == 200
 
     response = monitor_app.client.get("/metrics")
@@ -291,3 +300,54 @@ def test_the_last_run_timestamp_is_the_runs_own_time_in_any_zone(
 
     assert samples[series(LAST_RUN_TIMESTAMP, **{DATASET_LABEL: "shop"})] == at.timestamp()
     assert at.timestamp() == RUN_AT.timestamp() + 0.25
+
+
+def test_only_a_scheduled_dataset_says_how_long_it_may_go_without_a_run(
+    monitor_app: MonitorApp,
+) -> None:
+    config = load_config(DATA / "drift.yaml")
+    report = compare(
+        read_batch(DATA / BIKES_REFERENCE, config), read_batch(DATA / BIKES_CURRENT, config), config
+    )
+    scheduled = run_document(report, "bikes", BIKES_REFERENCE, BIKES_CURRENT, RUN_AT, 1200)
+    assert monitor_app.post_run(scheduled).status_code == 201
+    assert monitor_app.post_run(skipped_run()).status_code == 201  # shop: run by hand
+
+    text = monitor_app.metrics()
+
+    limits = {key: value for key, value in scrape(text).items() if key[0] == DATASET_STALE_AFTER}
+    assert limits == {series(DATASET_STALE_AFTER, **{DATASET_LABEL: "bikes"}): 1200}
+    result = promtool_check(text)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("limit", [0, -5, 366 * 86400 + 1, "600", True, None])
+def test_a_bad_staleness_limit_is_refused_and_null_means_none(
+    monitor_app: MonitorApp, limit: Any
+) -> None:
+    response = monitor_app.post_run({**skipped_run(), "stale_after_seconds": limit})
+    if limit is None:  # the same as leaving it out: a dataset run by hand
+        assert response.status_code == 201
+        assert DATASET_STALE_AFTER + "{" not in monitor_app.metrics()
+    else:
+        assert response.status_code == 422
+        assert "stale_after_seconds" in response.text
+
+
+def test_a_run_stored_before_the_staleness_limit_existed_still_loads(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    store = Store(db, series_of, max_series=1000, keep_runs=10)
+    store.add_run(Run.model_validate({**skipped_run(), "stale_after_seconds": 600}))
+    store.close()
+    with contextlib.closing(sqlite3.connect(db)) as old, old:  # as an older monitor wrote it
+        [(run_id, body)] = old.execute("SELECT id, body FROM runs").fetchall()
+        document = json.loads(body)
+        del document["stale_after_seconds"]
+        old.execute("UPDATE runs SET body = ? WHERE id = ?", (json.dumps(document), run_id))
+
+    reopened = Store(db, series_of, max_series=1000, keep_runs=10)
+    try:
+        assert reopened.current["shop"].run.stale_after_seconds is None
+        assert reopened.current["shop"].run.features[0].feature == "price"
+    finally:
+        reopened.close()

@@ -35,6 +35,14 @@ def test_the_document_carries_names_time_and_the_whole_report() -> None:
     }
 
 
+def test_a_scheduled_run_says_how_long_its_dataset_may_go_without_a_run() -> None:
+    document = run_document(
+        REPORT, "shop", "ref.csv", "b_2.csv", datetime(2026, 1, 2, tzinfo=UTC), 1200.0
+    )
+    assert document == {**RUN, "stale_after_seconds": 1200.0}
+    assert "stale_after_seconds" not in RUN  # a run by hand: its dataset never goes stale
+
+
 def test_posts_the_run_as_json_with_the_bearer_token(recorder: Recorder) -> None:
     answer = send_run(RUN, recorder.url, token="s3cret", session=fast_session())
     assert answer == {"dataset": "d", "run_id": 1, "current": True}
