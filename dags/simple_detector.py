@@ -3,7 +3,9 @@
     pick_batches -> validate_schema -> apply_detection -> send_results
 
 The reference batch comes from ``<data_dir>/control/``, the current one is the newest enabled
-batch in ``<data_dir>/audit/`` (rename ``x.csv.off`` to ``x.csv`` to enable it). Column kinds
+batch in ``<data_dir>/audit/`` (rename ``x.csv.off`` to ``x.csv`` to enable it). It runs every
+``$DRIFT_SCHEDULE`` (a duration such as ``10m``; unset: manual runs only), and each scheduled
+run tells the monitor that the dataset is stale after two intervals without a run. Column kinds
 and test settings come from ``<data_dir>/drift.yaml`` when it exists; otherwise they are
 inferred. Trigger with ``{"current": "bike_sharing_dataset_4.csv.off"}`` and the like to pick
 files explicitly.
@@ -25,15 +27,17 @@ from drift import DriftConfig, DriftInputError, compare, load_config, read_batch
 from drift.batches import pick_batches as find_batches
 from drift.dataset import read_header
 from drift.engine import check_schema
-from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV
+from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 from drift.publish import run_document, send_run
 from drift.report import format_table
+from drift.schedule import parse_schedule, stale_after_seconds
 
 log = logging.getLogger(__name__)
 
 DATA_DIR = os.environ.get("DRIFT_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
 DATASET = os.environ.get("DRIFT_DATASET", "bike_sharing")
 CONFIG_NAME = "drift.yaml"
+SCHEDULE = parse_schedule(os.environ.get(SCHEDULE_ENV))  # a bad value is an import error
 
 
 def _config(path: str | None) -> DriftConfig:
@@ -42,7 +46,7 @@ def _config(path: str | None) -> DriftConfig:
 
 @dag(
     dag_id="simple_detector",
-    schedule=None,
+    schedule=SCHEDULE,
     start_date=pendulum.datetime(2024, 4, 1, tz="UTC"),
     catchup=False,
     tags=["monitoring", "drift"],
@@ -98,7 +102,13 @@ def simple_detector() -> None:
             raise AirflowFailException(str(exc)) from None
         log.info("drift results\n%s", format_table(report))
         dataset = (params or {})["dataset"]
-        return run_document(report, dataset, reference=reference.name, batch=current.name)
+        return run_document(
+            report,
+            dataset,
+            reference=reference.name,
+            batch=current.name,
+            stale_after_seconds=stale_after_seconds(SCHEDULE),
+        )
 
     @task(
         retries=3,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from conftest import AIRFLOW, DATA, ROOT, Recorder
 from drift import compare, load_config, read_batch
-from drift.names import RUNS_PATH
+from drift.names import RUNS_PATH, SCHEDULE_ENV
 from monitor.schema import Run
 
 CONFIG = DATA / "drift.yaml"
@@ -92,3 +93,47 @@ def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(
     assert run.returncode != 0
     assert "missing configured column(s) 'cnt'" in run.stdout + run.stderr
     assert recorder.requests == []
+
+
+# --- the schedule: DRIFT_SCHEDULE, and how long a scheduled dataset may go without a run ---
+
+
+def load_dag(monkeypatch: pytest.MonkeyPatch, schedule: str) -> DagBag:
+    monkeypatch.setenv(SCHEDULE_ENV, schedule)
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "interval", "timetable"),
+    [("10m", timedelta(minutes=10), "DeltaTriggerTimetable"), ("", None, "NullTimetable")],
+)
+def test_the_dag_runs_on_drift_schedule_or_only_by_hand(
+    monkeypatch: pytest.MonkeyPatch, schedule: str, interval: timedelta | None, timetable: str
+) -> None:
+    bag = load_dag(monkeypatch, schedule)
+    assert bag.import_errors == {}
+    dag = bag.dags["simple_detector"]
+    assert dag.schedule == interval
+    assert type(dag.timetable).__name__ == timetable  # every interval; or never by itself
+
+
+def test_a_schedule_airflow_would_misread_is_an_import_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bag = load_dag(monkeypatch, "every 10 minutes")
+    [error] = bag.import_errors.values()
+    assert "DRIFT_SCHEDULE must be a duration such as 10m" in error
+    assert "simple_detector" not in bag.dags
+
+
+def test_a_scheduled_dag_tells_the_monitor_when_its_dataset_is_stale(
+    airflow_env: dict[str, str], recorder: Recorder, data_dir: Path
+) -> None:
+    run = run_dag(
+        airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url,
+        DRIFT_DATA_ROOT=str(data_dir), DRIFT_SCHEDULE="10m",
+    )  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    [request] = recorder.requests
+    Run.model_validate_json(request["body"])  # the monitor accepts it
+    assert json.loads(request["body"])["stale_after_seconds"] == 2 * 10 * 60  # two intervals
