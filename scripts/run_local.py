@@ -3,7 +3,8 @@
 Starts the monitor and Prometheus, runs the DAG ``simple_detector`` with real Airflow
 (``airflow dags test``), shows the per-feature results and the alerts that would fire,
 writes the Grafana provisioning files, applies them when a Grafana answers at GRAFANA_URL,
-and stops what it started on exit (Ctrl-C included).
+and stops what it started when it ends, fails or is stopped (Ctrl-C, SIGTERM, SIGHUP);
+with --keep-running the monitor and Prometheus serve until then.
 
     .venv/bin/python scripts/run_local.py [--current BATCH] [--keep-running]
 """
@@ -11,11 +12,14 @@ and stops what it started on exit (Ctrl-C included).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,20 +35,44 @@ from drift import names
 from drift.report import DriftReport, format_table
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / ".local"  # state of the local run (gitignored)
 BIN = Path(sys.executable).parent
-PROMETHEUS_PORT = 9090
 DATASET = "bike_sharing"
 STARTUP_SECONDS = 60
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The last line of a Python traceback in the Airflow log: "module.path.SomeError: message".
+EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*(\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+class Stopped(Exception):
+    """A stop signal arrived. Raised wherever the run is, so that every service started so
+    far is stopped on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def stop(signum: int, _frame: object) -> None:
+    for sig in STOP_SIGNALS:  # a second signal must not cut the clean-up short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Stopped(signum)
 
 
 def step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def wait_for(ready: Callable[[], bool], what: str, seconds: float = STARTUP_SECONDS) -> None:
+def wait_for(
+    ready: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen | None = None,
+    log: Path | None = None,
+    seconds: float = STARTUP_SECONDS,
+) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
+        if process is not None and process.poll() is not None:
+            sys.exit(f"error: {what} exited at start-up; see {log}")
         if time.monotonic() > deadline:
             sys.exit(f"error: {what} did not come up within {seconds:.0f} s")
         time.sleep(0.2)
@@ -57,9 +85,15 @@ def answers(url: str) -> bool:
         return False
 
 
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @contextmanager
-def service(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """A background process in its own process group, stopped (with its children) on exit."""
+def started(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A process in its own process group, its output appended to ``log``; stopped (with its
+    children) when the block is left, whether it ends, fails or is stopped."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -74,6 +108,17 @@ def service(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subp
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def failure(log: Path) -> str | None:
+    """Why the DAG failed, as it said: the message of the last AirflowFailException in the
+    log (how the DAG reports bad input), else the last exception line, if any."""
+    found = EXCEPTION_LINE.findall(log.read_text(errors="replace"))
+    failed = [message for kind, message in found if kind == "AirflowFailException"]
+    if failed:
+        return failed[-1]
+    return ": ".join(found[-1]) if found else None
 
 
 def prometheus_config(monitor_target: str) -> dict:
@@ -89,52 +134,59 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     prometheus = shutil.which("prometheus")
     if prometheus is None:
         sys.exit("error: Prometheus is not installed: sudo apt-get install prometheus")
-    WORK.mkdir(exist_ok=True)
+    for what, port, option in (
+        ("the monitor", args.monitor_port, "--monitor-port"),
+        ("Prometheus", args.prometheus_port, "--prometheus-port"),
+    ):
+        if listening(port):
+            sys.exit(
+                f"error: something already listens on 127.0.0.1:{port}, where {what} would;"
+                f" stop it or choose another port with {option}"
+            )
+    work: Path = args.state_dir
+    work.mkdir(parents=True, exist_ok=True)
     token = os.environ.get(names.MONITOR_TOKEN_ENV) or secrets.token_urlsafe(24)
-    monitor_url = f"http://127.0.0.1:{names.MONITOR_PORT}"
-    prometheus_url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
-    for url in (monitor_url, prometheus_url):
-        if answers(url):
-            sys.exit(f"error: something already listens at {url}; stop it first")
+    monitor_url = f"http://127.0.0.1:{args.monitor_port}"
+    prometheus_url = f"http://127.0.0.1:{args.prometheus_port}"
     env = {**os.environ, names.MONITOR_TOKEN_ENV: token}
 
-    step(f"starting the monitor at {monitor_url} (state in .local/monitor.db)")
-    stack.enter_context(service(
-        [sys.executable, "-m", "monitor", "--db", str(WORK / "monitor.db")],
-        WORK / "monitor.log", env,
+    step(f"starting the monitor at {monitor_url} (state in {work / 'monitor.db'})")
+    log = work / "monitor.log"
+    monitor = stack.enter_context(started(
+        [sys.executable, "-m", "monitor", "--db", str(work / "monitor.db"),
+         "--port", str(args.monitor_port)],
+        log, env,
     ))  # fmt: skip
-    wait_for(lambda: answers(f"{monitor_url}/readyz"), "the monitor")
+    wait_for(lambda: answers(f"{monitor_url}/readyz"), "the monitor", monitor, log)
 
     step(f"starting Prometheus at {prometheus_url}, scraping the monitor")
-    config = WORK / "prometheus.yml"
-    config.write_text(yaml.safe_dump(prometheus_config(f"127.0.0.1:{names.MONITOR_PORT}")))
-    stack.enter_context(service(
-        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={WORK / 'prometheus'}",
-         f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+    config, log = work / "prometheus.yml", work / "prometheus.log"
+    config.write_text(yaml.safe_dump(prometheus_config(f"127.0.0.1:{args.monitor_port}")))
+    server = stack.enter_context(started(
+        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={work / 'prometheus'}",
+         f"--web.listen-address=127.0.0.1:{args.prometheus_port}",
          f"--web.external-url={prometheus_url}/"],
-        WORK / "prometheus.log", env,
+        log, env,
     ))  # fmt: skip
-    wait_for(lambda: answers(f"{prometheus_url}/-/ready"), "Prometheus")
+    wait_for(lambda: answers(f"{prometheus_url}/-/ready"), "Prometheus", server, log)
 
-    step("running the DAG simple_detector with Airflow (airflow dags test; log in .local/)")
+    airflow_log = work / "airflow.log"
+    step(f"running the DAG simple_detector with Airflow (airflow dags test; log {airflow_log})")
     airflow_env = env | {
-        "AIRFLOW_HOME": str(WORK / "airflow"),
+        "AIRFLOW_HOME": str(work / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         names.MONITOR_URL_ENV: monitor_url,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    airflow_log = WORK / "airflow.log"
-    with airflow_log.open("w") as out:
-        for command in (["db", "migrate"], ["dags", "test", "simple_detector"]):
-            conf = ["--conf", json.dumps({"current": args.current})] if args.current else []
-            extra = conf if command[0] == "dags" else []
-            done = subprocess.run(
-                [str(BIN / "airflow"), *command, *extra], env=airflow_env, stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            if done.returncode:
-                sys.exit(f"error: airflow {' '.join(command)} failed; see {airflow_log}")
+    airflow_log.write_text("")
+    conf = ["--conf", json.dumps({"current": args.current})] if args.current else []
+    for command in (["db", "migrate"], ["dags", "test", "simple_detector", *conf]):
+        with started([str(BIN / "airflow"), *command], airflow_log, airflow_env) as airflow:
+            returncode = airflow.wait()
+        if returncode:
+            why = failure(airflow_log) or f"airflow {' '.join(command[:2])} failed"
+            sys.exit(f"error: the DAG failed: {why} (log: {airflow_log})")
 
     state = requests.get(f"{monitor_url}{names.DATASETS_PATH}/{DATASET}", timeout=5).json()
     step(f"results: {state['batch']} compared with {state['reference']}")
@@ -154,8 +206,8 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     provision = [sys.executable, str(ROOT / "provision.py")]
     subprocess.run([*provision, "preview", "--prometheus-url", prometheus_url], check=False)
 
-    exported = WORK / "grafana-provisioning"
-    step(f"Grafana file-provisioning files (provision.py export {exported.relative_to(ROOT)})")
+    exported = work / "grafana-provisioning"
+    step(f"Grafana file-provisioning files (provision.py export {exported})")
     subprocess.run([*provision, "export", str(exported)], check=True)
 
     grafana = os.environ.get("GRAFANA_URL", "http://localhost:3000")
@@ -166,23 +218,32 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     else:
         step(f"no Grafana answers at {grafana}: apply skipped (set GRAFANA_URL to use one)")
 
-    print(f"\nstatus page: {monitor_url}/   Prometheus: {prometheus_url}/")
     if args.keep_running:
-        step("running until Ctrl-C")
-        signal.pause()
+        print(f"\nstatus page: {monitor_url}/   Prometheus: {prometheus_url}/")
+        step("serving until Ctrl-C")
+        with contextlib.suppress(Stopped):  # how --keep-running ends
+            signal.pause()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--current", help="an audit/ batch to compare instead of the newest")
     parser.add_argument("--keep-running", action="store_true", help="serve until Ctrl-C")
+    parser.add_argument(
+        "--state-dir", type=Path, default=ROOT / ".local", help="where the run keeps its state"
+    )
+    parser.add_argument("--monitor-port", type=int, default=names.MONITOR_PORT)
+    parser.add_argument("--prometheus-port", type=int, default=names.PROMETHEUS_PORT)
     args = parser.parse_args()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, stop)
     try:
         with ExitStack() as stack:
             run(args, stack)
-        step("stopped the monitor and Prometheus")
-    except KeyboardInterrupt:
-        print("\nstopped", file=sys.stderr)
+    except Stopped as stopped:
+        step(f"{stopped}: stopped the monitor and Prometheus")
+        sys.exit(128 + stopped.signum)
+    step(f"stopped the monitor and Prometheus (state kept in {args.state_dir})")
 
 
 if __name__ == "__main__":
