@@ -4,11 +4,15 @@ person can act on. It never logs or prints a request body (they can carry secret
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from urllib3.exceptions import NewConnectionError
+
+# Answers that a moment later may not repeat: throttling, and Grafana or a gateway failing.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_SECONDS = 60.0
 
 # What a 403 on a path most likely lacks (API-NOTES §1, "Permissions").
 PERMISSIONS = (
@@ -28,7 +32,20 @@ class GrafanaError(Exception):
         self.status, self.body = status, body
 
 
+class _Passing(Exception):
+    """A failure that may pass: the request is sent again, after ``wait`` s at least."""
+
+    def __init__(self, error: GrafanaError, wait: float = 0) -> None:
+        self.error, self.wait = error, wait
+
+
 class GrafanaClient:
+    """Every request is retried ``retries`` times on a failure that may pass: no connection,
+    a reset, a timeout, an answer cut short, 429 and 5xx. That holds for writes too, as every
+    write names its uid: a repeat of a write that landed is refused as a duplicate or a stale
+    version, or finds nothing to delete, and the caller settles that by reading again
+    (``plan.apply``)."""
+
     def __init__(
         self,
         url: str,
@@ -42,20 +59,12 @@ class GrafanaClient:
         disable_provenance: bool = False,
     ) -> None:
         self.url = url.rstrip("/")
-        self.timeout = timeout
+        self.timeout, self.retries = timeout, retries
+        # The first pause between tries, doubled after each: 0.5 s with the default timeout.
+        self.backoff = timeout / 20
         self.disable_provenance = disable_provenance
         self.reads = self.writes = 0
         self._session = requests.Session()
-        retry = Retry(
-            total=retries,
-            backoff_factor=0.5,
-            status_forcelist=(429, 500, 502, 503, 504),
-            allowed_methods=None,  # every write names its uid: a repeat converges
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        self._session.mount("http://", HTTPAdapter(max_retries=retry))
-        self._session.mount("https://", HTTPAdapter(max_retries=retry))
         self._session.headers["X-Grafana-Org-Id"] = str(org_id)
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -75,6 +84,8 @@ class GrafanaClient:
         params: dict[str, Any] | None = None,
         missing_ok: bool = False,
     ) -> Any:
+        """The JSON answer (None: none, or a 404 when ``missing_ok``); a GrafanaError once
+        Grafana refused, or failed ``retries`` + 1 times."""
         headers = {}
         if method != "GET":
             self.writes += 1
@@ -82,39 +93,71 @@ class GrafanaClient:
                 headers["X-Disable-Provenance"] = "true"
         else:
             self.reads += 1
+        attempt = 0
+        while True:
+            try:
+                return self._once(method, path, json, params, headers, missing_ok)
+            except _Passing as failure:
+                if attempt == self.retries:
+                    raise failure.error from None
+                time.sleep(max(self.backoff * 2**attempt, failure.wait))
+            attempt += 1
+
+    def _once(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
+        missing_ok: bool,
+    ) -> Any:
         try:
             response = self._session.request(
                 method, self.url + path, json=json, params=params, headers=headers,
-                timeout=self.timeout,
+                timeout=self.timeout, stream=True,
             )  # fmt: skip
-        except requests.ConnectionError as exc:
-            raise GrafanaError(f"cannot reach Grafana at {self.url}: {short_reason(exc)}") from None
         except requests.Timeout:
-            raise GrafanaError(
-                f"Grafana at {self.url} did not answer {method} {path} within {self.timeout} s"
-            ) from None
+            message = f"Grafana at {self.url} did not answer {method} {path} in {self.timeout:g} s"
+            raise _Passing(GrafanaError(message)) from None
+        except requests.ConnectionError as exc:
+            if any(isinstance(cause, NewConnectionError) for cause in _causes(exc)):
+                message = f"cannot reach Grafana at {self.url}: {short_reason(exc)}"
+            else:
+                message = f"{method} {path}: Grafana dropped the connection ({short_reason(exc)})"
+            raise _Passing(GrafanaError(message)) from None
         except requests.RequestException as exc:
             raise GrafanaError(f"{method} {path} failed: {short_reason(exc)}") from None
-        if response.status_code == 404 and missing_ok:
+        with response:
+            try:
+                content = response.content  # read here: a reset or a cut shows now
+            except requests.RequestException as exc:
+                message = f"{method} {path}: the answer was cut short ({short_reason(exc)})"
+                raise _Passing(GrafanaError(message)) from None
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            raise _Passing(_error(method, path, response), _retry_after(response))
+        if status == 404 and missing_ok:
             return None
-        if response.status_code >= 400:
+        if status >= 400:
             raise _error(method, path, response)
-        if not response.content:
+        if not content:
             return None
         try:
             return response.json()
-        except ValueError:
-            raise GrafanaError(
-                f"{method} {path}: Grafana answered {response.status_code} with a body that is "
-                f"not JSON; is {self.url} really Grafana?"
-            ) from None
+        except ValueError:  # half a document, read up to a close; or not Grafana at all
+            message = (
+                f"{method} {path}: the answer (HTTP {status}) is not JSON: cut short, or "
+                f"{self.url} is not Grafana"
+            )
+            raise _Passing(GrafanaError(message)) from None
 
     def check_health(self) -> None:
         """Fail with one clear line unless a healthy Grafana answers at the URL."""
         try:
             health = self.get("/api/health")
         except GrafanaError as exc:
-            if exc.status in (None, 503):  # unreachable, or Grafana's own "database down"
+            if exc.status is None or exc.status in RETRY_STATUSES:  # unreachable, failing, busy
                 raise
             raise GrafanaError(
                 f"{self.url} does not answer like Grafana (GET /api/health: HTTP {exc.status}); "
@@ -172,9 +215,22 @@ def _error(method: str, path: str, response: requests.Response) -> GrafanaError:
     return GrafanaError(text, status, body)
 
 
-def short_reason(exc: Exception) -> str:
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a 429 or 503 asks to wait (Retry-After in seconds; 0 if absent), bounded."""
+    try:
+        return min(float(response.headers.get("Retry-After", 0)), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:  # an HTTP date: the backoff is enough
+        return 0
+
+
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and what caused it, innermost last."""
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def short_reason(exc: BaseException) -> str:
     """The innermost cause, without urllib3's long chain."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    reason = str(exc).split(": ", 1)[-1] if ": " in str(exc) else str(exc)
-    return reason.strip() or type(exc).__name__
+    innermost = list(_causes(exc))[-1]
+    return str(innermost).split(": ", 1)[-1].strip() or type(innermost).__name__
