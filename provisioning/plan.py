@@ -13,6 +13,8 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.resources import PolicyRoutes, Resource, RuleGroup
 
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
+# Refusals that a write which already took effect meets when it is sent again.
+SETTLED_BY_READING = frozenset({404, 409, 412, 500})
 SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "="}
 
 
@@ -39,9 +41,17 @@ class Change:
 def make_plan(
     client: GrafanaClient, resources: list[Resource], destroy: bool = False
 ) -> list[Change]:
-    """What apply (or destroy) would do; reads only. Objects that a resource replaced (an
-    integration with an older bot token) are deleted after it."""
-    changes = []
+    """What apply (or destroy) would do; reads only.
+
+    Objects that a resource replaced (an integration holding an older bot token) are deleted
+    right after it is created, or first of all when it exists already. A rotated token cannot
+    move into the integration in place (its uid carries the token's fingerprint, and Grafana
+    keeps a uid), and Grafana refuses to delete the last integration of a contact point that
+    a route uses: so the new integration comes first, and both deliver only until the very next
+    request deletes the old one (the client retries it on faults). If an apply stops in
+    between, the next one deletes the old integration before anything else."""
+    changes: list[Change] = []
+    stale: list[Change] = []  # replaced by an integration that exists: deleted first
     for resource in reversed(resources) if destroy else resources:
         live = resource.read(client)
         before = None if live is None else resource.comparable(live)
@@ -52,10 +62,12 @@ def make_plan(
             after = resource.comparable(None)
             action = CREATE if live is None else UPDATE if before != after else UNCHANGED
         changes.append(Change(resource, action, live, before, after))
-        for orphan, orphan_live in resource.orphans():  # after the resource that replaces it
-            changes.append(
-                Change(orphan, DELETE, orphan_live, orphan.comparable(orphan_live), None)
-            )
+        orphans = [
+            Change(orphan, DELETE, orphan_live, orphan.comparable(orphan_live), None)
+            for orphan, orphan_live in resource.orphans()
+        ]
+        (changes if live is None else stale).extend(orphans)
+    changes = stale + changes
     if not destroy:
         _check_provenance(changes)
     return changes
@@ -71,13 +83,40 @@ def apply(
         if change.action == UNCHANGED:
             continue
         progress(f"{SYMBOLS[change.action]} {change.action} {change.title} ...")
-        if change.action == DELETE:
-            change.resource.delete(client, change.live)
-        else:
-            change.resource.write(client, change.live)
+        _make(client, change)
         done.append(change)
         progress("  done" + "".join(f"; {note}" for note in change.resource.notes))
     return done
+
+
+def _make(client: GrafanaClient, change: Change) -> None:
+    """Make one change. A write can be refused because an earlier try of it landed and only
+    its answer was lost: the client's repeat then meets a duplicate (409; 500 for a contact
+    point's uid) or a newer version (409, 412). Grafana is read again: when it matches the
+    definition, the change is made; when the object appeared or went meanwhile, it is written
+    once more from what is there; a create refused for an object someone else made is one
+    line naming that object."""
+    resource = change.resource
+    if change.action == DELETE:
+        resource.delete(client, change.live)  # a delete finding nothing is done
+        return
+    try:
+        resource.write(client, change.live)
+        return
+    except GrafanaError as exc:
+        if exc.status not in SETTLED_BY_READING:
+            raise
+        refused = exc
+    live = resource.read(client)
+    if live is not None and resource.comparable(live) == change.after:
+        return
+    if (live is None) != (change.live is None):
+        resource.write(client, live)
+        return
+    clash = resource.clash(client) if live is None else None
+    if clash:
+        raise GrafanaError(f"cannot create {change.title}: {clash}") from None
+    raise refused
 
 
 def render(changes: list[Change]) -> str:

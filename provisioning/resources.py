@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.settings import SettingsError, duration_seconds
@@ -56,7 +57,13 @@ class Resource:
         raise NotImplementedError
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
+        """Remove it; gone already is fine (a repeat after the first delete's answer was lost)."""
         raise NotImplementedError
+
+    def clash(self, client: GrafanaClient) -> str | None:
+        """What, made by someone else, keeps this object from being created (it holds the
+        name or title), said for a person; None when nothing is known to."""
+        return None
 
     def orphans(self) -> list[tuple[Resource, Any]]:
         """Objects that ``read`` found this toolkit made earlier and no longer defines, each
@@ -86,7 +93,17 @@ class DataSource(Resource):
         client.request("PUT", f"/api/datasources/uid/{self.name}", json=body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
-        client.request("DELETE", f"/api/datasources/uid/{self.name}")
+        client.request("DELETE", f"/api/datasources/uid/{self.name}", missing_ok=True)
+
+    def clash(self, client: GrafanaClient) -> str | None:
+        name = self.body["name"]
+        other = client.get(f"/api/datasources/name/{quote(name, safe='')}", missing_ok=True)
+        if not other or other.get("uid") == self.name:
+            return None
+        return (
+            f"its name {name!r} is taken by data source {other.get('uid')!r}, which this tool "
+            "does not manage; rename or remove it, or choose another name in grafana.yaml"
+        )
 
 
 class Folder(Resource):
@@ -112,7 +129,23 @@ class Folder(Resource):
             titles = ", ".join(sorted(str(hit.get("title")) for hit in left))
             self.notes.append(f"kept: it still holds dashboards that others made ({titles})")
             return
-        client.request("DELETE", f"/api/folders/{self.name}", params={"forceDeleteRules": "false"})
+        client.request(
+            "DELETE",
+            f"/api/folders/{self.name}",
+            params={"forceDeleteRules": "false"},
+            missing_ok=True,
+        )
+
+    def clash(self, client: GrafanaClient) -> str | None:
+        title = self.body["title"]
+        folders = client.get("/api/folders", params={"limit": 1000}) or []
+        other = next((f for f in folders if f.get("title") == title), None)
+        if other is None or other.get("uid") == self.name:
+            return None
+        return (
+            f"its title {title!r} is taken by folder {other.get('uid')!r}, which this tool "
+            "does not manage; rename or remove it, or choose another title in grafana.yaml"
+        )
 
 
 class Dashboard(Resource):
@@ -152,7 +185,7 @@ class Dashboard(Resource):
         client.request("POST", "/api/dashboards/db", json=body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
-        client.request("DELETE", f"/api/dashboards/uid/{self.name}")
+        client.request("DELETE", f"/api/dashboards/uid/{self.name}", missing_ok=True)
 
 
 class Template(Resource):
@@ -175,7 +208,7 @@ class Template(Resource):
         client.request("PUT", f"{PROVISIONING}/templates/{self.name}", json=body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
-        client.request("DELETE", f"{PROVISIONING}/templates/{self.name}")
+        client.request("DELETE", f"{PROVISIONING}/templates/{self.name}", missing_ok=True)
 
 
 @dataclass
@@ -212,7 +245,7 @@ class ContactPoint(Resource):
             client.request("PUT", f"{PROVISIONING}/contact-points/{self.name}", json=self.body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
-        client.request("DELETE", f"{PROVISIONING}/contact-points/{self.name}")
+        client.request("DELETE", f"{PROVISIONING}/contact-points/{self.name}", missing_ok=True)
 
     def orphans(self) -> list[tuple[Resource, Any]]:
         """Our integrations holding an older bot token, as read by ``read``."""
@@ -295,12 +328,12 @@ class RuleGroup(Resource):
         ):
             # Grafana ignores a PUT identical but for provenance (its delta is empty), so a
             # change of mode re-creates the group; its alerts start from "normal" again.
-            client.request("DELETE", path)
+            client.request("DELETE", path, missing_ok=True)
         client.request("PUT", path, json=self.body)
 
     def delete(self, client: GrafanaClient, live: Any) -> None:
         path = f"{PROVISIONING}/folder/{self.body['folderUid']}/rule-groups/{self.body['title']}"
-        client.request("DELETE", path)
+        client.request("DELETE", path, missing_ok=True)
 
 
 def _without_ids(dashboard: Any) -> Any:

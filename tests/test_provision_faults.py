@@ -1,0 +1,229 @@
+"""provision.py through a fault-injecting proxy (tests/fault_proxy.py) in front of the fake
+Grafana: answers lost after Grafana acted, answers cut short, resets, timeouts, 5xx and 429.
+Each apply either succeeds or fails with one line; no state routes a rule nowhere; a clean
+apply afterwards converges."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fault_proxy import FAULTS, FaultProxy
+from test_provision import NEW_TOKEN, TOKEN, applied, fake, plan, provision, telegram
+
+from alerting.notifications import contact_point_uid
+from fake_grafana import DEFAULT_TOKEN, FakeGrafana, OrgState
+
+__all__ = ["fake"]  # the fixture, shared with test_provision
+
+# Short waits, so that a timeout or a retry costs little; the proxy stalls for longer.
+FAST = {"PROVISION__GRAFANA__TIMEOUT_SECONDS": "0.5", "PROVISION__GRAFANA__RETRIES": "3"}
+DATASOURCES, FOLDERS = "/api/datasources", "/api/folders"
+CONTACT_POINTS = "/api/v1/provisioning/contact-points"
+TEMPLATES = "/api/v1/provisioning/templates"
+RULE_GROUPS = "/api/v1/provisioning/folder/"
+DASHBOARDS = "/api/dashboards/uid/"
+# How Grafana refuses a write repeated after it landed: a duplicate, a stale version, gone.
+REFUSED = re.compile(r"\((404|409|412)\)|already exists")
+
+
+@pytest.fixture
+def proxy(fake: FakeGrafana) -> Iterator[FaultProxy]:
+    with FaultProxy(fake.url, stall_seconds=10) as server:
+        yield server
+
+
+def through(proxy: FaultProxy, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """provision.py with Grafana behind the proxy."""
+    return provision(None, *args, GRAFANA_URL=proxy.url, GRAFANA_TOKEN=DEFAULT_TOKEN, **FAST | env)
+
+
+def error_line(run: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed run prints on stderr."""
+    assert run.returncode == 1, run.stdout + run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("Error: ")
+    return line
+
+
+def statuses(fake: FakeGrafana, method: str, path: str) -> list[int | None]:
+    """What the fake answered to each such request, in order."""
+    return [r.status for r in fake.requests if r.method == method and r.path.startswith(path)]
+
+
+@pytest.mark.parametrize(
+    ("path", "duplicate"),
+    [
+        # Grafana's answers to a create whose object exists (pkg/api/datasources.go,
+        # pkg/api/folder.go, ngalert provisioning contactpoints.go: uidInUse through ErrResp 500).
+        (DATASOURCES, 409),
+        (FOLDERS, 409),
+        (CONTACT_POINTS, 500),
+    ],
+)
+@pytest.mark.parametrize("fault", ["reset-after", "timeout", "5xx"])
+def test_a_create_whose_answer_was_lost_converges(
+    fake: FakeGrafana, proxy: FaultProxy, path: str, duplicate: int, fault: str
+) -> None:
+    proxy.inject(fault, "POST", path, after=True)
+    run = through(proxy, "apply")
+    assert run.returncode == 0, run.stdout + run.stderr
+    answers = statuses(fake, "POST", path)
+    assert answers[0] in (200, 202) and duplicate in answers[1:]  # the repeat found it there
+    assert len(fake.state.datasources) == len(fake.state.folders) == len(telegram(fake)) == 1
+    assert plan(fake)[0] == 0
+
+
+def test_an_update_or_delete_repeated_after_it_landed_converges(
+    fake: FakeGrafana, proxy: FaultProxy
+) -> None:
+    applied(fake)
+    state = fake.state
+    state.datasources["drift-prometheus"]["url"] = "http://elsewhere:9090"
+    state.folders["drift"]["title"] = "Renamed in the UI"
+    state.templates["drift"]["template"] = '{{ define "drift.telegram" }}edited{{ end }}'
+    for path in (DATASOURCES, FOLDERS, TEMPLATES):
+        proxy.inject("reset-after", "PUT", path)
+    fake.reset_log()
+    run = through(proxy, "apply")
+    assert run.returncode == 0, run.stdout + run.stderr
+    # The repeats met a newer version than the plan read: Grafana's optimistic locks.
+    assert statuses(fake, "PUT", DATASOURCES) == [200, 409]
+    assert statuses(fake, "PUT", FOLDERS) == [200, 412]
+    assert statuses(fake, "PUT", TEMPLATES) == [202, 409]
+    assert plan(fake)[0] == 0
+
+    for path in (DATASOURCES, FOLDERS, DASHBOARDS, RULE_GROUPS, CONTACT_POINTS, TEMPLATES):
+        proxy.inject("reset-after", "DELETE", path)
+    fake.reset_log()
+    run = through(proxy, "destroy")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert 404 in statuses(fake, "DELETE", DATASOURCES)  # the repeat found it gone
+    assert not (state.datasources or state.folders or state.dashboards or state.rule_groups)
+    assert telegram(fake) == [] and "drift" not in state.templates
+
+
+@pytest.mark.parametrize(
+    ("fault", "options"),
+    [
+        ("truncated", {"keep_length": True}),  # an incomplete read
+        ("truncated", {"keep_length": False}),  # half a JSON document
+        ("reset-after", {}),
+        ("reset-before", {}),
+        ("timeout", {"after": False}),
+        ("5xx", {"after": False, "status": 503}),
+        ("429", {}),
+    ],
+)
+def test_a_read_whose_answer_failed_is_retried(
+    fake: FakeGrafana, proxy: FaultProxy, fault: str, options: dict[str, Any]
+) -> None:
+    applied(fake)
+    proxy.inject(fault, "GET", CONTACT_POINTS, times=2, **options)
+    run = through(proxy, "plan")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert statuses(fake, "GET", CONTACT_POINTS)[-1] == 200
+
+
+def test_a_read_failing_every_time_is_one_line(fake: FakeGrafana, proxy: FaultProxy) -> None:
+    proxy.inject("truncated", "GET", DATASOURCES, times=4)  # the first try and 3 retries
+    line = error_line(through(proxy, "plan"))
+    assert line.startswith("Error: GET /api/datasources/uid/drift-prometheus: the answer was cut")
+
+
+def test_a_clash_with_someone_elses_data_source_is_one_line_naming_it(fake: FakeGrafana) -> None:
+    fake.seed_datasource("theirs", "Prometheus (drift)")
+    line = error_line(provision(fake, "apply"))
+    assert line == (
+        "Error: cannot create data source drift-prometheus: its name 'Prometheus (drift)' is "
+        "taken by data source 'theirs', which this tool does not manage; rename or remove it, "
+        "or choose another name in grafana.yaml"
+    )
+    assert set(fake.state.datasources) == {"theirs"}
+
+
+def test_a_clash_with_someone_elses_folder_is_one_line_naming_it(fake: FakeGrafana) -> None:
+    fake.seed_folder("theirs", "Data drift")
+    line = error_line(provision(fake, "apply"))
+    assert line == (
+        "Error: cannot create folder drift: its title 'Data drift' is taken by folder 'theirs', "
+        "which this tool does not manage; rename or remove it, or choose another title in "
+        "grafana.yaml"
+    )
+
+
+def test_a_token_rotation_cut_short_deletes_the_stale_integration_first(
+    fake: FakeGrafana,
+) -> None:
+    applied(fake)
+    fake.fail_next(4, status=503, paths=CONTACT_POINTS, methods="DELETE")
+    error_line(provision(fake, "apply", TELEGRAM_BOT_TOKEN=NEW_TOKEN, **FAST))
+    assert len(telegram(fake)) == 2  # the new integration is there, the old one not gone yet
+
+    code, document = plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert code == 2
+    first = document["changes"][0]
+    assert (first["action"], first["name"]) == ("delete", contact_point_uid(TOKEN))
+    assert [c["action"] for c in document["changes"][1:]] == ["unchanged"] * 7
+    applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    [integration] = telegram(fake)
+    assert integration["uid"] == contact_point_uid(NEW_TOKEN)
+
+
+def matcher_holds(matcher: list[str], labels: dict[str, str]) -> bool:
+    name, op, value = matcher
+    actual = labels.get(name, "")
+    if op in ("=~", "!~"):
+        return bool(re.fullmatch(value, actual)) == (op == "=~")
+    return (actual == value) == (op == "=")
+
+
+def receivers_for(node: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """The receivers of the routes below ``node`` that take an alert with these labels, as
+    Alertmanager walks the tree (the first matching route unless it has continue)."""
+    found = []
+    for route in node.get("routes") or []:
+        if all(matcher_holds(m, labels) for m in route.get("object_matchers") or []):
+            found += receivers_for(route, labels) or [route.get("receiver") or node["receiver"]]
+            if not route.get("continue"):
+                break
+    return found
+
+
+def rules_routed_nowhere(state: OrgState) -> list[str]:
+    """Alert rules whose labels no route (below the root) sends to an existing contact point."""
+    contact_points = state.receiver_names()
+    return [
+        rule["title"]
+        for rule in state.alert_rules().values()
+        if not set(receivers_for(state.policy_tree, rule.get("labels") or {})) & contact_points
+    ]
+
+
+def test_thirty_applies_through_thirty_percent_faults_then_a_clean_apply_converges(
+    fake: FakeGrafana,
+) -> None:
+    outcomes = []
+    with FaultProxy(fake.url, rate=0.3, seed=20240611, stall_seconds=10) as proxy:
+        for attempt in range(30):
+            token = (TOKEN, NEW_TOKEN)[attempt // 6 % 2]  # the bot token rotates now and then
+            # Two retries only, so that some applies fail too (one request in 37 fails 3 times).
+            run = through(proxy, "apply", TELEGRAM_BOT_TOKEN=token, PROVISION__GRAFANA__RETRIES="2")
+            if run.returncode != 0:  # a fault outlasted the retries, never a repeat's refusal
+                assert not REFUSED.search(error_line(run))
+            outcomes.append(run.returncode)
+            assert rules_routed_nowhere(fake.state) == [], attempt
+            if run.returncode == 0:  # the rotation finished: one integration, the new token
+                [integration] = telegram(fake)
+                assert integration["uid"] == contact_point_uid(token)
+    assert proxy.kinds() == set(FAULTS)  # every kind of fault happened
+    assert set(outcomes) == {0, 1}, outcomes
+
+    applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)[0] == 0
+    fake.reset_log()
+    applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert fake.writes() == 0
