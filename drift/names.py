@@ -27,6 +27,7 @@ SAMPLE_SIZE = "drift_feature_sample_size"
 MISSING_RATIO = "drift_feature_missing_ratio"
 FEATURE_INFO = "drift_feature_info"
 FEATURES_TESTED = "drift_dataset_features_tested"
+FEATURES_SKIPPED = "drift_dataset_features_skipped"  # absent, all missing, constant, dates
 FEATURES_DRIFTED = "drift_dataset_features_drifted"
 DATASET_DRIFTED = "drift_dataset_drifted"
 DATASET_ALPHA = "drift_dataset_alpha"

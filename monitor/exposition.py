@@ -25,6 +25,7 @@ FEATURE_FAMILIES = (
 )
 DATASET_FAMILIES = (
     (names.FEATURES_TESTED, "Features tested in the last run"),
+    (names.FEATURES_SKIPPED, "Features that could not be tested in the last run"),
     (names.FEATURES_DRIFTED, "Features drifted in the last run"),
     (names.DATASET_DRIFTED, "1 if any feature drifted in the last run"),
     (names.DATASET_ALPHA, "Significance level of the last run"),
@@ -73,6 +74,7 @@ def run_samples(run: Run) -> Iterable[Sample]:
         )
         yield names.FEATURE_INFO, (*labels, *info), 1
     yield names.FEATURES_TESTED, (dataset,), run.summary.features_tested
+    yield names.FEATURES_SKIPPED, (dataset,), run.summary.features_skipped
     yield names.FEATURES_DRIFTED, (dataset,), run.summary.features_drifted
     yield names.DATASET_DRIFTED, (dataset,), float(run.summary.drifted)
     yield names.DATASET_ALPHA, (dataset,), run.settings.alpha

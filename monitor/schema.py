@@ -4,35 +4,58 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 
 from drift.config import Correction
+from drift.labels import LABEL_VALUE_PATTERN, MAX_LABEL_LENGTH, dataset_name_problem
 
 MAX_FEATURES = 1_000
-MAX_LABEL_LENGTH = 128
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_STALE_AFTER_SECONDS = 366 * 86400  # a schedule longer than a year is a mistake
 MAX_COUNT = 2**53  # counts are exposed as float64 samples: larger ones overflow or lose digits
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
-# Label values end up in Prometheus series and HTML: bounded, printable, no control characters.
+# Label values end up in Prometheus series and HTML (the rule is drift.labels', which the DAG
+# checks too).
 LabelValue = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH, pattern=LABEL_VALUE_PATTERN),
 ]
+# Validation context for runs read back from the database: one stored before a rule existed
+# still loads (Run.model_validate_json(body, context=STORED)).
+STORED = {"stored": True}
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+def _reachable_dataset(name: str, info: ValidationInfo) -> str:
+    problem = dataset_name_problem(name)
+    if problem and not (info.context or {}).get("stored"):
+        raise ValueError(f"a dataset name {problem}")
+    return name
+
+
+DatasetName = Annotated[
+    LabelValue,
+    AfterValidator(_reachable_dataset),
+    Field(
+        description="Up to 128 characters, no control characters, no '/', not '.' or '..': "
+        "the dataset is read and deleted at /api/v1/datasets/{dataset}"
+    ),
+]
 
 
 def _rfc3339(value: object) -> object:
@@ -53,6 +76,10 @@ class Settings(Strict):
 
 class Summary(Strict):
     features_tested: Count
+    # Optional for clients (and runs stored) from before it existed: Run counts it then.
+    features_skipped: Count | None = Field(
+        None, description="Features that could not be tested; counted from features if omitted"
+    )
     features_drifted: Count
     share_drifted: Share
     drifted: bool
@@ -86,7 +113,7 @@ class Feature(Strict):
 class Run(Strict):
     """One drift run: the current batch of a dataset compared with its reference."""
 
-    dataset: LabelValue
+    dataset: DatasetName
     batch: LabelValue
     reference: LabelValue
     run_at: Annotated[
@@ -103,6 +130,23 @@ class Run(Strict):
     summary: Summary
     features: Annotated[list[Feature], Field(max_length=MAX_FEATURES)]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_skipped(cls, data: Any) -> Any:
+        """A summary without features_skipped gets it counted from the features."""
+        if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+            return data
+        summary = data.get("summary")
+        if isinstance(summary, Summary):
+            summary = summary.model_dump()
+        if not isinstance(summary, dict) or summary.get("features_skipped") is not None:
+            return data
+        skipped = sum(
+            (f.get("status") if isinstance(f, dict) else getattr(f, "status", None)) == "skipped"
+            for f in data["features"]
+        )
+        return {**data, "summary": {**summary, "features_skipped": skipped}}
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         names = [f.feature for f in self.features]
@@ -111,12 +155,14 @@ class Run(Strict):
         if self.run_at > datetime.now(UTC) + FUTURE_TOLERANCE:
             raise ValueError("run_at is in the future")
         tested = sum(f.status == "tested" for f in self.features)
+        skipped = len(self.features) - tested
         drifted = sum(f.drifted for f in self.features)
         summary = self.summary
-        if (summary.features_tested, summary.features_drifted) != (tested, drifted):
+        counts = (summary.features_tested, summary.features_skipped, summary.features_drifted)
+        if counts != (tested, skipped, drifted):
             raise ValueError(
-                f"summary says {summary.features_tested} tested and {summary.features_drifted} "
-                f"drifted, the features say {tested} and {drifted}"
+                f"summary says {counts[0]} tested, {counts[1]} skipped and {counts[2]} drifted, "
+                f"the features say {tested}, {skipped} and {drifted}"
             )
         if summary.drifted != (drifted > 0):
             raise ValueError("summary.drifted disagrees with the features")

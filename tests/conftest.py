@@ -359,6 +359,7 @@ def run_doc(
         "settings": {"alpha": 0.05, "correction": "bh"},
         "summary": {
             "features_tested": tested,
+            "features_skipped": len(features) - tested,
             "features_drifted": drifted,
             "share_drifted": drifted / tested if tested else 0.0,
             "drifted": drifted > 0,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ from conftest import (
 )
 from drift import names
 from monitor.exposition import series_of
-from monitor.schema import MAX_FEATURES, MAX_LABEL_LENGTH, Run
+from monitor.schema import MAX_FEATURES, MAX_LABEL_LENGTH, STORED, Run
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -390,6 +391,21 @@ BAD_BODIES = [
         id="summary verdict disagrees",
     ),
     pytest.param(
+        mutated(lambda d: d["summary"].update(features_skipped=0)),
+        "0 skipped",
+        id="summary skipped count disagrees",
+    ),
+    pytest.param(
+        mutated(lambda d: d["summary"].update(features_skipped=-1)),
+        "summary.features_skipped",
+        id="negative skipped count",
+    ),
+    pytest.param(
+        mutated(lambda d: d.update(dataset="shop/eu")), "cannot contain '/'", id="slash in dataset"
+    ),
+    pytest.param(mutated(lambda d: d.update(dataset="..")), "be '.' or '..'", id="dataset .."),
+    pytest.param(mutated(lambda d: d.update(dataset=".")), "be '.' or '..'", id="dataset ."),
+    pytest.param(
         mutated(feature_b(p_value=None)), "needs p_value", id="tested feature without p-value"
     ),
     pytest.param(
@@ -678,3 +694,74 @@ def test_a_run_read_back_from_the_api_can_be_posted_again(monitor_app: MonitorAp
 
     assert response.status_code == 201, response.text
     assert response.json()["current"] is True
+
+
+# --- The summary's count of skipped features; dataset names that stay readable ---
+
+
+def test_a_run_without_features_skipped_is_accepted_and_gets_it_counted(
+    monitor_app: MonitorApp,
+) -> None:
+    """Clients written before features_skipped existed keep working."""
+    document = shop_run()  # one of its three features is skipped
+    del document["summary"]["features_skipped"]
+
+    assert monitor_app.post_run(document).status_code == 201
+
+    current = monitor_app.client.get(DATASET_PATH.format("shop")).json()
+    assert current["summary"]["features_skipped"] == 1
+    samples = scrape(monitor_app.metrics())
+    assert samples[series(names.FEATURES_SKIPPED, dataset="shop")] == 1
+
+
+def test_runs_stored_before_features_skipped_existed_still_load(tmp_path: Path) -> None:
+    import sqlite3
+
+    from monitor.store import Store
+
+    document = shop_run()
+    del document["summary"]["features_skipped"]
+    db = tmp_path / "old.db"
+    Store(db, series_of, max_series=1_000, keep_runs=10).close()  # creates the tables
+    with sqlite3.connect(db) as connection:  # a row as the monitor wrote it before
+        connection.execute(
+            "INSERT INTO runs (dataset, run_at, received_at, body) VALUES (?, ?, ?, ?)",
+            ("shop", RUN_AT.timestamp(), RUN_AT.timestamp(), json.dumps(document)),
+        )
+    connection.close()
+
+    store = Store(db, series_of, max_series=1_000, keep_runs=10)
+    try:
+        assert store.current["shop"].run.summary.features_skipped == 1
+    finally:
+        store.close()
+
+
+def test_a_dataset_accepted_is_readable_and_deletable_at_its_url(monitor_app: MonitorApp) -> None:
+    name = "shop eu.v2 ?#%"  # anything but a "/" is one path segment, once quoted
+    assert monitor_app.post_run(shop_run(dataset=name)).status_code == 201
+    url = DATASET_PATH.format(quote(name, safe=""))
+
+    assert monitor_app.client.get(url).json()["dataset"] == name
+    assert monitor_app.client.delete(url, headers=monitor_app.auth).status_code == 204
+
+
+def test_a_run_stored_with_a_slash_in_its_dataset_still_validates_as_stored() -> None:
+    """Such runs were accepted before the rule: the database keeps loading them."""
+    body = json.dumps(shop_run(dataset="shop/eu"))
+
+    with pytest.raises(ValueError, match="cannot contain '/'"):
+        Run.model_validate_json(body)
+    assert Run.model_validate_json(body, context=STORED).dataset == "shop/eu"
+
+
+def test_the_openapi_description_says_which_dataset_names_are_refused(
+    monitor_app: MonitorApp,
+) -> None:
+    schemas = monitor_app.client.get("/openapi.json").json()["components"]["schemas"]
+    description = schemas["Run"]["properties"]["dataset"]["description"]
+
+    assert "no '/'" in description and "'..'" in description
+    summary = schemas["Summary"]
+    assert "features_skipped" in summary["properties"]
+    assert "features_skipped" not in summary["required"]

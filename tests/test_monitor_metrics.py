@@ -41,6 +41,7 @@ from drift.names import (
     FEATURE_INFO,
     FEATURE_LABEL,
     FEATURES_DRIFTED,
+    FEATURES_SKIPPED,
     FEATURES_TESTED,
     KIND_LABEL,
     LAST_RUN_TIMESTAMP,
@@ -69,6 +70,7 @@ LABELS = {
     MISSING_RATIO: {DATASET_LABEL, FEATURE_LABEL, BATCH_LABEL},
     FEATURE_INFO: {DATASET_LABEL, FEATURE_LABEL, KIND_LABEL, TEST_LABEL, STATUS_LABEL},
     FEATURES_TESTED: {DATASET_LABEL},
+    FEATURES_SKIPPED: {DATASET_LABEL},
     FEATURES_DRIFTED: {DATASET_LABEL},
     DATASET_DRIFTED: {DATASET_LABEL},
     DATASET_ALPHA: {DATASET_LABEL},
@@ -180,6 +182,7 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         series(MISSING_RATIO, **y, **{BATCH_LABEL: "current"}): 0.0625,
         series(FEATURE_INFO, **y, kind="numeric", test="ks", status="tested"): 1.0,
         series(FEATURES_TESTED, **shop): 2.0,
+        series(FEATURES_SKIPPED, **shop): 0.0,
         series(FEATURES_DRIFTED, **shop): 1.0,
         series(DATASET_DRIFTED, **shop): 1.0,
         series(DATASET_ALPHA, **shop): 0.01,
@@ -226,6 +229,7 @@ def test_skipped_features_have_no_value_series_and_nan_appears_nowhere(
     assert info == {("price", "tested"), ("region", "skipped"), ("opened", "skipped")}
     shop = {DATASET_LABEL: "shop"}
     assert samples[series(FEATURES_TESTED, **shop)] == 1
+    assert samples[series(FEATURES_SKIPPED, **shop)] == 2
     assert samples[series(P_VALUE, **shop, **{FEATURE_LABEL: "price"})] == 0.004
 
 
