@@ -1,12 +1,17 @@
-"""The rule group: the drift rule (per feature, p-value below alpha) and the staleness rule
-(no drift run for too long). Built as Grafana's provisioning API takes them (API-NOTES
-§5.3-5.4); grafanalib's alert classes emit the older Ruler format, so they are not used."""
+"""The rule group: the drift rule (per feature, the adjusted p-value below the alpha its run
+published) and the staleness rule (a dataset run on a schedule that has gone longer without a
+run than its schedule allows). Both compare with what each run publishes, so the alerts, the
+engine's drifted flag and the status page agree. Queries and expressions are named by meaning
+(messages read $values.p_value.Value). Built as Grafana's provisioning API takes them
+(API-NOTES §5.3-5.4); grafanalib's alert classes emit the older Ruler format, so they are not
+used."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from dashboards.drift import LAST_RUN_PANEL_ID, alert_panel_id
+from dashboards.drift import ADJUSTED_P_VALUE_PANEL_ID, LAST_RUN_PANEL_ID
 from drift import names
 from provisioning.settings import Settings, duration_seconds
 
@@ -16,6 +21,39 @@ STALE_RULE_UID = "drift-stale"
 PROMETHEUS_ALERT_NAMES = {DRIFT_RULE_UID: "DataDriftDetected", STALE_RULE_UID: "DriftRunStale"}
 EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
 QUERY_WINDOW_SECONDS = 600
+# Each series against the value its dataset published (one per dataset).
+MATCHING = f"on({names.DATASET_LABEL}) group_left()"
+EVALUATORS = {"<": "lt", ">": "gt"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``left operator right``, per series of ``left``, with ``right`` the value its dataset
+    published. Grafana's rule thresholds the sign of ``left - right`` at 0, which IEEE
+    arithmetic gets exactly right (a ratio compared with 1 would not); Prometheus compares
+    directly, and its $value is then ``left``'s value."""
+
+    value_ref: str  # the refId under which the Grafana rule holds ``left``'s value
+    left: str
+    operator: Literal["<", ">"]
+    right: str
+
+    @property
+    def difference(self) -> str:
+        return f"{self.left} - {MATCHING} {self.right}"
+
+    @property
+    def promql(self) -> str:
+        return f"{self.left} {self.operator} {MATCHING} {self.right}"
+
+
+DRIFT = Comparison("p_value", names.P_VALUE_ADJUSTED, "<", names.DATASET_ALPHA)
+# PromQL's "-" binds before ">" and from the left: "time() - last - on(...) limit" is
+# "(time() - last) - on(...) limit".
+STALE = Comparison(
+    "since_last_run", f"time() - {names.LAST_RUN_TIMESTAMP}", ">", names.DATASET_STALE_AFTER
+)
+CONDITIONS = {DRIFT_RULE_UID: DRIFT, STALE_RULE_UID: STALE}
 
 
 def build_rule_group(settings: Settings) -> dict[str, Any]:
@@ -28,59 +66,57 @@ def build_rule_group(settings: Settings) -> dict[str, Any]:
     }
 
 
-def p_value_metric(settings: Settings) -> str:
-    return names.P_VALUE_ADJUSTED if settings.alerting.use_adjusted_p_value else names.P_VALUE
-
-
 def drift_rule(settings: Settings) -> dict[str, Any]:
-    alpha = settings.alerting.alpha
-    which = "adjusted p-value" if settings.alerting.use_adjusted_p_value else "p-value"
     return _rule(
         settings,
         uid=DRIFT_RULE_UID,
-        title=f"Data drift: {which} below {alpha:g}",
+        title="Data drift: adjusted p-value below alpha",
         data=[
-            _query(settings, "A", p_value_metric(settings)),
-            _reduce("B", "A"),
-            _threshold("C", "B", "lt", alpha),
-            _query(settings, "D", names.EFFECT_SIZE),  # for the message, not the condition
-            _reduce("E", "D"),
+            *_value(settings, DRIFT.value_ref, DRIFT.left),
+            *_value(settings, "effect_size", names.EFFECT_SIZE),  # for the message
+            *_condition(settings, DRIFT, "p_minus_alpha", "drifted"),
         ],
+        condition="drifted",
         labels={names.ALERT_LABEL: names.ALERT_LABEL_VALUE},
         annotations={
             "summary": "Drift in {{ $labels.dataset }} / {{ $labels.feature }}",
-            "description": f"The {which} of the feature is below {alpha:g}.",
-            "p_value": '{{ printf "%.3g" $values.B.Value }}',
-            "effect_size": '{{ with $values.E }}{{ printf "%.3g" .Value }}{{ end }}',
+            "description": "The adjusted p-value of the feature is below the alpha of its run "
+            "(set in the drift config).",
+            "p_value": '{{ printf "%.3g" $values.p_value.Value }}',
+            "effect_size": '{{ with $values.effect_size }}{{ printf "%.3g" .Value }}{{ end }}',
             "dashboard_url": _dashboard_url(settings),
             "__dashboardUid__": settings.dashboard.uid,
-            "__panelId__": str(alert_panel_id(settings.alerting.use_adjusted_p_value)),
+            "__panelId__": str(ADJUSTED_P_VALUE_PANEL_ID),
         },
-        # No series means no run yet, not drift: the staleness rule watches for that.
+        # No series means no run yet, not drift.
         no_data_state="OK",
     )
 
 
 def stale_rule(settings: Settings) -> dict[str, Any]:
-    stale_after = duration_seconds(settings.alerting.stale_after)
     return _rule(
         settings,
         uid=STALE_RULE_UID,
-        title=f"Data drift: no run for {settings.alerting.stale_after}",
+        title="Data drift: scheduled run overdue",
         data=[
-            _query(settings, "A", f"time() - {names.LAST_RUN_TIMESTAMP}"),
-            _reduce("B", "A"),
-            _threshold("C", "B", "gt", stale_after),
+            *_value(settings, STALE.value_ref, STALE.left),
+            *_condition(settings, STALE, "overdue", "stale"),
         ],
+        condition="stale",
         labels={names.STALE_LABEL: names.ALERT_LABEL_VALUE},
         annotations={
             "summary": "No drift run for {{ $labels.dataset }} in "
-            f"{settings.alerting.stale_after}",
+            "{{ humanizeDuration $values.since_last_run.Value }}, longer than its schedule "
+            "allows",
             "dashboard_url": _dashboard_url(settings),
             "__dashboardUid__": settings.dashboard.uid,
             "__panelId__": str(LAST_RUN_PANEL_ID),
         },
-        no_data_state="NoData",  # no series at all: the monitor or Prometheus is down
+        # No series: no dataset runs on a schedule (or none has run yet), so none is overdue
+        # and nobody is paged. A failing Prometheus or data source is not "no data": the
+        # query fails and execErrState "Error" still pages (DatasourceError, with this
+        # rule's labels, so the same route).
+        no_data_state="OK",
     )
 
 
@@ -90,6 +126,7 @@ def _rule(
     uid: str,
     title: str,
     data: list[dict[str, Any]],
+    condition: str,
     labels: dict[str, str],
     annotations: dict[str, str],
     no_data_state: str,
@@ -100,7 +137,7 @@ def _rule(
         "folderUID": settings.folder.uid,
         "ruleGroup": settings.alerting.group,
         "title": title,
-        "condition": "C",
+        "condition": condition,
         "data": data,
         "noDataState": no_data_state,
         "execErrState": "Error",
@@ -109,6 +146,19 @@ def _rule(
         "annotations": annotations,
         "isPaused": False,
     }
+
+
+def _value(settings: Settings, name: str, expr: str) -> list[dict[str, Any]]:
+    """A query and its last value under ``name``: $values holds expressions only."""
+    return [_query(settings, f"{name}_query", expr), _reduce(name, f"{name}_query")]
+
+
+def _condition(
+    settings: Settings, comparison: Comparison, name: str, condition: str
+) -> list[dict[str, Any]]:
+    """``left - right`` as ``name``, and ``condition``: its sign, as the comparison wants."""
+    evaluator = EVALUATORS[comparison.operator]
+    return [*_value(settings, name, comparison.difference), _threshold(condition, name, evaluator)]
 
 
 def _query(settings: Settings, ref_id: str, expr: str) -> dict[str, Any]:
@@ -146,8 +196,8 @@ def _reduce(ref_id: str, source: str) -> dict[str, Any]:
     return _expression(ref_id, model)
 
 
-def _threshold(ref_id: str, source: str, evaluator: str, value: float) -> dict[str, Any]:
-    condition = {"evaluator": {"type": evaluator, "params": [value]}}
+def _threshold(ref_id: str, source: str, evaluator: str) -> dict[str, Any]:
+    condition = {"evaluator": {"type": evaluator, "params": [0]}}  # the sign of a difference
     model = {"type": "threshold", "expression": source, "conditions": [condition]}
     return _expression(ref_id, model)
 

@@ -50,15 +50,12 @@ CURRENT_STATE_PANEL_ID = 6
 ALERTS_PANEL_ID = 7
 
 DATASET_VARIABLE = names.DATASET_LABEL  # the dashboard variable, named after the label it filters
+# Each series joined with the value its dataset's run published (alpha, stale after).
+PER_DATASET = f"on({names.DATASET_LABEL}) group_left()"
 P_VALUE_AXIS_MIN = 1e-10  # a log axis needs a positive minimum; smaller p-values are all "drifted"
 SCRAPE_LABELS = ("instance", "job")  # added by Prometheus to every series, not by the monitor
 
 _UID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what Grafana accepts as a uid
-
-
-def alert_panel_id(use_adjusted: bool) -> int:
-    """The id of the panel showing the p-value that the drift alert rule compares with alpha."""
-    return ADJUSTED_P_VALUE_PANEL_ID if use_adjusted else P_VALUE_PANEL_ID
 
 
 def build_dashboard(
@@ -66,30 +63,24 @@ def build_dashboard(
     uid: str,
     title: str,
     datasource_uid: str,
-    alpha: float,
-    use_adjusted: bool,
     folder_uid: str,
-    stale_after_seconds: float,
     refresh: str = "10s",
 ) -> dict[str, Any]:
     """The dashboard JSON (the `dashboard` member of `POST /api/dashboards/db`), `id` null.
 
-    The same arguments always give the same JSON. Raises ValueError on arguments Grafana would
-    reject or that would draw a meaningless threshold.
+    Alpha and the staleness limit are drawn from what each run published, never from a
+    constant. The same arguments always give the same JSON. Raises ValueError on arguments
+    Grafana would reject.
     """
-    _check_arguments(uid, title, datasource_uid, alpha, folder_uid, refresh)
+    _check_arguments(uid, title, datasource_uid, folder_uid, refresh)
     datasource = {"type": "prometheus", "uid": datasource_uid}
     panels = [
         _features_drifted_panel(datasource, GridPos(h=6, w=6, x=0, y=0)),
-        _last_run_panel(datasource, stale_after_seconds, GridPos(h=6, w=6, x=6, y=0)),
-        _p_value_panel(
-            datasource, alpha, use_adjusted, adjusted=False, grid=GridPos(h=9, w=12, x=0, y=6)
-        ),
-        _p_value_panel(
-            datasource, alpha, use_adjusted, adjusted=True, grid=GridPos(h=9, w=12, x=12, y=6)
-        ),
+        _last_run_panel(datasource, GridPos(h=6, w=6, x=6, y=0)),
+        _p_value_panel(datasource, adjusted=False, grid=GridPos(h=9, w=12, x=0, y=6)),
+        _p_value_panel(datasource, adjusted=True, grid=GridPos(h=9, w=12, x=12, y=6)),
         _effect_size_panel(datasource, GridPos(h=9, w=12, x=0, y=15)),
-        _current_state_panel(datasource, alpha, use_adjusted, GridPos(h=9, w=12, x=12, y=15)),
+        _current_state_panel(datasource, GridPos(h=9, w=12, x=12, y=15)),
     ]
     dashboard = Dashboard(
         title=title,
@@ -123,7 +114,7 @@ def build_dashboard(
 
 
 def _check_arguments(
-    uid: str, title: str, datasource_uid: str, alpha: float, folder_uid: str, refresh: str
+    uid: str, title: str, datasource_uid: str, folder_uid: str, refresh: str
 ) -> None:
     # The save API answers 400 for these; failing here names the argument instead.
     for name, value in (("uid", uid), ("folder_uid", folder_uid)):
@@ -133,8 +124,6 @@ def _check_arguments(
         raise ValueError("title must not be empty")
     if not isinstance(datasource_uid, str) or not datasource_uid:
         raise ValueError("datasource_uid must not be empty")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number strictly between 0 and 1: {alpha!r}")
     if not isinstance(refresh, str):
         raise ValueError(f"refresh must be a string such as '10s' or '': {refresh!r}")
 
@@ -179,38 +168,51 @@ def _steps(*steps: tuple[str, float | None]) -> list[dict[str, Any]]:
 # --- panels --------------------------------------------------------------------------------
 
 
-def _p_value_panel(
-    datasource: dict[str, str], alpha: float, use_adjusted: bool, *, adjusted: bool, grid: GridPos
-) -> TimeSeries:
+def _p_value_panel(datasource: dict[str, str], *, adjusted: bool, grid: GridPos) -> TimeSeries:
     metric = names.P_VALUE_ADJUSTED if adjusted else names.P_VALUE
     kind = "Adjusted p-value" if adjusted else "p-value"
-    if adjusted == use_adjusted:
-        role = f"The drift alert rule fires when this value is below alpha = {alpha:g}"
+    if adjusted:
+        role = "The drift alert rule fires when a feature's value is below its run's alpha"
     else:
-        role = "For reference: the drift alert rule uses the other p-value"
+        role = (
+            "For reference: the engine and the drift alert rule compare the adjusted p-value "
+            "(the same as this one with correction: none) with alpha"
+        )
     return TimeSeries(
         id=ADJUSTED_P_VALUE_PANEL_ID if adjusted else P_VALUE_PANEL_ID,
         title=f"{kind} per feature",
-        description=f"{role} (red line). Log scale; values below {P_VALUE_AXIS_MIN:g} sit on "
-        "the bottom edge.",
+        description=f"{role}: the dashed red line, the alpha each run published (set in the "
+        f"drift config). Log scale; values below {P_VALUE_AXIS_MIN:g} sit on the bottom edge.",
         dataSource=datasource,
         targets=[
             _target(
                 datasource,
-                "A",
+                "p_value",
                 _selector(metric),
                 _legend(names.DATASET_LABEL, names.FEATURE_LABEL),
-            )
+            ),
+            _target(
+                datasource,
+                "alpha",
+                _selector(names.DATASET_ALPHA),
+                _legend(names.DATASET_LABEL) + " alpha",
+            ),
         ],
         gridPos=grid,
         unit="sci",
         lineInterpolation="stepAfter",  # a value holds until the next run replaces it
         scaleDistributionType="log",
         scaleDistributionLog=10,
-        # A red line at alpha; the series keep their palette colours (thresholdsStyle "line").
-        thresholdType="absolute",
-        thresholds=_steps(("green", None), ("red", alpha)),
-        thresholdsStyleMode="line",
+        thresholds=_steps(("green", None)),  # no constant line: alpha is a series
+        overrides=[
+            {
+                "matcher": {"id": "byFrameRefID", "options": "alpha"},
+                "properties": [
+                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+                    {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                ],
+            }
+        ],
         legendDisplayMode="table",
         legendCalcs=["lastNotNull", "min"],
         tooltipMode="multi",
@@ -287,68 +289,83 @@ def _features_drifted_panel(datasource: dict[str, str], grid: GridPos) -> Stat:
     )
 
 
-def _last_run_panel(datasource: dict[str, str], stale_after: float, grid: GridPos) -> Stat:
+def _last_run_panel(datasource: dict[str, str], grid: GridPos) -> Stat:
+    since = f"time() - {_selector(names.LAST_RUN_TIMESTAMP)}"
     return Stat(
         id=LAST_RUN_PANEL_ID,
         title="Time since the last run",
-        description="How long ago the last drift run was computed, per dataset. Orange after "
-        f"half of {stale_after:g} s, red from {stale_after:g} s, when the staleness alert fires.",
+        description="How long ago each dataset's last drift run was computed and, for a "
+        "dataset run on a schedule, the time left before it is stale (as its runs publish): "
+        "red below zero, when the staleness alert fires. A dataset run by hand never goes "
+        "stale.",
         dataSource=datasource,
         targets=[
             _target(
                 datasource,
-                "A",
-                f"time() - {_selector(names.LAST_RUN_TIMESTAMP)}",
-                _legend(names.DATASET_LABEL),
+                "since_last_run",
+                since,
+                _legend(names.DATASET_LABEL) + " last run",
                 instant=True,
-            )
+            ),
+            # The staleness rule's difference with the sign turned: the same zero crossing.
+            _target(
+                datasource,
+                "time_left",
+                f"{_selector(names.DATASET_STALE_AFTER)} - {PER_DATASET} ({since})",
+                _legend(names.DATASET_LABEL) + " left until stale",
+                instant=True,
+            ),
         ],
         gridPos=grid,
         format="s",
         color={"mode": "thresholds"},
-        thresholds=_steps(("green", None), ("orange", stale_after / 2), ("red", stale_after)),
+        thresholds=_steps(("red", None), ("green", 0)),
+        overrides=[
+            {
+                "matcher": {"id": "byFrameRefID", "options": "since_last_run"},
+                "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}}],
+            }
+        ],
         decimals=0,
         graphMode="none",
         reduceCalc="lastNotNull",
+        textMode="value_and_name",
         noValue="no run yet",
     )
 
 
-# Columns of the current-state table: (query, metric, header).
-_TABLE_COLUMNS = (
-    ("A", names.P_VALUE, "p-value"),
-    ("B", names.P_VALUE_ADJUSTED, "adjusted p-value"),
-    ("C", names.EFFECT_SIZE, "effect size"),
-    ("D", names.DRIFTED, "drifted"),
+# Columns of the current-state table: (query, expression, header). The alpha column puts on
+# each feature's row the alpha its run published: 0 * p + alpha is alpha exactly.
+_ALPHA_PER_FEATURE = (
+    f"0 * {_selector(names.P_VALUE_ADJUSTED)} + {PER_DATASET} {_selector(names.DATASET_ALPHA)}"
 )
+_TABLE_COLUMNS = (
+    ("p_value", _selector(names.P_VALUE), "p-value"),
+    ("p_value_adjusted", _selector(names.P_VALUE_ADJUSTED), "adjusted p-value"),
+    ("alpha", _ALPHA_PER_FEATURE, "alpha"),
+    ("effect_size", _selector(names.EFFECT_SIZE), "effect size"),
+    ("drifted", _selector(names.DRIFTED), "drifted"),
+)
+_P_HEADERS = ("p-value", "adjusted p-value")  # shown in scientific notation
+_RULE_COLUMN = "adjusted p-value"  # what the alert rule compares with alpha
 
 
-def _current_state_panel(
-    datasource: dict[str, str], alpha: float, use_adjusted: bool, grid: GridPos
-) -> Table:
-    rule_column = _TABLE_COLUMNS[1 if use_adjusted else 0][2]
+def _current_state_panel(datasource: dict[str, str], grid: GridPos) -> Table:
     return Table(
         id=CURRENT_STATE_PANEL_ID,
         title="Current state per feature",
-        description=f"The latest values, one row per dataset and feature; {rule_column} below "
-        f"alpha = {alpha:g} in red.",
+        description="The latest values, one row per dataset and feature. drifted (red): the "
+        "adjusted p-value is below the alpha of its run, the comparison the alert rule makes.",
         dataSource=datasource,
         targets=[
-            _target(datasource, ref, _selector(metric), instant=True, table=True)
-            for ref, metric, _ in _TABLE_COLUMNS
+            _target(datasource, ref, expr, instant=True, table=True)
+            for ref, expr, _ in _TABLE_COLUMNS
         ],
         gridPos=grid,
         thresholds=_steps(("green", None)),
         transformations=_table_transformations(),
         overrides=[
-            *(_by_name(header, [{"id": "unit", "value": "sci"}]) for header in _p_headers()),
-            _by_name(
-                rule_column,
-                [
-                    {"id": "thresholds", "value": _thresholds(("red", None), ("green", alpha))},
-                    {"id": "custom.cellOptions", "value": {"type": "color-text"}},
-                ],
-            ),
+            *(_by_name(header, [{"id": "unit", "value": "sci"}]) for header in _P_HEADERS),
             _by_name(
                 "drifted",
                 [
@@ -357,7 +374,7 @@ def _current_state_panel(
                 ],
             ),
         ],
-        sortBy=[TableSortByField(displayName=rule_column, desc=False)],
+        sortBy=[TableSortByField(displayName=_RULE_COLUMN, desc=False)],
     )
 
 
@@ -381,17 +398,8 @@ def _table_transformations() -> list[dict[str, Any]]:
     ]
 
 
-def _p_headers() -> list[str]:
-    p_values = (names.P_VALUE, names.P_VALUE_ADJUSTED)
-    return [header for _, metric, header in _TABLE_COLUMNS if metric in p_values]
-
-
 def _by_name(field: str, properties: list[dict[str, Any]]) -> dict[str, Any]:
     return {"matcher": {"id": "byName", "options": field}, "properties": properties}
-
-
-def _thresholds(*steps: tuple[str, float | None]) -> dict[str, Any]:
-    return {"mode": "absolute", "steps": _steps(*steps)}
 
 
 def _drifted_mappings() -> list[dict[str, Any]]:

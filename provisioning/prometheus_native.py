@@ -1,6 +1,6 @@
 """The same alerts for Prometheus-native alerting: a Prometheus rule file derived from the
-Grafana rule group (same expressions, thresholds, pending periods, labels, annotations) and
-an Alertmanager configuration that routes them to Telegram, using the same message template."""
+Grafana rule group (same comparisons, pending periods, labels, annotations) and an
+Alertmanager configuration that routes them to Telegram, using the same message template."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from alerting.notifications import TEMPLATE_FILE, managed_routes
-from alerting.rules import PROMETHEUS_ALERT_NAMES
+from alerting.rules import CONDITIONS, PROMETHEUS_ALERT_NAMES
+from drift import names
 from provisioning.files import write_files
 from provisioning.settings import Secrets, Settings, SettingsError
 
@@ -19,7 +20,7 @@ TELEGRAM_API_URL = "https://api.telegram.org"
 # Grafana's annotations read query results as $values.<refId>; Prometheus has $value for the
 # alert's own expression, and a query for anything else (the effect size).
 EFFECT_SIZE_TEMPLATE = (
-    '{{ with printf "drift_feature_effect_size{dataset=%q,feature=%q}" $labels.dataset '
+    f'{{{{ with printf "{names.EFFECT_SIZE}{{dataset=%q,feature=%q}}" $labels.dataset '
     '$labels.feature | query }}{{ . | first | value | printf "%.3g" }}{{ end }}'
 )
 
@@ -38,22 +39,18 @@ def rule_file(group: dict[str, Any]) -> dict[str, Any]:
 
 
 def alerting_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    data = {query["refId"]: query for query in rule["data"]}
-    threshold = data[rule["condition"]]["model"]
-    [condition] = threshold["conditions"]
-    reduced = data[threshold["expression"]]["model"]
-    expr = data[reduced["expression"]]["model"]["expr"]
-    operator = {"lt": "<", "gt": ">"}[condition["evaluator"]["type"]]
+    """The Grafana rule's comparison, made directly: its $value is the compared value (the
+    p-value, the time since the last run), which Grafana's rule holds as $values.<ref>."""
+    comparison = CONDITIONS[rule["uid"]]
+    value = re.compile(rf"\$values\.{comparison.value_ref}\.Value")
     annotations = {
-        key: EFFECT_SIZE_TEMPLATE
-        if key == "effect_size"
-        else re.sub(rf"\$values\.{threshold['expression']}\.Value", "$value", text)
+        key: EFFECT_SIZE_TEMPLATE if key == "effect_size" else value.sub("$value", text)
         for key, text in rule["annotations"].items()
         if not key.startswith("__")  # Grafana's links to a dashboard panel
     }
     return {
         "alert": PROMETHEUS_ALERT_NAMES[rule["uid"]],
-        "expr": f"({expr}) {operator} {condition['evaluator']['params'][0]!r}",
+        "expr": comparison.promql,
         "for": rule["for"],
         "labels": dict(rule["labels"]),
         "annotations": annotations,

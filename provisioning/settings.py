@@ -17,6 +17,15 @@ ENV_PREFIX = "PROVISION__"
 # "90s" and "1m30s", the spelling Grafana answers with, are both read.
 SECONDS = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}
 DURATION = re.compile("^" + "".join(rf"(?:(\d+){unit})?" for unit in SECONDS) + "$")
+# Settings that moved out of this file, and where they are now: one source of truth each.
+MOVED = {
+    "alerting.alpha": "alpha is set in the drift config (data/drift.yaml) and published by "
+    "every run as drift_dataset_alpha, which the alert rule compares with; remove it here",
+    "alerting.use_adjusted_p_value": "the alert rule compares the adjusted p-value, as the "
+    "engine does (correction: none in data/drift.yaml makes it the raw one); remove it here",
+    "alerting.stale_after": "a dataset is stale after two intervals of the DAG's schedule "
+    "(DRIFT_SCHEDULE), published by every scheduled run; remove it here",
+}
 
 
 class SettingsError(ValueError):
@@ -59,9 +68,6 @@ class AlertingSettings:
     group: str
     interval: str
     pending_period: str
-    alpha: float
-    use_adjusted_p_value: bool
-    stale_after: str
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
     hints = get_type_hints(cls)
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
+    for key in sorted(unknown, key=str):
+        if _path(where, key) in MOVED:
+            raise SettingsError(f"{_path(where, key)}: {MOVED[_path(where, key)]}")
     if unknown:
         listed = ", ".join(_path(where, k) for k in sorted(unknown, key=str))
         raise SettingsError(f"unknown setting(s): {listed}")

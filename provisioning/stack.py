@@ -18,7 +18,7 @@ from provisioning.resources import (
     RuleGroup,
     Template,
 )
-from provisioning.settings import Secrets, Settings, duration_seconds
+from provisioning.settings import Secrets, Settings
 
 
 def datasource_body(settings: Settings) -> dict[str, Any]:
@@ -39,10 +39,7 @@ def dashboard_body(settings: Settings) -> dict[str, Any]:
         uid=settings.dashboard.uid,
         title=settings.dashboard.title,
         datasource_uid=settings.prometheus.datasource_uid,
-        alpha=settings.alerting.alpha,
-        use_adjusted=settings.alerting.use_adjusted_p_value,
         folder_uid=settings.folder.uid,
-        stale_after_seconds=duration_seconds(settings.alerting.stale_after),
         refresh=settings.dashboard.refresh,
     )
     return {"dashboard": dashboard, "folderUid": settings.folder.uid}

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from alerting.notifications import MESSAGE_PARSE_MODES
+from drift import names
 from provisioning.resources import (
     ContactPoint,
     Dashboard,
@@ -27,6 +28,11 @@ EVALUATORS = {"gt", "lt", "within_range", "outside_range"}
 MODERN_PANELS = {"timeseries", "stat", "table", "alertlist", "text", "gauge", "barchart"}
 PARSE_MODES = {"HTML", "Markdown", "MarkdownV2", "None"}
 DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"')
+# What each run publishes, by the label of the rule that must compare with it: alpha comes
+# from the drift config, the staleness limit from the DAG's schedule, never from a constant.
+PUBLISHED = {names.ALERT_LABEL: names.DATASET_ALPHA, names.STALE_LABEL: names.DATASET_STALE_AFTER}
+# Panels showing what those are compared with: a constant threshold there would disagree.
+COMPARED = (names.P_VALUE, names.P_VALUE_ADJUSTED, names.LAST_RUN_TIMESTAMP)
 
 
 def validate(resources: list[Resource], secrets: Secrets) -> list[str]:
@@ -48,6 +54,7 @@ def validate(resources: list[Resource], secrets: Secrets) -> list[str]:
     problems += _dashboard(dashboard.body["dashboard"])
     problems += _rule_group(group.body, datasource.name, folder.name, dashboard.body["dashboard"])
     problems += _notifications(template, contact_point, routes, group, secrets)
+    problems += _published_values(group.body, dashboard.body["dashboard"])
     return problems
 
 
@@ -151,6 +158,54 @@ def _query(query: dict[str, Any], ref_ids: list[str]) -> list[str]:
         elif conditions[0]["evaluator"]["type"] not in EVALUATORS:
             problems.append(f"evaluator {conditions[0]['evaluator']['type']!r} is unknown")
     return problems
+
+
+def _published_values(group: dict[str, Any], dashboard: dict[str, Any]) -> list[str]:
+    """Alpha and the staleness limit have one source, the values each run publishes: a rule
+    or a panel with a constant of its own would disagree with the engine and the status page."""
+    problems = []
+    for rule in group["rules"]:
+        for label, metric in PUBLISHED.items():
+            if label not in (rule.get("labels") or {}):
+                continue
+            expr, params = _compared(rule)
+            if not re.search(rf"\b{metric}\b", expr) or params != [0]:
+                problems.append(
+                    f"rule {rule['uid']}: its condition must compare with {metric}, which every "
+                    f"run publishes, by the sign of the difference (threshold 0), not with a "
+                    f"constant: it compares {expr!r} with {params}"
+                )
+    for panel in dashboard.get("panels") or []:
+        exprs = " ".join(target.get("expr", "") for target in panel.get("targets") or [])
+        if not any(re.search(rf"\b{metric}\b", exprs) for metric in COMPARED):
+            continue
+        for value in _threshold_values(panel):
+            if value not in (None, 0):
+                problems.append(
+                    f"dashboard panel {panel.get('title')!r}: constant threshold {value}; alpha "
+                    f"and the staleness limit are published by every run ({names.DATASET_ALPHA}, "
+                    f"{names.DATASET_STALE_AFTER}): draw those"
+                )
+    return problems
+
+
+def _compared(rule: dict[str, Any]) -> tuple[str, Any]:
+    """The query behind the rule's condition (through a reduce) and the threshold's params."""
+    data = {query["refId"]: query["model"] for query in rule["data"]}
+    threshold = data.get(rule["condition"], {})
+    source = data.get(threshold.get("expression"), {})
+    if source.get("type") == "reduce":
+        source = data.get(source.get("expression"), {})
+    conditions = threshold.get("conditions") or [{}]
+    return source.get("expr", ""), conditions[0].get("evaluator", {}).get("params")
+
+
+def _threshold_values(panel: dict[str, Any]) -> list[Any]:
+    field_config = panel.get("fieldConfig") or {}
+    sets = [(field_config.get("defaults") or {}).get("thresholds") or {}]
+    for override in field_config.get("overrides") or []:
+        sets += [p["value"] for p in override.get("properties", []) if p.get("id") == "thresholds"]
+    return [step.get("value") for thresholds in sets for step in thresholds.get("steps", [])]
 
 
 def _notifications(

@@ -1,20 +1,25 @@
 """The "Data Drift" dashboard as code: modern panels only, names from drift.names, every query
-on the dataset variable, alpha drawn where the alert rule compares, stable panel ids, and JSON
-that Grafana 11's save API accepts (checked against its OpenAPI spec)."""
+on the dataset variable, alpha and the staleness limit drawn from what each run publishes
+(never a constant; the PromQL checked by the real promtool), stable panel ids, and JSON that
+Grafana 11's save API accepts (checked against its OpenAPI spec)."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from alerting.rules import STALE
+from conftest import PROMTOOL
 from dashboards.drift import (
     ADJUSTED_P_VALUE_PANEL_ID,
     ALERTS_PANEL_ID,
@@ -25,7 +30,6 @@ from dashboards.drift import (
     MANAGED_TAG,
     P_VALUE_PANEL_ID,
     SCHEMA_VERSION,
-    alert_panel_id,
     build_dashboard,
 )
 from drift import names
@@ -40,15 +44,14 @@ SPEC = (
 )
 MODERN_PANEL_TYPES = {"timeseries", "stat", "table", "alertlist"}
 EXPORTED_NAMES = {v for k, v in vars(names).items() if k.isupper() and isinstance(v, str)}
+METRICS = {name for name in EXPORTED_NAMES if name.startswith("drift_")}
+PROMQL_WORDS = {"time", "on", "group_left"}  # functions and keywords the queries use
 DATASET_FILTER = f'{names.DATASET_LABEL}=~"$dataset"'
 ARGS: dict[str, Any] = {
     "uid": "data-drift",
     "title": "Data Drift",
     "datasource_uid": "drift-prometheus",
-    "alpha": 0.05,
-    "use_adjusted": True,
     "folder_uid": "drift",
-    "stale_after_seconds": 7200,
     "refresh": "10s",
 }
 
@@ -92,19 +95,19 @@ def test_every_query_uses_the_given_datasource_and_only_names_from_drift_names()
     dashboard = build(datasource_uid="prom-x")
     datasource = {"type": "prometheus", "uid": "prom-x"}
     found = list(targets(dashboard))
-    assert len(found) == 10
+    assert len(found) == 14
     for p, target in found:
         assert p["datasource"] == datasource
         assert target["datasource"] == datasource
         used = metrics_of(target["expr"])
         assert used, target["expr"]
-        assert used <= EXPORTED_NAMES | {"time"}, target["expr"]
+        assert used <= EXPORTED_NAMES | PROMQL_WORDS, target["expr"]
 
 
 def test_every_query_filters_on_the_dataset_variable() -> None:
     for _, target in targets(build()):
         selectors = re.findall(r"([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?", target["expr"])
-        metric_selectors = [(m, s) for m, s in selectors if m in EXPORTED_NAMES]
+        metric_selectors = [(m, s) for m, s in selectors if m in METRICS]
         assert metric_selectors, target["expr"]
         for metric, matchers in metric_selectors:
             assert DATASET_FILTER in matchers, f"{metric} unfiltered in {target['expr']}"
@@ -122,22 +125,20 @@ def test_the_dataset_variable_lists_the_datasets_of_the_p_value_metric() -> None
 
 
 @pytest.mark.parametrize("panel_id", [P_VALUE_PANEL_ID, ADJUSTED_P_VALUE_PANEL_ID])
-@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.001])
-def test_p_value_panels_draw_alpha_as_a_red_line(panel_id: int, alpha: float) -> None:
-    defaults = panel(build(alpha=alpha), panel_id)["fieldConfig"]["defaults"]
-    thresholds = defaults["thresholds"]
-    assert thresholds["mode"] == "absolute"
-    assert thresholds["steps"][0]["value"] is None
-    assert {"color": "red", "value": alpha} in thresholds["steps"]
-    assert [step["value"] for step in thresholds["steps"][1:]] == [alpha]
-    assert defaults["custom"]["thresholdsStyle"] == {"mode": "line"}
-
-
-def test_the_alpha_line_moves_with_alpha() -> None:
-    def line(alpha: float) -> Any:
-        return panel(build(alpha=alpha), P_VALUE_PANEL_ID)["fieldConfig"]["defaults"]["thresholds"]
-
-    assert line(0.05) != line(0.01)
+def test_p_value_panels_draw_the_published_alpha_as_a_red_dashed_line(panel_id: int) -> None:
+    p_values = panel(build(), panel_id)
+    [alpha] = [t for t in p_values["targets"] if t["refId"] == "alpha"]
+    assert alpha["expr"] == f"{names.DATASET_ALPHA}{{{DATASET_FILTER}}}"
+    assert alpha["legendFormat"] == "{{dataset}} alpha"  # one line per dataset, named
+    [override] = p_values["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byFrameRefID", "options": "alpha"}
+    properties = {prop["id"]: prop["value"] for prop in override["properties"]}
+    assert properties["color"] == {"mode": "fixed", "fixedColor": "red"}
+    assert properties["custom.lineStyle"]["fill"] == "dash"
+    # No constant alpha anywhere: the only threshold step is the base one.
+    defaults = p_values["fieldConfig"]["defaults"]
+    assert [step["value"] for step in defaults["thresholds"]["steps"]] == [None]
+    assert defaults["custom"]["thresholdsStyle"] == {"mode": "off"}
 
 
 @pytest.mark.parametrize("panel_id", [P_VALUE_PANEL_ID, ADJUSTED_P_VALUE_PANEL_ID])
@@ -158,42 +159,37 @@ def test_panel_ids_are_unique_and_the_constants_point_at_the_right_panels() -> N
         return [t["expr"] for t in panel(dashboard, panel_id).get("targets", [])]
 
     def metrics(panel_id: int) -> set[str]:
-        return set().union(*(metrics_of(e) for e in exprs(panel_id))) & EXPORTED_NAMES
+        return set().union(*(metrics_of(e) for e in exprs(panel_id))) & METRICS
 
-    assert metrics(P_VALUE_PANEL_ID) == {names.P_VALUE}
-    assert metrics(ADJUSTED_P_VALUE_PANEL_ID) == {names.P_VALUE_ADJUSTED}
+    assert metrics(P_VALUE_PANEL_ID) == {names.P_VALUE, names.DATASET_ALPHA}
+    assert metrics(ADJUSTED_P_VALUE_PANEL_ID) == {names.P_VALUE_ADJUSTED, names.DATASET_ALPHA}
     assert metrics(EFFECT_SIZE_PANEL_ID) == {names.EFFECT_SIZE}
     assert metrics(FEATURES_DRIFTED_PANEL_ID) == {names.FEATURES_DRIFTED, names.FEATURES_TESTED}
-    assert metrics(LAST_RUN_PANEL_ID) == {names.LAST_RUN_TIMESTAMP}
+    assert metrics(LAST_RUN_PANEL_ID) == {names.LAST_RUN_TIMESTAMP, names.DATASET_STALE_AFTER}
     assert exprs(LAST_RUN_PANEL_ID)[0].startswith("time() - ")
     assert metrics(CURRENT_STATE_PANEL_ID) == {
         names.P_VALUE,
         names.P_VALUE_ADJUSTED,
+        names.DATASET_ALPHA,
         names.EFFECT_SIZE,
         names.DRIFTED,
     }
     assert panel(dashboard, ALERTS_PANEL_ID)["type"] == "alertlist"
-    assert alert_panel_id(False) == P_VALUE_PANEL_ID
-    assert alert_panel_id(True) == ADJUSTED_P_VALUE_PANEL_ID
 
 
 def test_panel_ids_do_not_depend_on_the_arguments() -> None:
     def layout(dashboard: dict[str, Any]) -> dict[int, tuple[str, Any]]:
         return {p["id"]: (p["type"], p["gridPos"]) for p in dashboard["panels"]}
 
-    assert layout(build()) == layout(build(use_adjusted=False, alpha=0.01, uid="other"))
+    assert layout(build()) == layout(build(uid="other", datasource_uid="x"))
 
 
-@pytest.mark.parametrize("use_adjusted", [True, False])
-def test_the_rule_p_value_is_the_one_marked_and_sorted_on(use_adjusted: bool) -> None:
-    dashboard = build(use_adjusted=use_adjusted)
-    rule_panel = panel(dashboard, alert_panel_id(use_adjusted))
-    other_panel = panel(dashboard, alert_panel_id(not use_adjusted))
-    assert "alert rule fires" in rule_panel["description"]
-    assert "alert rule fires" not in other_panel["description"]
+def test_the_adjusted_p_value_is_the_one_marked_and_sorted_on() -> None:
+    dashboard = build()
+    assert "alert rule fires" in panel(dashboard, ADJUSTED_P_VALUE_PANEL_ID)["description"]
+    assert "alert rule fires" not in panel(dashboard, P_VALUE_PANEL_ID)["description"]
     table = panel(dashboard, CURRENT_STATE_PANEL_ID)
-    header = "adjusted p-value" if use_adjusted else "p-value"
-    assert table["options"]["sortBy"] == [{"displayName": header, "desc": False}]
+    assert table["options"]["sortBy"] == [{"displayName": "adjusted p-value", "desc": False}]
 
 
 def test_stat_panels_colour_drift_and_staleness() -> None:
@@ -203,12 +199,14 @@ def test_stat_panels_colour_drift_and_staleness() -> None:
         {"color": "green", "value": None},
         {"color": "red", "value": 1},
     ]
-    last_run = panel(dashboard, LAST_RUN_PANEL_ID)["fieldConfig"]["defaults"]
-    assert last_run["unit"] == "s"
-    steps = last_run["thresholds"]["steps"]
-    assert [s["color"] for s in steps] == ["green", "orange", "red"]
-    assert steps[0]["value"] is None
-    assert 0 < steps[1]["value"] < steps[2]["value"]
+    last_run = panel(dashboard, LAST_RUN_PANEL_ID)
+    assert last_run["fieldConfig"]["defaults"]["unit"] == "s"
+    # The time left before a dataset is stale: red below 0, green from 0; the time since the
+    # last run is text, whatever its value (the limit differs per dataset).
+    steps = last_run["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps == [{"color": "red", "value": None}, {"color": "green", "value": 0}]
+    [override] = last_run["fieldConfig"]["overrides"]
+    assert override["matcher"] == {"id": "byFrameRefID", "options": "since_last_run"}
 
 
 def test_the_table_shows_the_latest_values_with_instant_queries() -> None:
@@ -250,7 +248,7 @@ def test_modern_schema_and_no_legacy_keys() -> None:
 
 def test_the_json_is_deterministic_and_strict() -> None:
     first = json.dumps(build(), sort_keys=True, allow_nan=False)
-    build(alpha=0.01, use_adjusted=False, uid="other", datasource_uid="x")  # no shared state
+    build(uid="other", datasource_uid="x")  # no shared state
     assert json.dumps(build(), sort_keys=True, allow_nan=False) == first
     assert json.dumps(build()) == json.dumps(build())  # key order too, without sorting
 
@@ -281,10 +279,6 @@ def test_panels_fit_the_grid_without_overlapping() -> None:
 @pytest.mark.parametrize(
     "changes",
     [
-        {"alpha": 0},
-        {"alpha": 1},
-        {"alpha": float("nan")},
-        {"alpha": True},
         {"uid": ""},
         {"uid": "has space"},
         {"uid": "x" * 41},
@@ -319,13 +313,84 @@ def test_the_save_request_matches_grafanas_save_dashboard_command(spec: dict[str
     assert not validator.is_valid({**request, "dashboard": [build()]})
 
 
-def test_the_last_run_turns_red_when_the_staleness_alert_fires() -> None:
-    for stale_after in (600, 7200):
-        [panel] = [p for p in build(stale_after_seconds=stale_after)["panels"]
-                   if p["id"] == LAST_RUN_PANEL_ID]  # fmt: skip
-        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
-        assert [(s["color"], s["value"]) for s in steps] == [
-            ("green", None),
-            ("orange", stale_after / 2),
-            ("red", stale_after),
+def expression(panel_id: int, ref_id: str) -> str:
+    """A panel's query, for all datasets (the variable's "All" value)."""
+    [target] = [t for t in panel(build(), panel_id)["targets"] if t["refId"] == ref_id]
+    return target["expr"].replace("$dataset", ".*")
+
+
+def promql(series: dict[str, str], tests: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Evaluate PromQL with the real promtool: ``tests`` are its promql_expr_test entries."""
+    if not PROMTOOL.exists():
+        pytest.skip(f"{PROMTOOL} not installed (make system-packages installs it)")
+    unit = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                "promql_expr_test": tests,
+            }
+        ],
+    }
+    path = tmp_path / "promql_test.yml"
+    path.write_text(yaml.safe_dump(unit))
+    run = subprocess.run([str(PROMTOOL), "test", "rules", str(path)], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def colour(value: float, steps: list[dict[str, Any]]) -> str:
+    """Grafana's absolute thresholds: the colour of the highest step at or below the value."""
+    reached = [s for s in steps if s["value"] is None or s["value"] <= value]
+    return reached[-1]["color"]
+
+
+def test_the_alpha_column_shows_each_rows_published_alpha(tmp_path: Path) -> None:
+    promql(
+        {
+            f'{names.P_VALUE_ADJUSTED}{{dataset="bikes",feature="temp"}}': "0.001x3",
+            f'{names.P_VALUE_ADJUSTED}{{dataset="bikes",feature="hum"}}': "0.3x3",
+            f'{names.P_VALUE_ADJUSTED}{{dataset="shop",feature="price"}}': "0x3",
+            f'{names.DATASET_ALPHA}{{dataset="bikes"}}': "0.01x3",
+            f'{names.DATASET_ALPHA}{{dataset="shop"}}': "0.05x3",
+        },
+        [
+            {
+                "expr": expression(CURRENT_STATE_PANEL_ID, "alpha"),
+                "eval_time": "2m",
+                "exp_samples": [
+                    {"labels": '{dataset="bikes",feature="temp"}', "value": 0.01},
+                    {"labels": '{dataset="bikes",feature="hum"}', "value": 0.01},
+                    {"labels": '{dataset="shop",feature="price"}', "value": 0.05},
+                ],
+            }
+        ],
+        tmp_path,
+    )
+
+
+def test_the_time_left_turns_red_exactly_when_the_staleness_rule_fires(tmp_path: Path) -> None:
+    # bikes ran at t=0 and may go 120 s without a run; shop runs by hand (no limit published).
+    series = {
+        f'{names.LAST_RUN_TIMESTAMP}{{dataset="bikes"}}': "0x4",
+        f'{names.LAST_RUN_TIMESTAMP}{{dataset="shop"}}': "0x4",
+        f'{names.DATASET_STALE_AFTER}{{dataset="bikes"}}': "120x4",
+    }
+    steps = panel(build(), LAST_RUN_PANEL_ID)["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    tests = []
+    for minute, left, stale in ((1, 60, False), (2, 0, False), (3, -60, True)):
+        assert (colour(left, steps) == "red") is stale
+        time_left = {"labels": '{dataset="bikes"}', "value": left}
+        # The rule's alert, with the time since the run as its value (shop: never).
+        overdue = [{"labels": '{dataset="bikes"}', "value": 60 * minute}] if stale else []
+        tests += [
+            {
+                "expr": expression(LAST_RUN_PANEL_ID, "time_left"),
+                "eval_time": f"{minute}m",
+                "exp_samples": [time_left],
+            },
+            {"expr": STALE.promql, "eval_time": f"{minute}m", "exp_samples": overdue},
         ]
+    promql(series, tests, tmp_path)

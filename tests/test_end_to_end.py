@@ -1,6 +1,7 @@
 """The flow on real services, no Grafana: real Airflow runs the DAG, the real monitor keeps
 the results, the real Prometheus scrapes them, and `provision.py preview` evaluates the
-Grafana rules against Prometheus."""
+Grafana rules against Prometheus (the drift rule against the alpha each run published, the
+staleness rule against each scheduled dataset's published limit)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 
 from conftest import AIRFLOW, DATA, ROOT, MonitorServer, PrometheusServer, wait_for
 from drift import compare, load_config, names, read_batch
+from drift.publish import run_document, send_run
 
 DRIFT_BATCH = "bike_sharing_dataset_4.csv"
 
@@ -41,15 +43,17 @@ def preview(prometheus: PrometheusServer) -> list[dict]:
     return json.loads(done.stdout)["firing"]
 
 
-def scraped_run(prometheus: PrometheusServer, monitor: MonitorServer) -> None:
-    """Wait until Prometheus shows the monitor's current run."""
-    state = requests.get(f"{monitor.url}{names.DATASETS_PATH}/bike_sharing", timeout=5).json()
+def scraped_run(
+    prometheus: PrometheusServer, monitor: MonitorServer, dataset: str = "bike_sharing"
+) -> None:
+    """Wait until Prometheus shows the monitor's current run of ``dataset``."""
+    state = requests.get(f"{monitor.url}{names.DATASETS_PATH}/{dataset}", timeout=5).json()
     run_at = state["run_at"]
 
     wanted = datetime.fromisoformat(run_at).timestamp()
 
     def shown() -> bool:
-        samples = prometheus.query(names.LAST_RUN_TIMESTAMP)
+        samples = prometheus.query(f'{names.LAST_RUN_TIMESTAMP}{{dataset="{dataset}"}}')
         return any(float(s["value"][1]) == wanted for s in samples)
 
     wait_for(shown, "the run in Prometheus", timeout=60)
@@ -95,9 +99,21 @@ def test_drift_reaches_the_rules_and_a_restart_loses_nothing(
     for instance in firing:
         assert instance["labels"][names.ALERT_LABEL] == names.ALERT_LABEL_VALUE
         assert instance["labels"]["dataset"] == "bike_sharing"
-        assert instance["values"]["B"] < 0.05
+        assert instance["values"]["p_value"] < config.alpha  # the drift config's alpha
+        assert instance["values"]["p_minus_alpha"] < 0
     history = requests.get(
         f"{monitor_server.url}{names.DATASETS_PATH}/bike_sharing/runs", timeout=5
     )
     assert [r["batch"] for r in history.json()] == [DRIFT_BATCH, "bike_sharing_dataset_2.csv"]
     print(f"\nfrom DAG start to a firing preview: {elapsed:.1f} s")
+
+    # A scheduled dataset whose last run is past its limit is stale; the DAG's manual
+    # bike_sharing publishes no limit and never is.
+    overdue = run_document(
+        report, "nightly", "ref.csv", "b.csv", datetime.now(UTC) - timedelta(minutes=10), 60
+    )
+    send_run(overdue, monitor_server.url, token=monitor_server.token)
+    scraped_run(prometheus, monitor_server, "nightly")
+    stale = [i for i in preview(prometheus) if names.STALE_LABEL in i["labels"]]
+    assert [i["labels"]["dataset"] for i in stale] == ["nightly"]
+    assert stale[0]["values"]["since_last_run"] > 600 and stale[0]["values"]["overdue"] > 540

@@ -66,10 +66,15 @@ def test_the_rules_are_the_grafana_rules(exported: Path) -> None:
     [group] = yaml.safe_load((exported / "rules.yml").read_text())["groups"]
     assert (group["name"], group["interval"]) == (grafana["title"], f"{grafana['interval']}s")
     for prometheus, rule in zip(group["rules"], grafana["rules"], strict=True):
-        query = rule["data"][0]["model"]["expr"]
-        threshold = rule["data"][2]["model"]["conditions"][0]["evaluator"]
-        operator = {"lt": "<", "gt": ">"}[threshold["type"]]
-        assert prometheus["expr"] == f"({query}) {operator} {threshold['params'][0]!r}"
+        # Grafana thresholds the sign of left - right; Prometheus compares left with right.
+        models = {query["refId"]: query["model"] for query in rule["data"]}
+        threshold = models[rule["condition"]]
+        difference = models[models[threshold["expression"]]["expression"]]["expr"]
+        left, _, right = difference.partition(" - on(dataset) group_left() ")
+        evaluator = threshold["conditions"][0]["evaluator"]
+        assert evaluator["params"] == [0] and left and right
+        operator = {"lt": "<", "gt": ">"}[evaluator["type"]]
+        assert prometheus["expr"] == f"{left} {operator} on(dataset) group_left() {right}"
         assert prometheus["for"] == rule["for"]
         assert prometheus["labels"] == rule["labels"]
         assert set(prometheus["annotations"]) == {k for k in rule["annotations"] if "__" not in k}
@@ -115,61 +120,102 @@ def promtool_test(exported: Path, tests: list[dict], series: list[dict]) -> None
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_the_drift_rule_fires_per_drifted_feature_with_its_message(exported: Path) -> None:
-    bikes = 'dataset="bikes"'
+def drift_alert(dataset: str, feature: str, p_value: str, effect_size: str) -> dict:
+    return {
+        "exp_labels": {"dataset": dataset, "feature": feature, names.ALERT_LABEL: "true"},
+        "exp_annotations": {
+            "summary": f"Drift in {dataset} / {feature}",
+            "description": "The adjusted p-value of the feature is below the alpha of its run "
+            "(set in the drift config).",
+            "p_value": p_value,
+            "effect_size": effect_size,
+            "dashboard_url": f"http://localhost:3000/d/data-drift?var-dataset={dataset}",
+        },
+    }
+
+
+def test_the_drift_rule_compares_each_feature_with_its_own_datasets_alpha(exported: Path) -> None:
+    def p_value(dataset: str, feature: str, value: str) -> dict:
+        labels = f'dataset="{dataset}",feature="{feature}"'
+        return {"series": f"{names.P_VALUE_ADJUSTED}{{{labels}}}", "values": f"{value}x12"}
+
+    def effect_size(dataset: str, feature: str, value: str) -> dict:
+        labels = f'dataset="{dataset}",feature="{feature}"'
+        return {"series": f"{names.EFFECT_SIZE}{{{labels}}}", "values": f"{value}x12"}
+
     promtool_test(
         exported,
         series=[
-            {"series": f'{names.P_VALUE_ADJUSTED}{{{bikes},feature="temp"}}', "values": "0.01x12"},
-            {"series": f'{names.P_VALUE_ADJUSTED}{{{bikes},feature="hum"}}', "values": "0.5x12"},
-            {"series": f'{names.EFFECT_SIZE}{{{bikes},feature="temp"}}', "values": "0.3x12"},
-            {"series": f"{names.LAST_RUN_TIMESTAMP}{{{bikes}}}", "values": "0x12"},
+            # bikes ran with alpha 0.05, shop with 0.01 (each run publishes its own).
+            {"series": f'{names.DATASET_ALPHA}{{dataset="bikes"}}', "values": "0.05x12"},
+            {"series": f'{names.DATASET_ALPHA}{{dataset="shop"}}', "values": "0.01x12"},
+            p_value("bikes", "temp", "0.03"),  # below 0.05: drift
+            p_value("bikes", "hum", "0.5"),
+            p_value("bikes", "wind", "0.05"),  # equal to alpha: no drift, as in the engine
+            p_value("shop", "price", "0.03"),  # the same p-value, above 0.01: no drift
+            p_value("shop", "qty", "0.001"),
+            effect_size("bikes", "temp", "0.3"),
+            effect_size("shop", "qty", "0.25"),
         ],
         tests=[
             {
                 "eval_time": "1m",
                 "alertname": "DataDriftDetected",
                 "exp_alerts": [
-                    {
-                        "exp_labels": {
-                            "dataset": "bikes",
-                            "feature": "temp",
-                            names.ALERT_LABEL: "true",
-                        },
-                        "exp_annotations": {
-                            "summary": "Drift in bikes / temp",
-                            "description": "The adjusted p-value of the feature is below 0.05.",
-                            "p_value": "0.01",
-                            "effect_size": "0.3",
-                            "dashboard_url": "http://localhost:3000/d/data-drift?var-dataset=bikes",
-                        },
-                    }
+                    drift_alert("bikes", "temp", "0.03", "0.3"),
+                    drift_alert("shop", "qty", "0.001", "0.25"),
                 ],
             },
-            # A run 1 minute ago is not stale (stale_after: 2h).
-            {"eval_time": "1m", "alertname": "DriftRunStale", "exp_alerts": []},
         ],
     )
 
 
-def test_the_staleness_rule_fires_when_no_run_came(tmp_path: Path) -> None:
-    assert export(tmp_path, PROVISION__ALERTING__STALE_AFTER="30s").returncode == 0
+def stale_alert(dataset: str, since: str) -> dict:
+    return {
+        "exp_labels": {"dataset": dataset, names.STALE_LABEL: "true"},
+        "exp_annotations": {
+            "summary": f"No drift run for {dataset} in {since}, longer than its schedule allows",
+            "dashboard_url": f"http://localhost:3000/d/data-drift?var-dataset={dataset}",
+        },
+    }
+
+
+def test_only_a_scheduled_dataset_past_its_published_limit_is_stale(exported: Path) -> None:
+    def series(metric: str, dataset: str, values: str) -> dict:
+        return {"series": f'{metric}{{dataset="{dataset}"}}', "values": values}
+
     promtool_test(
-        tmp_path,
-        series=[{"series": f'{names.LAST_RUN_TIMESTAMP}{{dataset="bikes"}}', "values": "0x12"}],
+        exported,
+        series=[
+            # Each ran at time 0. bikes may go 30 s without a run, edge exactly 60 s; shop is
+            # run by hand: no limit published, never stale.
+            series(names.LAST_RUN_TIMESTAMP, "bikes", "0x12"),
+            series(names.LAST_RUN_TIMESTAMP, "edge", "0x12"),
+            series(names.LAST_RUN_TIMESTAMP, "shop", "0x12"),
+            series(names.DATASET_STALE_AFTER, "bikes", "30x12"),
+            series(names.DATASET_STALE_AFTER, "edge", "60x12"),
+        ],
         tests=[
             {
-                "eval_time": "1m",
+                "eval_time": "1m",  # edge: exactly at its limit, not past it
                 "alertname": "DriftRunStale",
-                "exp_alerts": [
-                    {
-                        "exp_labels": {"dataset": "bikes", names.STALE_LABEL: "true"},
-                        "exp_annotations": {
-                            "summary": "No drift run for bikes in 30s",
-                            "dashboard_url": "http://localhost:3000/d/data-drift?var-dataset=bikes",
-                        },
-                    }
-                ],
-            }
+                "exp_alerts": [stale_alert("bikes", "1m 0s")],
+            },
+            {
+                "eval_time": "2m",
+                "alertname": "DriftRunStale",
+                "exp_alerts": [stale_alert("bikes", "2m 0s"), stale_alert("edge", "2m 0s")],
+            },
+        ],
+    )
+
+
+def test_a_stack_that_never_ran_pages_nobody(exported: Path) -> None:
+    promtool_test(
+        exported,
+        series=[{"series": 'up{job="monitor"}', "values": "1x100"}],  # the monitor, empty
+        tests=[
+            {"eval_time": "15m", "alertname": "DataDriftDetected", "exp_alerts": []},
+            {"eval_time": "15m", "alertname": "DriftRunStale", "exp_alerts": []},
         ],
     )

@@ -18,7 +18,7 @@ import yaml
 
 from conftest import ROOT
 from drift import names
-from provisioning.resources import ContactPoint, PolicyRoutes, Resource, RuleGroup
+from provisioning.resources import ContactPoint, Dashboard, PolicyRoutes, Resource, RuleGroup
 from provisioning.settings import SettingsError, load_secrets, load_settings
 from provisioning.stack import build_stack
 from provisioning.validate import validate
@@ -63,13 +63,13 @@ def of(resources: list[Resource], kind: type[Resource]) -> Resource:
 def test_environment_overrides_any_setting_and_the_two_urls() -> None:
     settings = load_settings(
         environ={
-            "PROVISION__ALERTING__ALPHA": "0.01",
+            "PROVISION__ALERTING__PENDING_PERIOD": "1m",
             "PROVISION__GRAFANA__UI_EDITABLE": "true",
             "GRAFANA_URL": "http://grafana:3000",
             "PROMETHEUS_URL": "http://prom:9090",
         }
     )
-    assert settings.alerting.alpha == 0.01
+    assert settings.alerting.pending_period == "1m"
     assert settings.grafana.ui_editable is True
     assert (settings.grafana.url, settings.prometheus.url) == (
         "http://grafana:3000",
@@ -80,7 +80,7 @@ def test_environment_overrides_any_setting_and_the_two_urls() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"PROVISION__ALERTING__ALPHA": "high"}, "alerting.alpha: expected float"),
+        ({"PROVISION__DASHBOARD__REFRESH": "[10s]"}, "dashboard.refresh: expected str"),
         ({"PROVISION__ALERTING__COLOUR": "red"}, "unknown setting(s): alerting.colour"),
         ({"PROVISION__GRAFANA__ORG_ID": "true"}, "grafana.org_id: expected int"),
     ],
@@ -125,6 +125,27 @@ def test_a_settings_file_with_a_bad_key_is_refused_in_one_line(
     (tmp_path / "mine.yaml").write_text(text)
     run = provision("--config", str(tmp_path / "mine.yaml"), "validate", env=ENV)
     assert_one_error_line(run, message)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("alpha", "0.01", "data/drift.yaml"),
+        ("use_adjusted_p_value", "false", "correction: none in data/drift.yaml"),
+        ("stale_after", "2h", "DRIFT_SCHEDULE"),
+    ],
+)
+def test_a_setting_that_moved_is_refused_saying_where_it_is_now(
+    tmp_path: Path, key: str, value: str, where: str
+) -> None:
+    (tmp_path / "old.yaml").write_text(f"alerting:\n  {key}: {value}\n")
+    from_file = provision("--config", str(tmp_path / "old.yaml"), "validate", env=ENV)
+    assert_one_error_line(from_file, f"alerting.{key}: ")
+    assert where in from_file.stderr
+    from_environment = provision(
+        "validate", env={**ENV, f"PROVISION__ALERTING__{key.upper()}": value}
+    )
+    assert_one_error_line(from_environment, where)
 
 
 def test_secrets_come_from_files_too_and_never_show_in_repr(tmp_path: Path) -> None:
@@ -206,20 +227,76 @@ def test_the_policy_matches_the_label_the_drift_rule_sets() -> None:
     assert [[names.ALERT_LABEL, "=", "true"]] in matchers
 
 
-def test_the_drift_rule_follows_the_settings() -> None:
-    raw = stack(
-        {"PROVISION__ALERTING__USE_ADJUSTED_P_VALUE": "false", "PROVISION__ALERTING__ALPHA": "0.01"}
-    )
-    [drift_rule, _] = of(raw, RuleGroup).body["rules"]
-    assert drift_rule["data"][0]["model"]["expr"] == names.P_VALUE
-    assert drift_rule["data"][2]["model"]["conditions"][0]["evaluator"] == {
-        "type": "lt",
-        "params": [0.01],
-    }
-    [adjusted_rule, _] = of(stack(), RuleGroup).body["rules"]
-    assert adjusted_rule["data"][0]["model"]["expr"] == names.P_VALUE_ADJUSTED
+def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The rule's condition, followed back: (PromQL, reduce model, threshold model)."""
+    models = {query["refId"]: query["model"] for query in rule["data"]}
+    threshold = models[rule["condition"]]
+    reduce = models[threshold["expression"]]
+    return models[reduce["expression"]]["expr"], reduce, threshold
+
+
+def test_the_drift_rule_compares_the_adjusted_p_value_with_the_published_alpha() -> None:
+    [drift_rule, _] = of(stack(), RuleGroup).body["rules"]
+    expr, reduce, threshold = condition_chain(drift_rule)
+    # The sign of p - alpha, per feature against its own dataset's alpha: exact, no constant.
+    assert expr == "drift_feature_p_value_adjusted - on(dataset) group_left() drift_dataset_alpha"
+    assert (reduce["reducer"], reduce["settings"]) == ("last", {"mode": ""})  # the UI's Strict
+    assert threshold["conditions"][0]["evaluator"] == {"type": "lt", "params": [0]}
+    assert drift_rule["labels"] == {"drift_threshold_detected": "true"}
+    assert drift_rule["noDataState"] == "OK"  # no run yet is not drift
     assert of(stack(), RuleGroup).body["interval"] == 10
-    assert adjusted_rule["for"] == "10s"
+    assert drift_rule["for"] == "10s"
+
+
+def test_the_staleness_rule_compares_with_the_published_limit_and_pages_no_empty_stack() -> None:
+    [_, stale_rule] = of(stack(), RuleGroup).body["rules"]
+    expr, _, threshold = condition_chain(stale_rule)
+    assert expr == (
+        "time() - drift_dataset_last_run_timestamp_seconds - on(dataset) group_left() "
+        "drift_dataset_stale_after_seconds"
+    )
+    assert threshold["conditions"][0]["evaluator"] == {"type": "gt", "params": [0]}
+    # No series (no scheduled dataset, or no run at all) pages nobody; errors still do.
+    assert (stale_rule["noDataState"], stale_rule["execErrState"]) == ("OK", "Error")
+    assert stale_rule["labels"] == {"drift_run_stale": "true"}
+
+
+def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() -> None:
+    rules = of(stack(), RuleGroup).body["rules"]
+    ref_ids = [[query["refId"] for query in rule["data"]] for rule in rules]
+    assert ref_ids == [
+        [
+            "p_value_query", "p_value", "effect_size_query", "effect_size",
+            "p_minus_alpha_query", "p_minus_alpha", "drifted",
+        ],
+        ["since_last_run_query", "since_last_run", "overdue_query", "overdue", "stale"],
+    ]  # fmt: skip
+    for rule in rules:
+        kinds = {q["refId"]: q["model"].get("type", "query") for q in rule["data"]}
+        read = re.findall(r"\$values\.(\w+)", " ".join(rule["annotations"].values()))
+        assert read
+        # Grafana's $values holds reduce, math and threshold results, not raw queries.
+        assert all(kinds[ref] == "reduce" for ref in read), read
+    drift_values = {q["refId"]: q["model"] for q in rules[0]["data"]}
+    assert drift_values["p_value_query"]["expr"] == names.P_VALUE_ADJUSTED
+    assert drift_values["effect_size_query"]["expr"] == names.EFFECT_SIZE
+
+
+def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
+    resources = stack()
+    drift_rule, stale_rule = of(resources, RuleGroup).body["rules"]
+    # The course's rule: the p-value below a constant 0.05.
+    drift_rule["data"][-1]["model"]["expression"] = "p_value"
+    drift_rule["data"][-1]["model"]["conditions"][0]["evaluator"]["params"] = [0.05]
+    stale_rule["data"][-1]["model"]["conditions"][0]["evaluator"]["params"] = [7200]
+    panels = of(resources, Dashboard).body["dashboard"]["panels"]
+    [p_values] = [p for p in panels if p["title"] == "Adjusted p-value per feature"]
+    steps = p_values["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    steps.append({"color": "red", "value": 0.01})
+    problems = "\n".join(validate(resources, load_secrets(ENV)))
+    assert "rule drift-p-value: its condition must compare with drift_dataset_alpha" in problems
+    assert "rule drift-stale: its condition must compare with drift_dataset_stale_after" in problems
+    assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in problems
 
 
 # --- export -------------------------------------------------------------------------------
