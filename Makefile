@@ -12,9 +12,11 @@ SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compo
 
 .PHONY: run test lint clean system-packages
 
+# pip_install.py: pip's progress in a few lines (the first install takes about 2 minutes).
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -c constraints.txt -r requirements-dev.txt
+	$(VENV)/bin/python scripts/pip_install.py $(VENV)/pip-install.log \
+		-c constraints.txt -r requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
