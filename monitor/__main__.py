@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 import click
-import uvicorn
+from pydantic import ValidationError
 
 from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV
 from monitor.app import create_app
 from monitor.exposition import series_of
+from monitor.server import MAX_CONNECTIONS, REQUEST_TIMEOUT_SECONDS, serve
 from monitor.store import Store
 
 log = logging.getLogger("monitor")
@@ -55,20 +57,64 @@ log = logging.getLogger("monitor")
     show_default=True,
     help="Runs of history kept per dataset.",
 )
+@click.option(
+    "--request-timeout",
+    envvar="MONITOR_REQUEST_TIMEOUT",
+    default=REQUEST_TIMEOUT_SECONDS,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a client has to send a whole request, headers and body (then 408, closed).",
+)
+@click.option(
+    "--max-connections",
+    envvar="MONITOR_MAX_CONNECTIONS",
+    default=MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections at most (one more is answered 503 and closed).",
+)
 def main(
-    host: str, port: int, db_path: Path, token_file: Path | None, max_series: int, keep_runs: int
+    host: str,
+    port: int,
+    db_path: Path,
+    token_file: Path | None,
+    max_series: int,
+    keep_runs: int,
+    request_timeout: float,
+    max_connections: int,
 ) -> None:
     """The Stateful Monitor: drift results in, Prometheus metrics and a status page out."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     # Never a command-line flag: arguments are visible to every user in `ps`.
-    token = token_file.read_text().strip() if token_file else os.environ.get(MONITOR_TOKEN_ENV)
+    try:
+        token = token_file.read_text().strip() if token_file else os.environ.get(MONITOR_TOKEN_ENV)
+    except OSError as exc:
+        raise click.ClickException(f"cannot read the token file: {exc}") from None
+    try:
+        store = Store(db_path, series_of, max_series=max_series, keep_runs=keep_runs)
+    except (sqlite3.Error, ValidationError) as exc:
+        raise click.ClickException(f"cannot use the database {db_path}: {_one_line(exc)}") from None
     if not token:
         log.warning("%s is not set: anyone who can reach the monitor can write to it",
                     MONITOR_TOKEN_ENV)  # fmt: skip
-    store = Store(db_path, series_of, max_series=max_series, keep_runs=keep_runs)
+    token = token or None  # an empty token is no token: writes stay open, as it warned
     log.info("state in %s: %d dataset(s)", db_path, len(store.current))
-    # An empty token is no token: writes stay open, as the warning says.
-    uvicorn.run(create_app(store, token or None), host=host, port=port, log_level="info")
+    serve(
+        create_app(store, token),
+        host=host,
+        port=port,
+        token=token,
+        request_timeout=request_timeout,
+        max_connections=max_connections,
+    )
+
+
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):  # its text spans lines: the first problem only
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"a stored run does not load: {where}: {first['msg']}"
+    return str(exc)
 
 
 main(prog_name="python -m monitor")

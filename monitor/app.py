@@ -3,16 +3,19 @@
 import hmac
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +30,16 @@ log = logging.getLogger("monitor")
 
 MAX_BODY_BYTES = 1 << 20
 HISTORY_LIMIT = 500
+# Query parameters that carry a credential: refused, whatever the route, since a URL ends up
+# in access logs, proxies' logs and browser histories.
+CREDENTIAL_PARAMETERS = frozenset(
+    {"token", "access_token", "api_key", "apikey", "auth", "authorization", "bearer", "password",
+     "secret"}
+)  # fmt: skip
+QUERY_CREDENTIAL = (
+    "credentials are refused in the query string (URLs are logged): "
+    "send the token in the header Authorization: Bearer <token>"
+)
 
 
 class Error(BaseModel):
@@ -87,20 +100,27 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         docs_url=None,  # the stack runs offline: no UI that loads assets from a CDN
         redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     exposition = Exposition(store)
     page = StatusPage(store)
     bearer = HTTPBearer(auto_error=False, description="MONITOR_TOKEN, when the monitor has one")
+    # Marks the routes that need the token (the OpenAPI description shows it); Guard checks
+    # the token before any of the body is read.
+    write = Depends(bearer)
 
-    def authorized(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> None:
-        if token is None:
-            return
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "a valid bearer token is required to write",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    async def refusal(scope: Scope) -> JSONResponse | None:
+        """Why a request is refused before its body is read, if it is."""
+        if credential_in_query(scope["query_string"].decode("latin-1"), token):
+            return JSONResponse({"error": QUERY_CREDENTIAL}, 400)
+        writes = (r for r in app.routes if isinstance(r, APIRoute) and write in r.dependencies)
+        if token and any(route.matches(scope)[0] is Match.FULL for route in writes):
+            credentials = await bearer(Request(scope))
+            given = credentials.credentials if credentials else ""
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                error = {"error": "a valid bearer token is required to write"}
+                return JSONResponse(error, 401, headers={"WWW-Authenticate": "Bearer"})
+        return None
+
+    app.add_middleware(Guard, refusal=refusal, max_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -132,9 +152,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
             )
         return JSONResponse({"error": exc.detail}, exc.status_code, headers=headers)
 
-    @app.post(
-        names.RUNS_PATH, status_code=201, responses=ERRORS, dependencies=[Depends(authorized)]
-    )
+    @app.post(names.RUNS_PATH, status_code=201, responses=ERRORS, dependencies=[write])
     def add_run(run: Run) -> RunAccepted:
         """Store one drift run atomically; it replaces the dataset's series unless the
         dataset already has a newer run."""
@@ -170,7 +188,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         names.DATASETS_PATH + "/{dataset}",
         status_code=204,
         responses=ERRORS,
-        dependencies=[Depends(authorized)],
+        dependencies=[write],
     )
     def delete_dataset(dataset: str) -> Response:
         """Forget a dataset: its runs and its series."""
@@ -182,7 +200,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         names.LEGACY_PATH,
         response_class=PlainTextResponse,
         responses={200: {"content": {"text/plain": {"example": "ok"}}}, **JSON_ERRORS},
-        dependencies=[Depends(authorized)],
+        dependencies=[write],
     )
     def legacy(query: Annotated[LegacyValue, Query()]) -> str:
         """The course's endpoint: sets the gauge drift{feature, metric} and answers ok."""
@@ -221,15 +239,39 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     return app
 
 
-class BodyLimit:
-    """Refuse request bodies above a size with 413, before any of it is parsed."""
+def credential_in_query(query: str, token: str | None) -> bool:
+    """Whether a query string carries a credential: a parameter named like one, or the
+    token anywhere in it."""
+    keys = (key.lower() for key, _ in parse_qsl(query, keep_blank_values=True))
+    return any(key in CREDENTIAL_PARAMETERS for key in keys) or bool(
+        token and token in unquote_plus(query)
+    )
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+class Guard:
+    """Refuse a request before any of its body is read when ``refusal`` says so (a
+    credential in the query, a write without the token) or when the body is larger than
+    ``max_bytes`` (413); then read the body whole, so nothing after parses a partial one.
+    How long the client may take to send it is the server's bound (monitor.server)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        refusal: Callable[[Scope], Awaitable[Response | None]],
+        max_bytes: int,
+    ) -> None:
+        self.app, self.refusal, self.max_bytes = app, refusal, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        refused = await self.refusal(scope)
+        declared = Headers(scope=scope).get("content-length", "")
+        if refused is None and declared.isdigit() and int(declared) > self.max_bytes:
+            refused = self._too_large()
+        if refused is not None:
+            await refused(scope, receive, send)
             return
         body, more = b"", True
         while more:
@@ -239,8 +281,7 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                error = {"error": f"the request body is larger than {self.max_bytes} bytes"}
-                await JSONResponse(error, 413)(scope, receive, send)
+                await self._too_large()(scope, receive, send)
                 return
 
         replayed = False
@@ -253,3 +294,7 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    def _too_large(self) -> Response:
+        error = {"error": f"the request body is larger than {self.max_bytes} bytes"}
+        return JSONResponse(error, 413)
