@@ -11,12 +11,15 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from drift.config import DriftConfig, Kind
-from drift.errors import DriftInputError
+from drift.dataset import check_separator
+from drift.errors import DriftInputError, NothingTestedError
+from drift.labels import shown
 from drift.report import SKIPPED, TESTED, DriftReport, FeatureResult
 from drift.stats import adjust, chi2_test, ks_test
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TEST_BY_KIND = {"numeric": "ks", "categorical": "chi2"}
+NAMED_IN_ERRORS = 5  # skipped features (and reasons) named when none could be tested
 
 
 def compare(
@@ -27,7 +30,8 @@ def compare(
 ) -> DriftReport:
     """Test every planned column for drift and adjust the p-values for their number.
 
-    ``names`` say which batch is which in error messages (file names, for a CLI).
+    ``names`` say which batch is which in error messages (file names, for a CLI). When no
+    feature could be tested, raises NothingTestedError saying why: "no drift" would be a lie.
     """
     config = config or DriftConfig()
     planned = check_schema(list(reference.columns), list(current.columns), config, names)
@@ -36,6 +40,10 @@ def compare(
         for name, kind in planned
     ]
     tested = [i for i, r in enumerate(results) if r.status == TESTED]
+    if not tested:
+        raise NothingTestedError(
+            f"nothing could be tested: every feature was skipped: {_skip_reasons(results)}"
+        )
     p_values = np.array([results[i].p_value for i in tested], dtype=float)
     for i, p_adjusted in zip(tested, adjust(p_values, config.correction), strict=True):
         results[i] = replace(
@@ -53,8 +61,11 @@ def check_schema(
     """The columns to test with their declared kinds (None: inferred from the data).
 
     Columns the config declares must be in both batches; otherwise every column of either
-    batch is planned, and one that is absent from a batch is reported as skipped.
+    batch is planned, and one that is absent from a batch is reported as skipped. A batch
+    that is not comma-separated, or batches that share no column to test, are refused.
     """
+    for name, columns in zip(names, (reference_columns, current_columns), strict=True):
+        check_separator(columns, name)
     if config.columns is not None:
         for name, columns in zip(names, (reference_columns, current_columns), strict=True):
             missing = [c for c in config.columns if c not in columns]
@@ -64,7 +75,33 @@ def check_schema(
                 )
         return list(config.columns.items())
     every = dict.fromkeys([*reference_columns, *current_columns])
+    shared = set(reference_columns) & set(current_columns)
+    if not shared:
+        raise NothingTestedError("nothing could be tested: no column is in both batches")
+    if shared <= config.ignore:
+        raise NothingTestedError(
+            "nothing could be tested: every column that is in both batches is ignored"
+        )
     return [(name, None) for name in every if name not in config.ignore]
+
+
+def _skip_reasons(results: Sequence[FeatureResult]) -> str:
+    """Which features were skipped why, e.g. "'a', 'b' (no rows in the cur.csv)", cut short."""
+    by_reason: dict[str, list[str]] = {}
+    for result in results:
+        by_reason.setdefault(result.reason or "skipped", []).append(result.feature)
+    groups = [
+        f"{_some(features)} ({reason})"
+        for reason, features in list(by_reason.items())[:NAMED_IN_ERRORS]
+    ]
+    rest = len(by_reason) - NAMED_IN_ERRORS
+    return "; ".join(groups) + (f"; {rest} more reason(s)" if rest > 0 else "")
+
+
+def _some(features: Sequence[str]) -> str:
+    named = ", ".join(map(shown, features[:NAMED_IN_ERRORS]))
+    rest = len(features) - NAMED_IN_ERRORS
+    return named + (f" and {rest} more" if rest > 0 else "")
 
 
 def _compare_column(

@@ -37,6 +37,11 @@ class DriftReport:
         return sum(f.status == TESTED for f in self.features)
 
     @property
+    def features_skipped(self) -> int:
+        """Planned features that could not be tested (absent, all missing, constant, dates)."""
+        return sum(f.status == SKIPPED for f in self.features)
+
+    @property
     def features_drifted(self) -> int:
         return sum(f.drifted for f in self.features)
 
@@ -59,6 +64,7 @@ class DriftReport:
             "settings": {"alpha": self.alpha, "correction": self.correction},
             "summary": {
                 "features_tested": self.features_tested,
+                "features_skipped": self.features_skipped,
                 "features_drifted": self.features_drifted,
                 "share_drifted": self.share_drifted,
                 "drifted": self.drifted,
@@ -102,9 +108,9 @@ def format_table(report: DriftReport) -> str:
         for row in rows
     ]
     lines.append(
-        f"{report.features_drifted} of {report.features_tested} features drifted "
-        f"(alpha {report.alpha}, correction {report.correction}): "
-        + ("DRIFT" if report.drifted else "no drift")
+        f"{report.features_drifted} of {report.features_tested} features drifted, "
+        f"{report.features_skipped} skipped (alpha {report.alpha}, correction "
+        f"{report.correction}): " + ("DRIFT" if report.drifted else "no drift")
     )
     return "\n".join(lines)
 

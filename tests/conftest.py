@@ -173,6 +173,7 @@ class MonitorServer:
     token: str | None = field(default_factory=lambda: secrets.token_urlsafe(16))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    options: list[str] = field(default_factory=list)  # more command-line options
 
     @property
     def url(self) -> str:
@@ -189,7 +190,7 @@ class MonitorServer:
         if self.token is not None:
             env["MONITOR_TOKEN"] = self.token
         command = [sys.executable, "-m", "monitor", "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--db", str(self.db)]
+        command += ["--port", str(self.port), "--db", str(self.db), *self.options]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=env, cwd=self.db.parent, stdin=subprocess.DEVNULL, stdout=log,

@@ -29,7 +29,9 @@ FEATURE_KEYS = [
     "n_reference", "n_current", "missing_share_reference", "missing_share_current",
     "drifted", "status", "reason",
 ]  # fmt: skip
-DATASET_KEYS = ["features_tested", "features_drifted", "share_drifted", "drifted"]
+DATASET_KEYS = [
+    "features_tested", "features_skipped", "features_drifted", "share_drifted", "drifted",
+]  # fmt: skip
 
 
 def run_drift(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -160,6 +162,47 @@ def test_alpha_option_outside_zero_one_is_one_error_line(alpha: str) -> None:
     assert_one_error_line(result, "alpha must be between 0 and 1")
 
 
+@pytest.mark.parametrize("with_config", [False, True], ids=["inferred", "schema"])
+@pytest.mark.parametrize(
+    ("current_text", "fragment"),
+    [
+        ("instant,season,cnt\n", "every feature was skipped"),
+        ("instant;season;cnt\n1;1;985\n2;1;801\n", "looks ';'-separated"),
+        ("instant\tseason\tcnt\n1\t1\t985\n2\t1\t801\n", "looks tab-separated"),
+        ("city,temp_c\nParis,12.5\nOslo,3.0\n", None),
+        ("instant,season,cnt\n,,\n,,\n", "(no values in the"),
+    ],
+    ids=["header-only", "semicolons", "tabs", "no-shared-column", "all-missing"],
+)
+def test_a_comparison_that_tests_nothing_is_one_error_line_and_exit_1(
+    tmp_path: Path, current_text: str, fragment: str | None, with_config: bool
+) -> None:
+    reference, current, config = _bikes_like(tmp_path, current_text)
+    result = invoke("compare", reference, current, *(("--config", config) if with_config else ()))
+    if fragment is None:  # the schema makes it a missing column, the inference a lack of one
+        fragment = "missing configured column(s)" if with_config else "no column is in both"
+    assert (result.exit_code, result.stdout) == (1, "")
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: ") and fragment in line
+
+
+def test_a_semicolon_separated_batch_is_one_error_line_in_a_real_process(tmp_path: Path) -> None:
+    reference, current, _ = _bikes_like(tmp_path, "instant;season;cnt\n1;1;985\n2;1;801\n")
+    result = run_drift("compare", reference, current)
+    assert_one_error_line(result, f"{current} looks ';'-separated", "must be comma-separated")
+
+
+def _bikes_like(tmp_path: Path, current_text: str) -> tuple[Path, Path, Path]:
+    """A small reference batch, a current batch with this text, and a config for both."""
+    reference = tmp_path / "reference.csv"
+    reference.write_text("instant,season,cnt\n1,1,985\n2,1,801\n3,2,1349\n4,2,1562\n")
+    current = tmp_path / "current.csv"
+    current.write_text(current_text)
+    config = tmp_path / "drift.yaml"
+    config.write_text("columns:\n  instant: numeric\n  season: categorical\n  cnt: numeric\n")
+    return reference, current, config
+
+
 def test_help_describes_the_compare_command() -> None:
     top = run_drift("--help")
     assert top.returncode == 0 and top.stderr == ""
@@ -206,6 +249,7 @@ def test_json_output_has_exactly_the_documented_keys_and_scipy_values(tmp_path: 
     assert (k["n_reference"], k["n_current"]) == (40, 50)
     assert (day["status"], day["kind"], day["p_value"]) == ("skipped", "datetime", None)
     assert document["summary"]["features_tested"] == 2
+    assert document["summary"]["features_skipped"] == 1
 
 
 def test_json_output_for_a_drifted_bundled_batch_exits_zero() -> None:
@@ -241,7 +285,7 @@ def test_table_output_lists_every_feature_and_the_summary(tmp_path: Path) -> Non
     assert [line.split()[0] for line in lines[1:4]] == ["x", "k", "day"]
     assert lines[3].endswith("skipped: a date column, not tested")
     assert lines[1].endswith("DRIFT")
-    assert lines[-1].startswith("2 of 2 features drifted (alpha 0.05, correction bh): DRIFT")
+    assert lines[-1] == "2 of 2 features drifted, 1 skipped (alpha 0.05, correction bh): DRIFT"
 
 
 def test_unknown_correction_option_is_a_usage_error() -> None:

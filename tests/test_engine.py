@@ -18,7 +18,7 @@ import drift
 from drift.config import DriftConfig
 from drift.dataset import read_batch
 from drift.engine import check_schema, compare
-from drift.errors import DriftInputError
+from drift.errors import DriftInputError, NothingTestedError
 from drift.report import DriftReport, FeatureResult
 
 NAMES = ("ref.csv", "cur.csv")
@@ -145,35 +145,40 @@ def test_all_missing_column_is_skipped_naming_the_batch(values: list[Any]) -> No
     assert report.features_tested == 1
 
 
-def test_empty_batch_with_only_a_header_is_skipped_not_crashed() -> None:
+def test_empty_batch_with_only_a_header_is_an_error_not_a_run_without_drift() -> None:
     ref = pd.DataFrame({"x": normal(10), "k": list("abababcccc")})
     empty = pd.DataFrame({"x": pd.Series([], dtype=object), "k": pd.Series([], dtype=object)})
-    report = compare(ref, empty, names=NAMES)
-    for name in ("x", "k"):
-        result = feature(report, name)
-        assert_skipped(result, "no rows in the cur.csv")
-        assert result.missing_share_current is None  # no rows: no share to report
-        assert result.missing_share_reference == 0.0
-    assert report.features_tested == 0
+    with pytest.raises(NothingTestedError) as info:
+        compare(ref, empty, names=NAMES)
+    assert str(info.value) == (
+        "nothing could be tested: every feature was skipped: 'x', 'k' (no rows in the cur.csv)"
+    )
+
+
+def test_a_column_with_no_rows_beside_a_tested_one_has_no_missing_share() -> None:
+    ref = pd.DataFrame({"x": normal(10), "y": normal(10, seed=1)})
+    cur = pd.DataFrame({"y": normal(8, seed=2)})
+    report = compare(ref, cur, names=NAMES)
+    assert_skipped(feature(report, "x"), "absent from the cur.csv")
+    assert feature(report, "x").missing_share_current is None
     assert nan_paths(report.to_dict()) == []
 
 
-def test_empty_csv_batch_read_from_disk_is_skipped(tmp_path: Path) -> None:
-    (tmp_path / "ref.csv").write_text("x,k\n1.5,a\n2.5,b\n3.5,a\n")
-    (tmp_path / "cur.csv").write_text("x,k\n")
-    report = compare(read_batch(tmp_path / "ref.csv"), read_batch(tmp_path / "cur.csv"))
-    assert [f.status for f in report.features] == ["skipped", "skipped"]
-    assert report.features_tested == 0
+def _with_a_tested_column(**columns: tuple[list[Any], list[Any]]) -> DriftReport:
+    """compare() on these (reference, current) columns plus one that can be tested."""
+    ref = pd.DataFrame({"tested": normal(10), **{k: v[0] for k, v in columns.items()}})
+    cur = pd.DataFrame({"tested": normal(7, seed=1), **{k: v[1] for k, v in columns.items()}})
+    return compare(ref, cur, names=NAMES)
 
 
 def test_constant_numeric_column_in_both_batches_is_skipped() -> None:
-    result = feature(compare(pd.DataFrame({"x": [3.0] * 10}), pd.DataFrame({"x": [3.0] * 7})), "x")
+    result = feature(_with_a_tested_column(x=([3.0] * 10, [3.0] * 7)), "x")
     assert_skipped(result, "constant")
     assert (result.n_reference, result.n_current) == (10, 7)
 
 
 def test_constant_categorical_column_in_both_batches_is_skipped() -> None:
-    result = feature(compare(pd.DataFrame({"k": ["a"] * 10}), pd.DataFrame({"k": ["a"] * 7})), "k")
+    result = feature(_with_a_tested_column(k=(["a"] * 10, ["a"] * 7)), "k")
     assert_skipped(result, "constant")
 
 
@@ -315,9 +320,7 @@ def test_iso_date_column_is_skipped_as_a_datetime() -> None:
 
 
 def test_kind_is_inferred_from_the_current_batch_when_the_reference_has_no_values() -> None:
-    ref = pd.DataFrame({"k": [None, None, None]})
-    cur = pd.DataFrame({"k": ["a", "b", "a"]})
-    result = feature(compare(ref, cur, names=NAMES), "k")
+    result = feature(_with_a_tested_column(k=([None] * 10, ["a", "b", "a"] * 2 + ["b"])), "k")
     assert result.kind == "categorical"
     assert_skipped(result, "no values in the ref.csv")
 
@@ -416,6 +419,7 @@ def test_dataset_summary_counts_drifted_among_tested_features() -> None:
     dataset = report.to_dict()["summary"]
     assert dataset == {
         "features_tested": 3,
+        "features_skipped": 3,  # constant, empty, day
         "features_drifted": 2,
         "share_drifted": pytest.approx(2 / 3),
         "drifted": True,
@@ -427,19 +431,124 @@ def test_no_drifted_feature_means_the_dataset_has_not_drifted() -> None:
     dataset = compare(ref, cur).to_dict()["summary"]
     assert dataset == {
         "features_tested": 1,
+        "features_skipped": 0,
         "features_drifted": 0,
         "share_drifted": 0.0,
         "drifted": False,
     }
 
 
-def test_share_drifted_is_zero_when_no_feature_could_be_tested() -> None:
-    ref = pd.DataFrame({"constant": [2.0] * 5, "empty": [np.nan] * 5})
-    cur = pd.DataFrame({"constant": [2.0] * 5, "empty": [np.nan] * 5})
-    report = compare(ref, cur)
-    assert report.features_tested == 0
-    assert report.share_drifted == 0.0
-    assert report.drifted is False
+def test_share_drifted_of_a_report_without_tested_features_is_zero_not_nan() -> None:
+    settings = {"alpha": 0.05, "correction": "bh"}
+    report = DriftReport.from_dict({"settings": settings, "features": []})
+    assert (report.features_tested, report.share_drifted, report.drifted) == (0, 0.0, False)
+
+
+def test_features_skipped_counts_every_skipped_feature_whatever_the_reason() -> None:
+    report = _with_a_tested_column(
+        constant=([2.0] * 10, [2.0] * 7),
+        empty=([np.nan] * 10, [np.nan] * 7),
+        day=(["2011-01-01"] * 10, ["2012-01-01"] * 7),
+    )
+    assert [f.status for f in report.features].count("skipped") == 3
+    assert report.features_skipped == 3
+    assert report.to_dict()["summary"]["features_skipped"] == 3
+
+
+# --- nothing tested is an error, never "no drift" -----------------------------------------
+
+
+@pytest.mark.parametrize("config", [DriftConfig(), DriftConfig(columns={"a": "numeric"})])
+def test_every_column_missing_or_constant_is_nothing_tested_with_the_reasons(
+    config: DriftConfig,
+) -> None:
+    ref = pd.DataFrame({"a": [2.0] * 5, "b": [np.nan] * 5})
+    cur = pd.DataFrame({"a": [2.0] * 5, "b": [np.nan] * 5})
+    with pytest.raises(NothingTestedError) as info:
+        compare(ref, cur, config, names=NAMES)
+    message = str(info.value)
+    assert message.startswith("nothing could be tested: every feature was skipped: 'a' (constant")
+    if config.columns is None:
+        assert message.endswith("; 'b' (no values in the ref.csv)")
+
+
+@pytest.mark.parametrize("config", [DriftConfig(), DriftConfig(columns={"a": "numeric"})])
+def test_all_missing_current_batch_read_from_disk_is_nothing_tested(
+    tmp_path: Path, config: DriftConfig
+) -> None:
+    (tmp_path / "ref.csv").write_text("a,b\n1.5,x\n2.5,y\n3.5,x\n")
+    (tmp_path / "cur.csv").write_text("a,b\n,\n,\n")
+    with pytest.raises(NothingTestedError, match=r"'a'.* \(no values in the cur\.csv\)"):
+        compare(read_batch(tmp_path / "ref.csv"), read_batch(tmp_path / "cur.csv"), config, NAMES)
+
+
+@pytest.mark.parametrize("config", [DriftConfig(), DriftConfig(columns={"a": "numeric"})])
+def test_header_only_batch_read_from_disk_is_nothing_tested(
+    tmp_path: Path, config: DriftConfig
+) -> None:
+    (tmp_path / "ref.csv").write_text("a,b\n1.5,x\n2.5,y\n3.5,x\n")
+    (tmp_path / "cur.csv").write_text("a,b\n")
+    with pytest.raises(NothingTestedError, match=r"'a'.* \(no rows in the cur\.csv\)"):
+        compare(read_batch(tmp_path / "ref.csv"), read_batch(tmp_path / "cur.csv"), config, NAMES)
+
+
+def test_batches_without_a_shared_column_are_nothing_tested() -> None:
+    ref, cur = pd.DataFrame({"a": normal(5), "b": normal(5)}), pd.DataFrame({"c": normal(5)})
+    with pytest.raises(NothingTestedError) as info:
+        compare(ref, cur, names=NAMES)
+    assert str(info.value) == "nothing could be tested: no column is in both batches"
+
+
+def test_batches_whose_shared_columns_are_all_ignored_are_nothing_tested() -> None:
+    ref, cur = pd.DataFrame({"a": normal(5), "b": normal(5)}), pd.DataFrame({"a": normal(5)})
+    with pytest.raises(NothingTestedError, match="every column that is in both batches is ignored"):
+        compare(ref, cur, DriftConfig(ignore=frozenset({"a"})), names=NAMES)
+
+
+SEMICOLONS = "day;temp;hum\n2011-01-01;0.3;0.8\n2011-01-02;0.4;0.7\n2011-01-03;0.2;0.9\n"
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "';'-separated"), ("\t", "tab-separated")])
+@pytest.mark.parametrize(
+    "config", [DriftConfig(), DriftConfig(columns={"temp": "numeric"})], ids=["inferred", "schema"]
+)
+def test_a_file_that_is_not_comma_separated_is_nothing_tested_with_a_hint(
+    tmp_path: Path, separator: str, named: str, config: DriftConfig
+) -> None:
+    # Both batches alike: read as one text column, it would be "tested" as categorical.
+    (tmp_path / "ref.csv").write_text(SEMICOLONS.replace(";", separator))
+    (tmp_path / "cur.csv").write_text(SEMICOLONS.replace(";", separator).replace("0.", "1."))
+    with pytest.raises(NothingTestedError) as info:
+        compare(read_batch(tmp_path / "ref.csv"), read_batch(tmp_path / "cur.csv"), config, NAMES)
+    assert str(info.value) == (
+        f"nothing could be tested: ref.csv looks {named} (its header is the single column "
+        f"{'day;temp;hum'.replace(';', separator)!r}); CSV must be comma-separated"
+    )
+
+
+def test_the_schema_check_of_headers_alone_spots_a_semicolon_separated_batch() -> None:
+    with pytest.raises(NothingTestedError, match=r"cur\.csv looks ';'-separated"):
+        check_schema(["temp", "hum"], ["temp;hum"], DriftConfig(), NAMES)
+
+
+def test_one_comma_separated_column_is_tested_even_with_a_semicolon_in_its_values() -> None:
+    ref = pd.DataFrame({"note": ["a;b", "c", "a;b", "c"]})
+    cur = pd.DataFrame({"note": ["a;b", "a;b", "c", "c"]})
+    assert compare(ref, cur).features_tested == 1
+
+
+def test_nothing_tested_names_a_few_features_and_counts_the_rest() -> None:
+    ref = pd.DataFrame({f"f{i}": [1.0] * 3 for i in range(8)})
+    with pytest.raises(NothingTestedError) as info:
+        compare(ref, ref.iloc[:0], names=NAMES)
+    assert str(info.value) == (
+        "nothing could be tested: every feature was skipped: 'f0', 'f1', 'f2', 'f3', 'f4' "
+        "and 3 more (no rows in the cur.csv)"
+    )
+
+
+def test_nothing_tested_is_an_input_error() -> None:
+    assert issubclass(NothingTestedError, DriftInputError)
 
 
 def test_report_dict_holds_no_nan_anywhere() -> None:
