@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Iterator
+from datetime import timedelta
 from fnmatch import fnmatch
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,8 @@ import requests
 import yaml
 
 from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, wait_for
-from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV
+from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
+from drift.schedule import parse_schedule
 from fake_grafana import GRAFANA_VERSION
 from provisioning.settings import Settings, duration_seconds, load_settings
 
@@ -463,6 +465,21 @@ def test_the_dags_and_data_are_mounted_where_airflow_and_the_dag_look() -> None:
         dags_folder = env.get("AIRFLOW__CORE__DAGS_FOLDER", "/opt/airflow/dags")
         assert mounts["./dags"] == dags_folder, service
         assert mounts["./data"] == env["DRIFT_DATA_DIR"], service
+
+
+@pytest.mark.parametrize("service", airflow_services())
+def test_the_dag_runs_every_ten_minutes_by_itself(service: str) -> None:
+    env = environment(service)
+    # Paused at creation, a scheduled DAG would never run until someone unpaused it.
+    assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "false"
+    assert parse_schedule(env[SCHEDULE_ENV]) == timedelta(minutes=10)
+
+
+def test_the_readme_says_how_often_the_dag_runs_in_compose() -> None:
+    interval = parse_schedule(environment("airflow-scheduler")[SCHEDULE_ENV])
+    assert interval is not None
+    minutes = int(interval.total_seconds() // 60)
+    assert f"every {minutes} minutes" in (ROOT / "README.md").read_text()
 
 
 # --- ports, URLs, names and ids agree with the toolkit -----------------------------------------
