@@ -14,6 +14,10 @@ from drift.engine import compare
 from drift.errors import DriftInputError
 from drift.report import format_table
 
+# With --fail-on-drift; 1 (bad input) and 2 (bad usage) are click's own. Documented in
+# compare's --help and the README.
+EXIT_DRIFT = 3
+
 
 @click.group()
 def cli() -> None:
@@ -36,6 +40,11 @@ def cli() -> None:
     help="Multiple-testing correction (overrides the config).",
 )
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--fail-on-drift",
+    is_flag=True,
+    help=f"Exit with status {EXIT_DRIFT} when a feature drifted (after printing the results).",
+)
 def compare_command(
     reference: Path,
     current: Path,
@@ -43,12 +52,19 @@ def compare_command(
     alpha: float | None,
     correction: str | None,
     output: str,
+    fail_on_drift: bool,
 ) -> None:
     """Test each feature of CURRENT for drift from REFERENCE.
 
     Numeric features get the two-sample Kolmogorov-Smirnov test, categorical ones a
     chi-square test of homogeneity; p-values are adjusted for the number of features.
-    Exit status: 0 on success (drift or not), 1 on bad input, 2 on bad usage.
+
+    \b
+    Exit status:
+      0  the features were tested (drift or not, without --fail-on-drift)
+      1  bad input, or nothing could be tested (one "Error: ..." line)
+      2  bad usage
+      3  drift found, with --fail-on-drift
     """
     try:
         config = load_config(config_path) if config_path else DriftConfig()
@@ -67,3 +83,5 @@ def compare_command(
         click.echo(json.dumps(document, indent=2))
     else:
         click.echo(format_table(report))
+    if fail_on_drift and report.drifted:
+        click.get_current_context().exit(EXIT_DRIFT)

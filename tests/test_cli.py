@@ -203,14 +203,41 @@ def _bikes_like(tmp_path: Path, current_text: str) -> tuple[Path, Path, Path]:
     return reference, current, config
 
 
-def test_help_describes_the_compare_command() -> None:
+def test_help_describes_the_compare_command_and_its_exit_statuses() -> None:
     top = run_drift("--help")
     assert top.returncode == 0 and top.stderr == ""
     assert "compare" in top.stdout
     sub = run_drift("compare", "--help")
     assert sub.returncode == 0
-    for option in ("--config", "--alpha", "--correction", "--output", "REFERENCE", "CURRENT"):
+    for option in (
+        "--config", "--alpha", "--correction", "--output", "--fail-on-drift", "REFERENCE",
+        "CURRENT",
+    ):  # fmt: skip
         assert option in sub.stdout
+    statuses = sub.stdout.split("Exit status:")[1].split("Options:")[0].split()
+    assert [word for word in statuses if word.isdigit()] == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("output", ["table", "json"])
+def test_fail_on_drift_exits_3_after_printing_the_results_of_a_drifted_batch(output: str) -> None:
+    result = run_drift(
+        "compare", REFERENCE, JULY_2011, "--config", CONFIG, "--fail-on-drift", "--output", output
+    )
+    assert (result.returncode, result.stderr) == (3, "")
+    if output == "json":
+        assert strict_json(result.stdout)["summary"]["drifted"] is True
+    else:
+        assert result.stdout.splitlines()[-1].endswith(": DRIFT")
+
+
+def test_fail_on_drift_exits_0_when_nothing_drifted() -> None:
+    result = invoke("compare", REFERENCE, NO_DRIFT, "--config", CONFIG, "--fail-on-drift")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1].endswith(": no drift")
+
+
+def test_drift_without_fail_on_drift_exits_0() -> None:
+    assert invoke("compare", REFERENCE, JULY_2011, "--config", CONFIG).exit_code == 0
 
 
 # --- output, in-process -------------------------------------------------------------------
