@@ -1,7 +1,8 @@
 """Delivery end to end on real components: the monitor, the real Prometheus evaluating the
 exported rules, the real Alertmanager, and a fake Telegram Bot API on loopback that records
 sendMessage. A drift run becomes one Telegram message; a no-drift run sends nothing; the
-resolved message arrives when the drift ends."""
+resolved message arrives when the drift ends; a scheduled dataset past its limit is reported
+stale, a dataset run by hand never."""
 
 from __future__ import annotations
 
@@ -83,14 +84,22 @@ def _ready(url: str) -> bool:
         return False
 
 
-def push(monitor: MonitorServer, batch: str, run_at: datetime) -> DriftReport:
+def push(
+    monitor: MonitorServer,
+    batch: str,
+    run_at: datetime,
+    dataset: str = "bike_sharing",
+    stale_after_seconds: float | None = None,
+) -> DriftReport:
     config = load_config(DATA / "drift.yaml")
     report = compare(
         read_batch(DATA / "control" / "bike_sharing_dataset_1.csv", config),
         read_batch(DATA / "audit" / batch, config),
         config,
     )
-    run = run_document(report, "bike_sharing", "bike_sharing_dataset_1.csv", batch, run_at)
+    run = run_document(
+        report, dataset, "bike_sharing_dataset_1.csv", batch, run_at, stale_after_seconds
+    )
     send_run(run, monitor.url, token=monitor.token)
     return report
 
@@ -155,3 +164,11 @@ def test_a_drift_run_reaches_telegram_once_and_resolves(
     wait_for(lambda: len(sent) > 1, "the resolved message", 60)
     assert f"Resolved: {len(drifted)}" in sent[-1]["text"]
     assert all("firing" not in m["text"] for m in sent[1:])
+
+    # A scheduled dataset whose last run (no drift) is 3 minutes old may go 1 minute without
+    # one: it is stale. bike_sharing, run by hand above, publishes no limit and never is.
+    push(monitor_server, "bike_sharing_dataset_2.csv", start, "nightly", stale_after_seconds=60)
+    wait_for(lambda: any("DriftRunStale" in m["text"] for m in sent), "the staleness message", 60)
+    [stale] = [m for m in sent if "DriftRunStale" in m["text"]]
+    assert "1 firing" in stale["text"] and "<b>nightly</b>" in stale["text"]
+    assert "bike_sharing" not in stale["text"]
