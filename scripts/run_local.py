@@ -208,7 +208,8 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
 
     exported = work / "grafana-provisioning"
     step(f"Grafana file-provisioning files (provision.py export {exported})")
-    subprocess.run([*provision, "export", str(exported)], check=True)
+    if subprocess.run([*provision, "export", str(exported)], check=False).returncode:
+        sys.exit(1)  # provision.py has said why, in one line
 
     grafana = os.environ.get("GRAFANA_URL", "http://localhost:3000")
     if answers(f"{grafana}/api/health"):

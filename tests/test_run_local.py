@@ -130,3 +130,17 @@ def test_sigterm_stops_every_service_it_started(start_run: Start) -> None:
     assert command_lines(alive) == []
     for port in run.ports:
         assert not listening(port), f"something still listens on {port}"
+
+
+def test_an_export_that_cannot_be_written_ends_the_run_in_one_line(
+    start_run: Start, tmp_path: Path
+) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "grafana-provisioning").write_text("a file where the export goes")
+    run = start_run()
+    code, output = run.finish()
+    assert code == 1, output
+    assert "Traceback" not in output
+    assert output.splitlines()[-1].startswith("Error: cannot write into ")
+    for port in run.ports:
+        assert not listening(port)
