@@ -91,7 +91,7 @@ def listening(port: int) -> bool:
 
 
 @contextmanager
-def started(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+def service(command: list[str], log: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
     """A process in its own process group, its output appended to ``log``; stopped (with its
     children) when the block is left, whether it ends, fails or is stopped."""
     with log.open("ab") as out:
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
 
     step(f"starting the monitor at {monitor_url} (state in {work / 'monitor.db'})")
     log = work / "monitor.log"
-    monitor = stack.enter_context(started(
+    monitor = stack.enter_context(service(
         [sys.executable, "-m", "monitor", "--db", str(work / "monitor.db"),
          "--port", str(args.monitor_port)],
         log, env,
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     step(f"starting Prometheus at {prometheus_url}, scraping the monitor")
     config, log = work / "prometheus.yml", work / "prometheus.log"
     config.write_text(yaml.safe_dump(prometheus_config(f"127.0.0.1:{args.monitor_port}")))
-    server = stack.enter_context(started(
+    server = stack.enter_context(service(
         [prometheus, f"--config.file={config}", f"--storage.tsdb.path={work / 'prometheus'}",
          f"--web.listen-address=127.0.0.1:{args.prometheus_port}",
          f"--web.external-url={prometheus_url}/"],
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     airflow_log.write_text("")
     conf = ["--conf", json.dumps({"current": args.current})] if args.current else []
     for command in (["db", "migrate"], ["dags", "test", "simple_detector", *conf]):
-        with started([str(BIN / "airflow"), *command], airflow_log, airflow_env) as airflow:
+        with service([str(BIN / "airflow"), *command], airflow_log, airflow_env) as airflow:
             returncode = airflow.wait()
         if returncode:
             why = failure(airflow_log) or f"airflow {' '.join(command[:2])} failed"
