@@ -24,9 +24,11 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from drift import DriftConfig, DriftInputError, compare, load_config, read_batch
+from drift.batches import DATA_ROOT_ENV, data_folder
 from drift.batches import pick_batches as find_batches
 from drift.dataset import read_header
 from drift.engine import check_schema
+from drift.labels import check_dataset_name, check_label_values
 from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 from drift.publish import run_document, send_run
 from drift.report import format_table
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = os.environ.get("DRIFT_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
 DATASET = os.environ.get("DRIFT_DATASET", "bike_sharing")
+# The params name files: they are read inside this folder only (the operator's, not the
+# triggering user's, choice).
+DATA_ROOT = Path(os.environ.get(DATA_ROOT_ENV) or DATA_DIR)
 CONFIG_NAME = "drift.yaml"
 SCHEDULE = parse_schedule(os.environ.get(SCHEDULE_ENV))  # a bad value is an import error
 
@@ -53,18 +58,22 @@ def _config(path: str | None) -> DriftConfig:
     doc_md=__doc__,
     params={
         "dataset": Param(DATASET, type="string", description="Name the monitor files runs under"),
-        "data_dir": Param(DATA_DIR, type="string", description="Folder with control/ and audit/"),
-        "reference": Param(None, type=["null", "string"], description="File in control/"),
-        "current": Param(None, type=["null", "string"], description="File in audit/"),
+        "data_dir": Param(
+            DATA_DIR, type="string", description=f"Folder with control/ and audit/, in {DATA_ROOT}"
+        ),
+        "reference": Param(None, type=["null", "string"], description="File name in control/"),
+        "current": Param(None, type=["null", "string"], description="File name in audit/"),
     },
 )
 def simple_detector() -> None:
     @task(multiple_outputs=False)
     def pick_batches(params: dict[str, Any] | None = None) -> dict[str, str | None]:
         params = params or {}
-        data_dir = Path(params["data_dir"])
         try:
+            check_dataset_name(params["dataset"])
+            data_dir = data_folder(params["data_dir"], DATA_ROOT)
             reference, current = find_batches(data_dir, params["reference"], params["current"])
+            check_label_values([reference.name, current.name], "batch file name")
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None
         config = data_dir / CONFIG_NAME
@@ -79,10 +88,11 @@ def simple_detector() -> None:
     def validate_schema(batches: dict[str, str | None]) -> dict[str, str | None]:
         try:
             reference, current = Path(batches["reference"]), Path(batches["current"])
-            check_schema(
+            planned = check_schema(
                 read_header(reference), read_header(current), _config(batches["config"]),
                 names=(str(reference), str(current)),
             )  # fmt: skip
+            check_label_values([name for name, _ in planned], "column")
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None
         return batches

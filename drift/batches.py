@@ -5,6 +5,10 @@
 
 A batch is a ``.csv`` file; adding ``.off`` to its name disables it. "Newest" is the
 natural order of the names, so ``..._10.csv`` comes after ``..._4.csv``.
+
+Whoever triggers the DAG chooses the data folder and the file names, so every path is
+resolved (symlinks too) and must stay inside the folder it belongs to: the data folder inside
+the data root, each batch inside its own folder.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from drift.errors import DriftInputError
 
 REFERENCE_FOLDER, CURRENT_FOLDER = "control", "audit"
 BATCH_SUFFIX, DISABLED_SUFFIX = ".csv", ".off"
+DATA_ROOT_ENV = "DRIFT_DATA_ROOT"  # the folder every data folder must be inside
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -37,21 +42,36 @@ def newest_batch(folder: Path) -> Path:
     return max(enabled, key=lambda p: natural_key(p.name))
 
 
+def data_folder(data_dir: str, root: Path) -> Path:
+    """The data folder, resolved: ``root`` itself or a folder inside it (a relative
+    ``data_dir`` is taken from ``root``)."""
+    if "\x00" in data_dir:  # no file name holds one; resolve() would raise ValueError
+        raise DriftInputError(f"data_dir {data_dir!r} is not a folder name")
+    folder = (root / data_dir).resolve()  # an absolute data_dir replaces the root
+    if not folder.is_relative_to(root.resolve()):
+        raise DriftInputError(
+            f"data_dir {data_dir!r} is outside the data root {root} (set {DATA_ROOT_ENV} to "
+            "allow another root)"
+        )
+    return folder
+
+
 def pick_batches(
     data_dir: Path, reference: str | None = None, current: str | None = None
 ) -> tuple[Path, Path]:
-    """The reference and current batch files. Explicit names are looked up in their folder
-    (or used as they are when absolute); otherwise the newest enabled batch is taken."""
-    return (
-        _pick(data_dir / REFERENCE_FOLDER, reference),
-        _pick(data_dir / CURRENT_FOLDER, current),
-    )
+    """The reference and current batch files, resolved. An explicit name is a plain file
+    name in its folder; otherwise the newest enabled batch is taken."""
+    return _pick(data_dir, REFERENCE_FOLDER, reference), _pick(data_dir, CURRENT_FOLDER, current)
 
 
-def _pick(folder: Path, name: str | None) -> Path:
-    if not name:
-        return newest_batch(folder)
-    path = folder / name  # an absolute name replaces the folder
+def _pick(data_dir: Path, folder_name: str, name: str | None) -> Path:
+    folder = data_dir / folder_name
+    if name and (Path(name).name != name or name == ".." or "\x00" in name):
+        raise DriftInputError(f"{name!r}: a plain file name in {folder} is expected, not a path")
+    chosen = folder / name if name else newest_batch(folder)
+    path = chosen.resolve()
+    if not path.is_relative_to(data_dir.resolve() / folder_name):  # a symlink may lead away
+        raise DriftInputError(f"{chosen}: leads outside {folder}; not read")
     if not path.is_file():
-        raise DriftInputError(f"{path}: no such file")
+        raise DriftInputError(f"{chosen}: no such file")
     return path

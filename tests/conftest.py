@@ -93,6 +93,8 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
     for name in ("MONITOR_URL", "MONITOR_TOKEN", "DRIFT_DATA_DIR"):
         env.pop(name, None)
+    # The DAG reads data folders inside its data root only: the tests' are under this one.
+    env["DRIFT_DATA_ROOT"] = str(tmp_path_factory.getbasetemp())
     env.pop("DRIFT_SCHEDULE", None)  # the DAG runs by hand unless a test gives it a schedule
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
     return env

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from drift.batches import natural_key, newest_batch, pick_batches
+from drift.batches import data_folder, natural_key, newest_batch, pick_batches
 from drift.errors import DriftInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,10 +88,59 @@ def test_pick_batches_resolves_explicit_names_in_their_folders(tmp_path: Path) -
     assert picked == (data / "control" / "ref_1.csv", data / "audit" / "cur_4.csv")
 
 
-def test_pick_batches_uses_an_absolute_name_as_it_is(tmp_path: Path) -> None:
-    data = _data_dir(tmp_path)
+@pytest.mark.parametrize(
+    "name",
+    ["../control/ref_1.csv", "../../elsewhere/other.csv", "ABSOLUTE", "./cur_4.csv", "..", "."],
+)
+def test_pick_batches_refuses_a_name_that_is_a_path(tmp_path: Path, name: str) -> None:
+    data = _data_dir(tmp_path / "data")
     elsewhere = make_folder(tmp_path / "elsewhere", "other.csv") / "other.csv"
-    assert pick_batches(data, current=str(elsewhere))[1] == elsewhere
+    name = str(elsewhere) if name == "ABSOLUTE" else name
+    for reference, current in ((name, None), (None, name)):
+        with pytest.raises(DriftInputError, match=r"a plain file name in .* is expected"):
+            pick_batches(data, reference=reference, current=current)
+
+
+def test_pick_batches_refuses_a_symlink_that_leads_out_of_its_folder(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path / "data")
+    secret = make_folder(tmp_path / "elsewhere", "secret.csv") / "secret.csv"
+    (data / "audit" / "cur_99.csv").symlink_to(secret)  # also the newest batch
+    (data / "audit" / "cur_0.csv").symlink_to(data / "control" / "ref_1.csv")  # a sibling
+    for current in ("cur_99.csv", None, "cur_0.csv"):
+        with pytest.raises(DriftInputError, match=r"audit/cur_\d+\.csv: leads outside"):
+            pick_batches(data, current=current)
+
+
+def test_pick_batches_refuses_a_batch_folder_that_is_a_symlink_elsewhere(tmp_path: Path) -> None:
+    data = make_folder(tmp_path / "data")
+    make_folder(data / "control", "ref_1.csv")
+    (data / "audit").symlink_to(make_folder(tmp_path / "elsewhere", "secret.csv"))
+    with pytest.raises(DriftInputError, match="leads outside"):
+        pick_batches(data)
+
+
+def test_pick_batches_follows_a_symlink_inside_its_folder_to_the_real_file(tmp_path: Path) -> None:
+    data = _data_dir(tmp_path)
+    (data / "audit" / "latest.csv").symlink_to("cur_4.csv")
+    assert pick_batches(data, current="latest.csv")[1] == data / "audit" / "cur_4.csv"
+
+
+def test_data_folder_is_the_root_or_a_folder_inside_it(tmp_path: Path) -> None:
+    root = make_folder(tmp_path / "root")
+    inside = make_folder(root / "bikes")
+    assert data_folder(str(root), root) == root
+    assert data_folder(str(inside), root) == inside
+    assert data_folder("bikes", root) == inside  # relative to the root
+    assert data_folder("bikes/../bikes", root) == inside
+
+
+@pytest.mark.parametrize("data_dir", ["..", "/etc", "bikes/../..", "LINK", "a\x00b"])
+def test_data_folder_outside_the_root_is_refused(tmp_path: Path, data_dir: str) -> None:
+    root = make_folder(tmp_path / "root")
+    (root / "link").symlink_to(make_folder(tmp_path / "elsewhere"))
+    data_dir = "link" if data_dir == "LINK" else data_dir
+    with pytest.raises(DriftInputError, match=f"data_dir {re.escape(repr(data_dir))} is"):
+        data_folder(data_dir, root)
 
 
 def test_pick_batches_explicit_name_that_does_not_exist_is_an_input_error(tmp_path: Path) -> None:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import AirflowFailException
 
 from conftest import AIRFLOW, DATA, ROOT, Recorder
 from drift import compare, load_config, read_batch
+from drift.batches import DATA_ROOT_ENV
 from drift.names import RUNS_PATH, SCHEDULE_ENV
 from monitor.schema import Run
 
@@ -32,17 +37,23 @@ def run_dag(env: dict[str, str], conf: dict, **extra_env: str) -> subprocess.Com
     )
 
 
+def populate(folder: Path, config: bool = True) -> Path:
+    """A data folder whose newest batch is _10 only in natural order, with a disabled _11."""
+    (folder / "control").mkdir(parents=True)
+    (folder / "audit").mkdir()
+    if config:
+        shutil.copy(CONFIG, folder / "drift.yaml")
+    shutil.copy(REFERENCE, folder / "control" / "bike_sharing_dataset_1.csv")
+    shutil.copy(HOLD_OUT, folder / "audit" / "bike_sharing_dataset_4.csv")
+    shutil.copy(YEAR_2012, folder / "audit" / "bike_sharing_dataset_10.csv")
+    (folder / "audit" / "bike_sharing_dataset_11.csv.off").write_text("not,a\nbatch\n")
+    return folder
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    """A data folder whose newest batch is _10 only in natural order, with a disabled _11."""
-    (tmp_path / "control").mkdir()
-    (tmp_path / "audit").mkdir()
-    shutil.copy(CONFIG, tmp_path / "drift.yaml")
-    shutil.copy(REFERENCE, tmp_path / "control" / "bike_sharing_dataset_1.csv")
-    shutil.copy(HOLD_OUT, tmp_path / "audit" / "bike_sharing_dataset_4.csv")
-    shutil.copy(YEAR_2012, tmp_path / "audit" / "bike_sharing_dataset_10.csv")
-    (tmp_path / "audit" / "bike_sharing_dataset_11.csv.off").write_text("not,a\nbatch\n")
-    return tmp_path
+    """A data folder inside the data root that airflow_env gives the DAG."""
+    return populate(tmp_path / "data")
 
 
 def test_dag_loads_without_import_errors() -> None:
@@ -93,6 +104,159 @@ def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(
     assert run.returncode != 0
     assert "missing configured column(s) 'cnt'" in run.stdout + run.stderr
     assert recorder.requests == []
+
+
+def test_dag_fails_when_nothing_could_be_tested_and_sends_nothing(
+    airflow_env: dict[str, str], recorder: Recorder, data_dir: Path
+) -> None:
+    batch = data_dir / "audit" / "bike_sharing_dataset_10.csv"
+    batch.write_text(batch.read_text().splitlines()[0] + "\n")  # the header only
+
+    run = run_dag(airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url)
+
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "nothing could be tested: every feature was skipped: 'season'" in output
+    assert "AirflowFailException" in output  # failed at once, not retried
+    assert recorder.requests == []
+
+
+def test_dag_reads_nothing_outside_the_data_root(
+    airflow_env: dict[str, str], recorder: Recorder, data_dir: Path, tmp_path: Path
+) -> None:
+    outside = populate(tmp_path / "outside")
+    secret = outside / "audit" / "bike_sharing_dataset_99.csv"
+    secret.write_text("password_hunter2,x\n1,2\n3,4\n")
+
+    run = run_dag(
+        airflow_env, {"data_dir": str(outside)}, MONITOR_URL=recorder.url,
+        DRIFT_DATA_ROOT=str(data_dir),
+    )  # fmt: skip
+
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert f"data_dir {str(outside)!r} is outside the data root {data_dir}" in output
+    assert "password_hunter2" not in output
+    assert recorder.requests == []
+
+
+# --- The tasks' checks, called in process (the DAG loaded with a data root of its own) ---
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data_root")
+
+
+@pytest.fixture(scope="module")
+def tasks(data_root: Path) -> dict[str, Callable[..., Any]]:
+    """The DAG's task functions, as loaded with DRIFT_DATA_ROOT set to data_root."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DATA_ROOT_ENV, str(data_root))
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return {task.task_id: task.python_callable for task in bag.dags["simple_detector"].tasks}
+
+
+@pytest.fixture
+def inside(data_root: Path) -> Path:
+    """A data folder inside the data root, without a config: every column is planned."""
+    return populate(Path(tempfile.mkdtemp(dir=data_root)) / "data", config=False)
+
+
+def params(data_dir: Path | str, **changes: str | None) -> dict[str, Any]:
+    return {"dataset": "bikes", "data_dir": str(data_dir), "reference": None, "current": None,
+            **changes}  # fmt: skip
+
+
+def test_pick_batches_takes_batches_inside_the_data_root(
+    tasks: dict[str, Callable[..., Any]], inside: Path
+) -> None:
+    picked = tasks["pick_batches"](params=params(inside, current="bike_sharing_dataset_4.csv"))
+    assert picked["current"] == str(inside / "audit" / "bike_sharing_dataset_4.csv")
+    assert picked["reference"] == str(inside / "control" / "bike_sharing_dataset_1.csv")
+    assert tasks["validate_schema"](picked) == picked
+
+
+@pytest.mark.parametrize("side", ["reference", "current"])
+@pytest.mark.parametrize(
+    "name", ["../control/bike_sharing_dataset_1.csv", "/etc/passwd", "..", "INSIDE"]
+)
+def test_pick_batches_refuses_a_batch_name_that_is_a_path(
+    tasks: dict[str, Callable[..., Any]], inside: Path, side: str, name: str
+) -> None:
+    name = str(inside / "audit" / "bike_sharing_dataset_4.csv") if name == "INSIDE" else name
+    with pytest.raises(AirflowFailException, match=r"a plain file name in .* is expected"):
+        tasks["pick_batches"](params=params(inside, **{side: name}))
+
+
+def test_pick_batches_refuses_a_symlink_out_of_the_batch_folder(
+    tasks: dict[str, Callable[..., Any]], inside: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret.csv").write_text("password_hunter2\n1\n")
+    (inside / "audit" / "bike_sharing_dataset_12.csv").symlink_to(tmp_path / "secret.csv")
+    with pytest.raises(AirflowFailException, match="leads outside"):
+        tasks["pick_batches"](params=params(inside))  # the newest batch is the link
+
+
+@pytest.mark.parametrize("data_dir", ["/etc", "..", "OUTSIDE"])
+def test_pick_batches_refuses_a_data_dir_outside_the_data_root(
+    tasks: dict[str, Callable[..., Any]], tmp_path: Path, data_dir: str
+) -> None:
+    data_dir = str(populate(tmp_path / "outside")) if data_dir == "OUTSIDE" else data_dir
+    with pytest.raises(AirflowFailException, match="is outside the data root"):
+        tasks["pick_batches"](params=params(data_dir))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "problem"),
+    [
+        ("bikes/eu", "cannot contain '/'"),
+        ("..", "be '.' or '..'"),
+        ("", "is empty"),
+        ("b" * 129, "longer than 128"),
+        ("bikes\n", "control character"),
+    ],
+)
+def test_pick_batches_refuses_a_dataset_name_the_monitor_would_refuse(
+    tasks: dict[str, Callable[..., Any]], inside: Path, dataset: str, problem: str
+) -> None:
+    with pytest.raises(AirflowFailException, match=problem):
+        tasks["pick_batches"](params={**params(inside), "dataset": dataset})
+
+
+def test_pick_batches_refuses_a_batch_file_name_the_monitor_would_refuse(
+    tasks: dict[str, Callable[..., Any]], inside: Path
+) -> None:
+    long_name = "b" * 125 + ".csv"  # 129 characters: a fine file name, too long a label
+    shutil.copy(HOLD_OUT, inside / "audit" / long_name)
+    with pytest.raises(AirflowFailException, match=r"batch file name .* longer than 128"):
+        tasks["pick_batches"](params=params(inside, current=long_name))
+
+
+@pytest.mark.parametrize(
+    ("column", "problem"), [("c" * 129, "longer than 128"), ("a\x01b", "control character")]
+)
+def test_validate_schema_refuses_a_column_name_the_monitor_would_refuse(
+    tasks: dict[str, Callable[..., Any]], inside: Path, column: str, problem: str
+) -> None:
+    for batch in (inside / "control" / "bike_sharing_dataset_1.csv",
+                  inside / "audit" / "bike_sharing_dataset_10.csv"):  # fmt: skip
+        lines = batch.read_text().splitlines()
+        batch.write_text("\n".join([f"{lines[0]},{column}"] + [f"{x},1" for x in lines[1:]]))
+    picked = tasks["pick_batches"](params=params(inside))
+    with pytest.raises(AirflowFailException, match=f"column .* {problem}"):
+        tasks["validate_schema"](picked)
+
+
+def test_validate_schema_refuses_a_semicolon_separated_batch(
+    tasks: dict[str, Callable[..., Any]], inside: Path
+) -> None:
+    batch = inside / "audit" / "bike_sharing_dataset_10.csv"
+    batch.write_text(batch.read_text().replace(",", ";"))
+    picked = tasks["pick_batches"](params=params(inside))
+    with pytest.raises(AirflowFailException, match="looks ';'-separated"):
+        tasks["validate_schema"](picked)
 
 
 # --- the schedule: DRIFT_SCHEDULE, and how long a scheduled dataset may go without a run ---
