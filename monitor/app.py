@@ -232,9 +232,9 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         return JSONResponse({"error": "the database does not answer"}, 503)
 
     @app.get("/", response_class=HTMLResponse)
-    def status_page() -> str:
+    def status_page() -> HTMLResponse:
         """The status page for people."""
-        return page.render()
+        return HTMLResponse(page.render())
 
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 
@@ -43,18 +44,20 @@ stroke-dasharray:3 2}svg .dot{fill:#3b6fd8}svg .zone{fill:#fdf0ef}
 
 
 class StatusPage:
-    """The page. Each dataset's section is rendered once per change of its history and kept,
-    and so is each shown run's adjusted p-value by feature: a view after no write costs one
-    small query per dataset, and one after a new run parses nothing (the current run is in
-    memory), so the cost is linear in the features and paid once per write."""
+    """The page, UTF-8. Each dataset's section is rendered once per change of its history
+    and kept, and so are each shown run's adjusted p-values by feature and the whole page:
+    a view after no write costs one small query per dataset, and one after a new run parses
+    nothing (the current run is in memory), so the cost is linear in the features and paid
+    once per write."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()  # one render at a time: the caches stay consistent
         self._sections: dict[str, tuple[SectionKey, str]] = {}  # dataset -> (key, html)
         self._p_values: dict[int, PValues] = {}  # run id -> adjusted p-value by feature
+        self._page: tuple[list[SectionKey], bytes] | None = None  # every section's key, page
 
-    def render(self) -> str:
+    def render(self) -> bytes:
         with self._lock:
             sections = {}
             for dataset, current in sorted(self._store.current.items()):
@@ -68,18 +71,10 @@ class StatusPage:
             self._sections = sections
             shown = {run_id for (_, ids), _ in sections.values() for run_id in ids}
             self._p_values = {i: p for i, p in self._p_values.items() if i in shown}
-        body = "".join(html for _, html in sections.values()) or (
-            '<p class="empty">No drift run has been received yet. Run the DAG '
-            "<code>simple_detector</code> to send one.</p>"
-        )
-        return (
-            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width,initial-scale=1">'
-            '<meta http-equiv="refresh" content="30">'
-            '<link rel="icon" href="data:,">'  # no icon: the browser asks for no /favicon.ico
-            "<title>Drift monitor</title>"
-            f"<style>{STYLE}</style></head><body><h1>Drift monitor</h1>{body}</body></html>"
-        )
+            keys = [key for key, _ in sections.values()]
+            if self._page is None or self._page[0] != keys:
+                self._page = (keys, _page(html for _, html in sections.values()).encode())
+            return self._page[1]
 
     def _section(self, current: StoredRun, ids: tuple[int, ...]) -> str:
         """The dataset's section; ``ids`` are its history's, newest first."""
@@ -90,6 +85,21 @@ class StatusPage:
         # Each past run is a dict by feature: one lookup per feature and run.
         history = [self._p_values.get(run_id, {}) for run_id in reversed(ids)]
         return _dataset(current.run, history)
+
+
+def _page(sections: Iterable[str]) -> str:
+    body = "".join(sections) or (
+        '<p class="empty">No drift run has been received yet. Run the DAG '
+        "<code>simple_detector</code> to send one.</p>"
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta http-equiv="refresh" content="30">'
+        '<link rel="icon" href="data:,">'  # no icon: the browser asks for no /favicon.ico
+        "<title>Drift monitor</title>"
+        f"<style>{STYLE}</style></head><body><h1>Drift monitor</h1>{body}</body></html>"
+    )
 
 
 def _p_values(run: Run) -> PValues:

@@ -46,16 +46,16 @@ def test_a_view_parses_only_the_stored_runs_it_has_not_seen(
     runs = monitor_app.store.runs
     monkeypatch.setattr(monitor_app.store, "runs", lambda ids: parsed.extend(ids) or runs(ids))
 
-    assert charts(page.render()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6"}
+    assert charts(page.render().decode()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6"}
     assert sorted(parsed) == sorted(run_ids[1:])  # the current runs are in memory
-    assert charts(page.render()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6"}
+    assert charts(page.render().decode()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6"}
     post(monitor_app, "shop", 0.4, day(4))
-    assert charts(page.render()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6, 0.8"}
+    assert charts(page.render().decode()) == {"bikes": "0.5", "shop": "0.2, 0.4, 0.6, 0.8"}
     assert sorted(parsed) == sorted(run_ids[1:])  # nothing more: each run is parsed once
 
     post(monitor_app, "shop", 0.05, day(0))  # an older run, posted later
     older = monitor_app.client.get(HISTORY, params={"limit": 500}).json()[-1]["run_id"]
-    assert charts(page.render()) == {"bikes": "0.5", "shop": "0.1, 0.2, 0.4, 0.6, 0.8"}
+    assert charts(page.render().decode()) == {"bikes": "0.5", "shop": "0.1, 0.2, 0.4, 0.6, 0.8"}
     assert sorted(parsed) == sorted([*run_ids[1:], older])
 
 
