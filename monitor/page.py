@@ -114,7 +114,7 @@ def _dataset(run: Run, history: list[PValues]) -> str:
         for f in run.features
     )
     # A feature the run could not test (e.g. a column the feed lost) is flagged, not quiet.
-    skipped = sum(f.status == "skipped" for f in run.features)
+    skipped = run.summary.features_skipped
     flag, note = "", ""
     if skipped:
         flag = f' <span class="badge skipped">⚠ {skipped} skipped</span>'

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.schema import Run
+from monitor.schema import STORED, Run
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -190,4 +190,5 @@ class Store:
 
 def _stored(row: tuple[int, float, str]) -> StoredRun:
     run_id, received_at, body = row
-    return StoredRun(run_id, received_at, Run.model_validate_json(body))
+    # Rules added since a run was stored do not stop it loading.
+    return StoredRun(run_id, received_at, Run.model_validate_json(body, context=STORED))

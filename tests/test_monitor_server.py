@@ -277,3 +277,22 @@ def test_a_stored_run_that_does_not_load_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith(f"Error: cannot use the database {server.db}: a stored run does not ")
+
+
+def test_a_run_stored_before_a_rule_existed_still_loads(tmp_path: Path) -> None:
+    """A dataset name with "/" is refused since, but one stored before that still loads."""
+    auth = {"Authorization": f"Bearer {MONITOR_TOKEN}"}
+    with monitor(tmp_path) as server:
+        run = run_doc("shop", [feature_doc("a", 0.5)])
+        assert requests.post(server.url + names.RUNS_PATH, json=run, headers=auth).ok
+    with closing(sqlite3.connect(server.db)) as connection, connection:
+        connection.execute("UPDATE runs SET dataset = 'old/name', body = "
+                           "json_set(body, '$.dataset', 'old/name')")  # fmt: skip
+
+    server.start()
+    try:
+        datasets = requests.get(server.url + names.DATASETS_PATH, timeout=5).json()
+    finally:
+        server.stop()
+
+    assert [d["dataset"] for d in datasets] == ["old/name"]
