@@ -28,7 +28,7 @@ from drift.batches import DATA_ROOT_ENV, data_folder
 from drift.batches import pick_batches as find_batches
 from drift.dataset import read_header
 from drift.engine import check_schema
-from drift.labels import check_dataset_name, check_label_values
+from drift.labels import check_dataset_name, check_features, check_label_values
 from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 from drift.publish import run_document, send_run
 from drift.report import format_table
@@ -92,7 +92,7 @@ def simple_detector() -> None:
                 read_header(reference), read_header(current), _config(batches["config"]),
                 names=(str(reference), str(current)),
             )  # fmt: skip
-            check_label_values([name for name, _ in planned], "column")
+            check_features([name for name, _ in planned])
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None
         return batches
@@ -104,9 +104,10 @@ def simple_detector() -> None:
         try:
             config = _config(batches["config"])
             reference, current = Path(batches["reference"]), Path(batches["current"])
+            # File names, not paths, in the reasons the monitor keeps (pick_batches logs paths).
             report = compare(
                 read_batch(reference, config), read_batch(current, config), config,
-                names=(str(reference), str(current)),
+                names=(reference.name, current.name),
             )  # fmt: skip
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None

@@ -4,13 +4,14 @@ monitor's request schema and the DAG's early checks both use it. No heavy import
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from drift.errors import DriftInputError
 from drift.names import DATASETS_PATH
 
 # Label values end up in Prometheus series and HTML: bounded, printable, no control characters.
 MAX_LABEL_LENGTH = 128
+MAX_FEATURES = 1_000  # in one run: each feature adds ten series
 LABEL_VALUE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 # A dataset's name is also one path segment of the monitor's API, where ordinary HTTP clients
 # resolve '.' and '..' away and the server decodes %2F into a '/' before routing.
@@ -36,6 +37,16 @@ def dataset_name_problem(name: str) -> str | None:
     if "/" in name or name in (".", ".."):
         return UNREACHABLE_DATASET
     return label_value_problem(name)
+
+
+def check_features(names: Sequence[str]) -> None:
+    """Refuse, naming the first problem, features the monitor would refuse in a run."""
+    if len(names) > MAX_FEATURES:
+        raise DriftInputError(
+            f"{len(names)} columns to test, more than the {MAX_FEATURES} the monitor takes in "
+            "one run: list the ones to test under 'columns' or 'ignore' in the config"
+        )
+    check_label_values(names, "column")
 
 
 def check_label_values(values: Iterable[str], what: str) -> None:

@@ -69,6 +69,7 @@ class DatasetState(BaseModel):
     batch: str
     reference: str
     run_at: datetime
+    stale_after_seconds: float | None
     settings: Settings
     summary: Summary
     features: list[Feature]

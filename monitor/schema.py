@@ -19,9 +19,13 @@ from pydantic import (
 )
 
 from drift.config import Correction
-from drift.labels import LABEL_VALUE_PATTERN, MAX_LABEL_LENGTH, dataset_name_problem
+from drift.labels import (
+    LABEL_VALUE_PATTERN,
+    MAX_FEATURES,
+    MAX_LABEL_LENGTH,
+    dataset_name_problem,
+)
 
-MAX_FEATURES = 1_000
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_STALE_AFTER_SECONDS = 366 * 86400  # a schedule longer than a year is a mistake
 MAX_COUNT = 2**53  # counts are exposed as float64 samples: larger ones overflow or lose digits

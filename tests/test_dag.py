@@ -249,6 +249,18 @@ def test_validate_schema_refuses_a_column_name_the_monitor_would_refuse(
         tasks["validate_schema"](picked)
 
 
+def test_validate_schema_refuses_more_columns_than_the_monitor_takes(
+    tasks: dict[str, Callable[..., Any]], inside: Path
+) -> None:
+    header = ",".join(f"c{i}" for i in range(1_001))  # the monitor takes 1,000 (its 422)
+    for batch in (inside / "control" / "bike_sharing_dataset_1.csv",
+                  inside / "audit" / "bike_sharing_dataset_10.csv"):  # fmt: skip
+        batch.write_text(header + "\n" + ",".join("1" * 1_001) + "\n")
+    picked = tasks["pick_batches"](params=params(inside))
+    with pytest.raises(AirflowFailException, match="1001 columns to test, more than the 1000"):
+        tasks["validate_schema"](picked)
+
+
 def test_validate_schema_refuses_a_semicolon_separated_batch(
     tasks: dict[str, Callable[..., Any]], inside: Path
 ) -> None:

@@ -338,6 +338,16 @@ def test_a_bad_staleness_limit_is_refused_and_null_means_none(
         assert "stale_after_seconds" in response.text
 
 
+def test_the_api_returns_the_staleness_limit_it_stored(monitor_app: MonitorApp) -> None:
+    assert monitor_app.post_run({**skipped_run(), "stale_after_seconds": 1200}).status_code == 201
+    for answer in (
+        monitor_app.client.get(f"{DATASETS_PATH}/shop").json(),
+        monitor_app.client.get(f"{DATASETS_PATH}/shop/runs").json()[0],
+        monitor_app.client.get(DATASETS_PATH).json()[0],
+    ):
+        assert answer["stale_after_seconds"] == 1200
+
+
 def test_a_run_stored_before_the_staleness_limit_existed_still_loads(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     store = Store(db, series_of, max_series=1000, keep_runs=10)
