@@ -33,10 +33,11 @@ class GrafanaError(Exception):
 
 
 class _Passing(Exception):
-    """A failure that may pass: the request is sent again, after ``wait`` s at least."""
+    """A failure that may pass: the request is sent again, after ``wait`` s at least.
+    ``unsent``: Grafana certainly did not act on it (no connection, or throttled)."""
 
-    def __init__(self, error: GrafanaError, wait: float = 0) -> None:
-        self.error, self.wait = error, wait
+    def __init__(self, error: GrafanaError, wait: float = 0, unsent: bool = False) -> None:
+        self.error, self.wait, self.unsent = error, wait, unsent
 
 
 class GrafanaClient:
@@ -83,9 +84,12 @@ class GrafanaClient:
         json: Any = None,
         params: dict[str, Any] | None = None,
         missing_ok: bool = False,
+        repeatable: bool = True,
     ) -> Any:
         """The JSON answer (None: none, or a 404 when ``missing_ok``); a GrafanaError once
-        Grafana refused, or failed ``retries`` + 1 times."""
+        Grafana refused, or failed ``retries`` + 1 times. A request that is not
+        ``repeatable`` (it acts each time, as sending a test message) is sent again only
+        when Grafana certainly did not act on it."""
         headers = {}
         if method != "GET":
             self.writes += 1
@@ -98,7 +102,7 @@ class GrafanaClient:
             try:
                 return self._once(method, path, json, params, headers, missing_ok)
             except _Passing as failure:
-                if attempt == self.retries:
+                if attempt == self.retries or not (repeatable or failure.unsent):
                     raise failure.error from None
                 time.sleep(max(self.backoff * 2**attempt, failure.wait))
             attempt += 1
@@ -123,8 +127,8 @@ class GrafanaClient:
         except requests.ConnectionError as exc:
             if any(isinstance(cause, NewConnectionError) for cause in _causes(exc)):
                 message = f"cannot reach Grafana at {self.url}: {short_reason(exc)}"
-            else:
-                message = f"{method} {path}: Grafana dropped the connection ({short_reason(exc)})"
+                raise _Passing(GrafanaError(message), unsent=True) from None
+            message = f"{method} {path}: Grafana dropped the connection ({short_reason(exc)})"
             raise _Passing(GrafanaError(message)) from None
         except requests.RequestException as exc:
             raise GrafanaError(f"{method} {path} failed: {short_reason(exc)}") from None
@@ -136,7 +140,8 @@ class GrafanaClient:
                 raise _Passing(GrafanaError(message)) from None
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Passing(_error(method, path, response), _retry_after(response))
+            wait, unsent = _retry_after(response), status == 429
+            raise _Passing(_error(method, path, response), wait, unsent)
         if status == 404 and missing_ok:
             return None
         if status >= 400:

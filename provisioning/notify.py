@@ -43,7 +43,7 @@ def send_test_notification(client: GrafanaClient, resources: list[Resource]) -> 
             "annotations": {"summary": "If you can read this, drift alerts reach this chat."},
         },
     }
-    answer = client.request("POST", TEST_PATH, json=request) or {}
+    answer = client.request("POST", TEST_PATH, json=request, repeatable=False) or {}
     failed = _failures(answer)
     if failed:
         raise GrafanaError(f"the test notification failed: {'; '.join(failed)}")

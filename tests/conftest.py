@@ -456,3 +456,22 @@ def make_monitor_app(tmp_path: Path) -> Iterator[Callable[..., MonitorApp]]:
 def monitor_app(make_monitor_app: Callable[..., MonitorApp]) -> MonitorApp:
     """A monitor app with the write token MONITOR_TOKEN, on a fresh SQLite file."""
     return make_monitor_app()
+
+
+# --- the fake Grafana ------------------------------------------------------------------------
+
+LIMITED_TOKEN = "glsa_fake_without_secrets"  # a service account without secrets:read
+
+
+@pytest.fixture
+def fake() -> Iterator[Any]:
+    """A fake Grafana (tests/fake_grafana.py) with an all-powerful and a limited token."""
+    from fake_grafana import DEFAULT_TOKEN, PROVISIONING_WITHOUT_SECRETS, FakeGrafana, FakeToken
+
+    tokens = {DEFAULT_TOKEN: FakeToken(), LIMITED_TOKEN: PROVISIONING_WITHOUT_SECRETS}
+    with FakeGrafana(tokens=tokens) as server:
+        yield server
+    # Whatever a test did, no request body would have been refused by real Grafana.
+    assert server.spec_violations == []
+    assert server.unknown_requests == []
+    assert server.internal_errors == []

@@ -12,56 +12,26 @@ pkg/services/ngalert/api/tooling/definitions/provisioning_alert_rules.go; grafan
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-
 import pytest
 
-from conftest import ROOT
-from fake_grafana import DEFAULT_TOKEN, FakeGrafana
+from fake_grafana import FakeGrafana
+from provision_cli import applied, plan
 from provisioning.settings import SettingsError, duration_seconds
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeGrafana]:
-    with FakeGrafana() as server:
-        yield server
-    assert server.spec_violations == []
-    assert server.internal_errors == []
+def overrides(settings: dict[str, str]) -> dict[str, str]:
+    """grafana.yaml keys (section__key) as the environment overrides provision.py reads."""
+    return {f"PROVISION__{key.upper()}": value for key, value in settings.items()}
 
 
-def provision(fake: FakeGrafana, command: str, **settings: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
-    }
-    environ |= {
-        "GRAFANA_URL": fake.url,
-        "GRAFANA_TOKEN": DEFAULT_TOKEN,
-        "TELEGRAM_BOT_TOKEN": "123456:fake-duration-test-token",
-        "TELEGRAM_CHAT_ID": "-1001234567890",
-    }
-    environ |= {f"PROVISION__{key.upper()}": value for key, value in settings.items()}
-    args = [command, "--output", "json"] if command == "plan" else [command]
-    return subprocess.run(
-        [sys.executable, str(ROOT / "provision.py"), *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def applied_with(fake: FakeGrafana, **settings: str) -> None:
+    applied(fake, **overrides(settings))
 
 
 def planned(fake: FakeGrafana, **settings: str) -> dict[str, str]:
     """What plan would do, by resource kind (the two durations' resources)."""
-    run = provision(fake, "plan", **settings)
-    assert run.returncode in (0, 2), run.stdout + run.stderr
-    changes = json.loads(run.stdout)["changes"]
-    return {c["kind"]: c["action"] for c in changes if c["kind"] in KINDS}
+    _, document = plan(fake, **overrides(settings))
+    return {c["kind"]: c["action"] for c in document["changes"] if c["kind"] in KINDS}
 
 
 KINDS = ("notification policy", "rule group")
@@ -86,8 +56,7 @@ SPELLED_OTHERWISE = {
 
 def test_durations_grafana_spells_otherwise_plan_as_unchanged(fake: FakeGrafana) -> None:
     defined = {key: spelled for key, (spelled, _) in SPELLED_OTHERWISE.items()}
-    run = provision(fake, "apply", **defined)
-    assert run.returncode == 0, run.stdout + run.stderr
+    applied_with(fake, **defined)
     route = our_route(fake)  # the fake answers each duration as Grafana would
     assert route["group_wait"] == "1m30s"
     assert route["group_interval"] == "1m"
@@ -100,7 +69,7 @@ def test_durations_grafana_spells_otherwise_plan_as_unchanged(fake: FakeGrafana)
 @pytest.mark.parametrize("key", list(SPELLED_OTHERWISE))
 def test_a_real_change_of_a_duration_is_still_planned(fake: FakeGrafana, key: str) -> None:
     defined = {k: spelled for k, (spelled, _) in SPELLED_OTHERWISE.items()}
-    assert provision(fake, "apply", **defined).returncode == 0
+    applied_with(fake, **defined)
     kind = "rule group" if key.startswith("alerting") else "notification policy"
     changed = planned(fake, **(defined | {key: "2h"}))
     assert changed == dict.fromkeys(KINDS, "unchanged") | {kind: "update"}

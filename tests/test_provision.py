@@ -4,83 +4,21 @@ edits, foreign objects, destroy, provenance modes, token rotation, failures."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from alerting.notifications import contact_point_uid
-from conftest import ROOT, Recorder
+from conftest import LIMITED_TOKEN, Recorder
 from drift import names
 from fake_grafana import (
     ALL_PERMISSIONS,
     DEFAULT_TOKEN,
     PERM_PROVISIONING_WRITE,
-    PROVISIONING_WITHOUT_SECRETS,
     FakeGrafana,
-    FakeToken,
 )
+from provision_cli import CHAT_ID, NEW_TOKEN, TOKEN, applied, plan, provision, telegram
 
-TOKEN = "123456:fake-test-token"
-NEW_TOKEN = "654321:another-fake-test-token"
-CHAT_ID = "-1001234567890"
-LIMITED_TOKEN = "glsa_fake_without_secrets"
 RESOURCES = 7
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGrafana]:
-    tokens = {DEFAULT_TOKEN: FakeToken(), LIMITED_TOKEN: PROVISIONING_WITHOUT_SECRETS}
-    with FakeGrafana(tokens=tokens) as server:
-        yield server
-    # Whatever a test did, no request body would have been refused by real Grafana.
-    assert server.spec_violations == []
-    assert server.unknown_requests == []
-    assert server.internal_errors == []
-
-
-def telegram(fake: FakeGrafana) -> list[dict]:
-    """The integrations of our contact point ("Telegram") in the fake's state."""
-    return [cp for cp in fake.state.contact_points.values() if cp["name"] == "Telegram"]
-
-
-def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
-    }
-    environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
-    if fake is not None:
-        environ |= {"GRAFANA_URL": fake.url, "GRAFANA_TOKEN": DEFAULT_TOKEN}
-    environ |= env
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "provision.py"), *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    for secret in (TOKEN, NEW_TOKEN, DEFAULT_TOKEN):  # never printed, whatever happens
-        assert secret not in run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    return run
-
-
-def applied(fake: FakeGrafana, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    run = provision(fake, "apply", *args, **env)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run
-
-
-def plan(fake: FakeGrafana, **env: str) -> tuple[int, dict]:
-    run = provision(fake, "plan", "--output", "json", **env)
-    assert run.returncode in (0, 2), run.stderr
-    return run.returncode, json.loads(run.stdout)
 
 
 def actions(document: dict) -> dict[str, str]:

@@ -11,13 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fault_proxy import FAULTS, FaultProxy
-from test_provision import NEW_TOKEN, TOKEN, applied, fake, plan, provision, telegram
 
 from alerting.notifications import contact_point_uid
-from fake_grafana import DEFAULT_TOKEN, FakeGrafana, OrgState
-
-__all__ = ["fake"]  # the fixture, shared with test_provision
+from fake_grafana import DEFAULT_TOKEN, RECEIVERS_TEST_PATH, FakeGrafana, OrgState
+from fault_proxy import FAULTS, FaultProxy
+from provision_cli import NEW_TOKEN, TOKEN, applied, plan, provision, telegram
 
 # Short waits, so that a timeout or a retry costs little; the proxy stalls for longer.
 FAST = {"PROVISION__GRAFANA__TIMEOUT_SECONDS": "0.5", "PROVISION__GRAFANA__RETRIES": "3"}
@@ -171,6 +169,25 @@ def test_a_token_rotation_cut_short_deletes_the_stale_integration_first(
     applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
     [integration] = telegram(fake)
     assert integration["uid"] == contact_point_uid(NEW_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("fault", "sent", "exit_code"),
+    [
+        ("reset-after", 1, 1),  # Grafana sent it and the answer was lost: never sent again
+        ("429", 1, 0),  # throttled before Grafana acted: sent once the wait is over
+    ],
+)
+def test_a_test_notification_is_sent_again_only_when_it_certainly_was_not_sent(
+    fake: FakeGrafana, proxy: FaultProxy, fault: str, sent: int, exit_code: int
+) -> None:
+    applied(fake)
+    proxy.inject(fault, "POST", RECEIVERS_TEST_PATH)
+    run = through(proxy, "test-notification")
+    assert run.returncode == exit_code, run.stdout + run.stderr
+    if exit_code:
+        error_line(run)
+    assert len(fake.sent_test_notifications) == sent
 
 
 def matcher_holds(matcher: list[str], labels: dict[str, str]) -> bool:

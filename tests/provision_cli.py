@@ -1,0 +1,56 @@
+"""provision.py run as a user runs it, against the fake Grafana: shared by the provisioning
+tests. No secret is ever printed, and no run shows a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+from fake_grafana import DEFAULT_TOKEN, FakeGrafana
+
+TOKEN = "123456:fake-test-token"
+NEW_TOKEN = "654321:another-fake-test-token"
+CHAT_ID = "-1001234567890"
+
+
+def telegram(fake: FakeGrafana) -> list[dict]:
+    """The integrations of our contact point ("Telegram") in the fake's state."""
+    return [cp for cp in fake.state.contact_points.values() if cp["name"] == "Telegram"]
+
+
+def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
+    }
+    environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
+    if fake is not None:
+        environ |= {"GRAFANA_URL": fake.url, "GRAFANA_TOKEN": DEFAULT_TOKEN}
+    environ |= env
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "provision.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for secret in (TOKEN, NEW_TOKEN, DEFAULT_TOKEN):  # never printed, whatever happens
+        assert secret not in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def applied(fake: FakeGrafana, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    run = provision(fake, "apply", *args, **env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+def plan(fake: FakeGrafana, **env: str) -> tuple[int, dict]:
+    run = provision(fake, "plan", "--output", "json", **env)
+    assert run.returncode in (0, 2), run.stderr
+    return run.returncode, json.loads(run.stdout)
