@@ -20,7 +20,7 @@ TIMEOUT_SECONDS = 10
 class Instance:
     rule: str
     labels: dict[str, str]
-    values: dict[str, float]  # refId -> value, for every query and expression
+    values: dict[str, float]  # refId -> value of each expression, as Grafana's $values
     firing: bool
 
 
@@ -40,10 +40,11 @@ def preview(group: dict[str, Any], folder_title: str, prometheus_url: str) -> li
             results: dict[str, Series] = {}
             for query in rule["data"]:
                 results[query["refId"]] = _evaluate(query, results, session, prometheus_url)
+            expressions = [q["refId"] for q in rule["data"] if q["datasourceUid"] == "__expr__"]
             for key, value in results[rule["condition"]].items():
                 labels = dict(key) | rule.get("labels", {})
                 labels |= {"alertname": rule["title"], "grafana_folder": folder_title}
-                values = {ref: series[key] for ref, series in results.items() if key in series}
+                values = {ref: results[ref][key] for ref in expressions if key in results[ref]}
                 firing = not math.isnan(value) and value != 0
                 instances.append(Instance(rule["title"], labels, values, firing))
     return instances

@@ -192,7 +192,9 @@ def test_every_reducer_passes_an_instant_value_through(prometheus: str, reducer:
     assert firing(prometheus, "p", below, reducer=reducer) == {"a"}
 
 
-def test_instances_carry_series_and_rule_labels_and_every_value(prometheus: str) -> None:
+def test_instances_carry_series_and_rule_labels_and_the_expressions_values(
+    prometheus: str,
+) -> None:
     VECTORS["p"] = [({"f": "a", "dataset": "d"}, "0.01")]
     [instance] = preview(group("p", {"type": "lt", "params": [0.05]}), "Folder", prometheus)
     assert instance.labels == {
@@ -202,7 +204,8 @@ def test_instances_carry_series_and_rule_labels_and_every_value(prometheus: str)
         "alertname": "rule",
         "grafana_folder": "Folder",
     }
-    assert instance.values == {"A": 0.01, "B": 0.01, "C": 1.0}
+    # As Grafana's $values: the expressions' results, not the queries' (A).
+    assert instance.values == {"B": 0.01, "C": 1.0}
 
 
 def test_nan_follows_the_reduce_mode(prometheus: str) -> None:
