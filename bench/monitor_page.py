@@ -33,7 +33,6 @@ import multiprocessing
 import os
 import platform
 import secrets
-import signal
 import statistics
 import sys
 import tempfile
@@ -50,7 +49,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: bench/ only 
 import numpy as np
 import requests
 from monitor_vs_pushgateway import free_port, plain_session, server
-from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
+from tables import (  # bench/tables.py: a script sees its own folder
+    conclude,
+    progress,
+    run_script,
+    table,
+    targets_table,
+)
 
 from conftest import feature_doc, run_doc
 from drift import names
@@ -128,7 +133,6 @@ def drift_run(dataset: str, features: int, index: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="monitor-page-") as tmp, start_monitor(Path(tmp)) as m:
         results = measure(args, m)
@@ -151,10 +155,7 @@ def main(argv: list[str] | None = None) -> None:
             "passed": ratio <= MAX_PER_FEATURE_RATIO,
         },
     ]
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results))
-    sys.exit(0 if all(t["passed"] for t in results["targets"]) else 1)
+    conclude(results, RESULTS, report(results))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -362,7 +363,4 @@ def report(results: Result) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # the monitor is stopped already; no traceback for Ctrl-C
-        sys.exit(128 + signal.SIGINT)
+    run_script(main)

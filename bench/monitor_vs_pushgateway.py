@@ -54,7 +54,13 @@ from urllib.parse import quote
 
 import numpy as np
 import requests
-from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
+from tables import (  # bench/tables.py: a script sees its own folder
+    conclude,
+    progress,
+    run_script,
+    table,
+    targets_table,
+)
 
 import drift
 from drift import names
@@ -129,8 +135,6 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
-    # A plain kill should stop the servers too: turn it into an exception that unwinds.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     run = drift_run()
     load_before = os.getloadavg()[0]  # other work on the machine skews every number
     scraper = plain_session({"Accept": TEXT_FORMAT, "Accept-Encoding": "identity"})
@@ -141,10 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         results = measure(args, run, (monitor, pushgateway), scraper, workdir / "monitor.db")
     results["machine"] = machine(binary, (load_before, os.getloadavg()[0]))
     results["targets"] = targets(results)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results))
-    sys.exit(0 if all(t["passed"] for t in results["targets"]) else 1)
+    conclude(results, RESULTS, report(results))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -584,7 +585,4 @@ def memory_text(memory: Result) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # the servers are stopped already; no traceback for Ctrl-C
-        sys.exit(128 + signal.SIGINT)
+    run_script(main)

@@ -56,7 +56,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # benchmark import.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
+from tables import (  # bench/tables.py: a script sees its own folder
+    conclude,
+    progress,
+    table,
+    targets_table,
+)
 
 from alerting.rules import build_rule_group, drift_rule
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana, RecordedRequest, Reply
@@ -140,10 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         results["stacks"].append(describe(size.name, resources) | {"phases": phases})
     results["fake_problems"] = problems
     results["targets"] = targets(results["stacks"], problems)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results))
-    sys.exit(0 if all(t["passed"] for t in results["targets"]) else 1)
+    conclude(results, RESULTS, report(results))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tables import progress, table  # bench/tables.py: a script sees its own folder
+from tables import conclude, progress, table  # bench/tables.py: a script sees its own folder
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -55,10 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         "quality": quality(args.splits),
     }
     results["targets"] = targets(results["timing"], results["quality"])
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2) if args.output == "json" else report(results, args.repeats))
-    sys.exit(0 if all(t["passed"] for t in results["targets"]) else 1)
+    shown = json.dumps(results, indent=2) if args.output == "json" else None
+    conclude(results, RESULTS, shown or report(results, args.repeats))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -55,12 +55,10 @@ under 30 s too is shown, for information). --runs N: trials per setting (default
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -83,7 +81,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
 import requests
 import yaml
 from run_local import answers, prometheus_config, service
-from tables import progress, table, targets_table  # bench/tables.py: a script sees its own folder
+from tables import (  # bench/tables.py: a script sees its own folder
+    conclude,
+    progress,
+    run_script,
+    table,
+    targets_table,
+)
 
 from drift import DriftReport, compare, load_config, names, read_batch
 from drift.publish import PublishError, run_document, send_run
@@ -155,8 +159,6 @@ def main(argv: list[str] | None = None) -> None:
     for binary in (PROMETHEUS, ALERTMANAGER):
         if not binary.exists():
             sys.exit(f"{binary} is not installed (make system-packages installs it)")
-    # A plain kill should stop the servers too: turn it into an exception that unwinds.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     config = load_config(CONFIG)
     reference = read_batch(REFERENCE, config)
     reports = {
@@ -178,10 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     defaults, course = (results["settings"][s.name]["summary"] for s in SETTINGS)
     results["ratio_of_medians"] = course["median_s"] / defaults["median_s"]
     results["targets"] = targets(defaults)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(report(results))
-    sys.exit(0 if all(t["passed"] for t in results["targets"] if not t["informational"]) else 1)
+    conclude(results, RESULTS, report(results))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -568,7 +567,4 @@ def summary_table(settings: Result) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # the servers are stopped already; no traceback for Ctrl-C
-        sys.exit(128 + signal.SIGINT)
+    run_script(main)
