@@ -25,7 +25,7 @@ def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.Co
     environ = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_"))
+        if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_", "PROMETHEUS_", "PREVIEW_"))
     }
     environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
     if fake is not None:
@@ -54,3 +54,11 @@ def plan(fake: FakeGrafana, **env: str) -> tuple[int, dict]:
     run = provision(fake, "plan", "--output", "json", **env)
     assert run.returncode in (0, 2), run.stderr
     return run.returncode, json.loads(run.stdout)
+
+
+def error_line(run: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed run prints on stderr."""
+    assert run.returncode == 1, run.stdout + run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("Error: ")
+    return line

@@ -4,9 +4,7 @@ subcommand, and where the preview looks for Prometheus."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,40 +15,19 @@ import yaml
 
 from conftest import ROOT, free_port
 from fake_grafana import FakeGrafana
+from provision_cli import error_line
+from provision_cli import provision as run_provision
 
-ENV = {
-    "TELEGRAM_BOT_TOKEN": "123456:fake-test-token",
-    "TELEGRAM_CHAT_ID": "-1001234567890",
-    # Basic auth, since X-Grafana-Org-Id (--org-id) moves it between organisations and a
-    # service-account token stays in its own.
-    "GRAFANA_USER": "admin",
-    "GRAFANA_PASSWORD": "admin",
-}
+# Basic auth, since X-Grafana-Org-Id (--org-id) moves it between organisations and a
+# service-account token stays in its own.
+BASIC_AUTH = {"GRAFANA_USER": "admin", "GRAFANA_PASSWORD": "admin"}
 SUBCOMMANDS = ["validate", "plan", "apply", "destroy", "export", "test-notification", "preview"]
 SETTINGS_OPTIONS = ["--config", "--grafana-url", "--org-id"]
 
 
 def provision(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """provision.py with no Grafana, Prometheus or settings taken from this environment."""
-    inherited = ("PROVISION__", "GRAFANA_", "TELEGRAM_", "PROMETHEUS_", "PREVIEW_")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "provision.py"), *args],
-        env=environ | ENV | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "Traceback" not in run.stderr
-    return run
-
-
-def error_line(run: subprocess.CompletedProcess[str]) -> str:
-    """The one line a failure prints."""
-    assert run.returncode == 1, run.stdout + run.stderr
-    [line] = run.stderr.splitlines()
-    assert line.startswith("Error: ")
-    return line
+    return run_provision(None, *args, **BASIC_AUTH | env)
 
 
 @pytest.fixture

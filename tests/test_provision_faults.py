@@ -15,7 +15,7 @@ import pytest
 from alerting.notifications import contact_point_uid
 from fake_grafana import DEFAULT_TOKEN, RECEIVERS_TEST_PATH, FakeGrafana, OrgState
 from fault_proxy import FAULTS, FaultProxy
-from provision_cli import NEW_TOKEN, TOKEN, applied, plan, provision, telegram
+from provision_cli import NEW_TOKEN, TOKEN, applied, error_line, plan, provision, telegram
 
 # Short waits, so that a timeout or a retry costs little; the proxy stalls for longer.
 FAST = {"PROVISION__GRAFANA__TIMEOUT_SECONDS": "0.5", "PROVISION__GRAFANA__RETRIES": "3"}
@@ -37,14 +37,6 @@ def proxy(fake: FakeGrafana) -> Iterator[FaultProxy]:
 def through(proxy: FaultProxy, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """provision.py with Grafana behind the proxy."""
     return provision(None, *args, GRAFANA_URL=proxy.url, GRAFANA_TOKEN=DEFAULT_TOKEN, **FAST | env)
-
-
-def error_line(run: subprocess.CompletedProcess[str]) -> str:
-    """The one line a failed run prints on stderr."""
-    assert run.returncode == 1, run.stdout + run.stderr
-    [line] = run.stderr.strip().splitlines()
-    assert line.startswith("Error: ")
-    return line
 
 
 def statuses(fake: FakeGrafana, method: str, path: str) -> list[int | None]:

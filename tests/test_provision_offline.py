@@ -18,6 +18,7 @@ import yaml
 
 from conftest import ROOT
 from drift import names
+from provision_cli import CHAT_ID, TOKEN, error_line, provision
 from provisioning.resources import ContactPoint, Dashboard, PolicyRoutes, Resource, RuleGroup
 from provisioning.settings import SettingsError, load_secrets, load_settings
 from provisioning.stack import build_stack
@@ -25,27 +26,12 @@ from provisioning.validate import validate
 
 AMTOOL = Path("/usr/bin/amtool")
 STRACE = Path("/usr/bin/strace")
-TOKEN = "123456:fake-test-token"
-ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": "-1001234567890"}
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
 
 
-def provision(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in __import__("os").environ.items() if not k.startswith("PROVISION")}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "provision.py"), *args],
-        env={**environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def assert_one_error_line(run: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert run.returncode == 1, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    assert run.stderr.count("\n") == 1 and run.stderr.startswith("Error: "), run.stderr
-    assert fragment in run.stderr
+    assert fragment in error_line(run)
 
 
 def stack(environ: dict[str, str] | None = None) -> list[Resource]:
@@ -123,7 +109,7 @@ def test_a_settings_file_with_a_bad_key_is_refused_in_one_line(
     tmp_path: Path, text: str, message: str
 ) -> None:
     (tmp_path / "mine.yaml").write_text(text)
-    run = provision("--config", str(tmp_path / "mine.yaml"), "validate", env=ENV)
+    run = provision(None, "--config", str(tmp_path / "mine.yaml"), "validate")
     assert_one_error_line(run, message)
 
 
@@ -139,12 +125,10 @@ def test_a_setting_that_moved_is_refused_saying_where_it_is_now(
     tmp_path: Path, key: str, value: str, where: str
 ) -> None:
     (tmp_path / "old.yaml").write_text(f"alerting:\n  {key}: {value}\n")
-    from_file = provision("--config", str(tmp_path / "old.yaml"), "validate", env=ENV)
+    from_file = provision(None, "--config", str(tmp_path / "old.yaml"), "validate")
     assert_one_error_line(from_file, f"alerting.{key}: ")
     assert where in from_file.stderr
-    from_environment = provision(
-        "validate", env={**ENV, f"PROVISION__ALERTING__{key.upper()}": value}
-    )
+    from_environment = provision(None, "validate", **{f"PROVISION__ALERTING__{key.upper()}": value})
     assert_one_error_line(from_environment, where)
 
 
@@ -161,7 +145,7 @@ def test_secrets_come_from_files_too_and_never_show_in_repr(tmp_path: Path) -> N
 
 def test_the_definitions_are_valid_and_validate_exits_zero() -> None:
     assert validate(stack(), load_secrets(ENV)) == []
-    run = provision("validate", env=ENV)
+    run = provision(None, "validate")
     assert run.returncode == 0, run.stderr
     assert "valid: 7 resources" in run.stdout
 
@@ -187,7 +171,7 @@ def test_the_definitions_are_valid_and_validate_exits_zero() -> None:
     ],
 )
 def test_validate_names_each_problem_and_exits_one(environ: dict[str, str], problem: str) -> None:
-    run = provision("validate", env={**ENV, **environ})
+    run = provision(None, "validate", **environ)
     assert run.returncode == 1
     assert problem in run.stderr
     assert "Traceback" not in run.stderr
@@ -221,10 +205,32 @@ def test_validate_checks_that_policy_and_rules_meet() -> None:
 
 def test_the_policy_matches_the_label_the_drift_rule_sets() -> None:
     resources = stack()
-    [drift_rule, _] = of(resources, RuleGroup).body["rules"]
+    [drift_rule, *_] = of(resources, RuleGroup).body["rules"]
     matchers = [r["object_matchers"] for r in of(resources, PolicyRoutes).body["routes"]]
     assert drift_rule["labels"] == {names.ALERT_LABEL: "true"}
     assert [[names.ALERT_LABEL, "=", "true"]] in matchers
+
+
+def test_each_rule_has_its_own_route_to_telegram() -> None:
+    resources = stack()
+    routes = of(resources, PolicyRoutes).body["routes"]
+    assert [(r["receiver"], r["object_matchers"]) for r in routes] == [
+        ("Telegram", [["drift_threshold_detected", "=", "true"]]),
+        ("Telegram", [["drift_run_stale", "=", "true"]]),
+        ("Telegram", [["drift_monitor_down", "=", "true"]]),
+    ]
+    rules = of(resources, RuleGroup).body["rules"]
+    assert [rule["labels"] for rule in rules] == [
+        {"drift_threshold_detected": "true"},
+        {"drift_run_stale": "true"},
+        {"drift_monitor_down": "true"},
+    ]
+    # Without its route, the monitor-down rule would page nobody: validate says so.
+    routes.pop()
+    problems = validate(resources, load_secrets(ENV))
+    assert problems == [
+        "rule drift-monitor-down: no policy route matches its labels {'drift_monitor_down': 'true'}"
+    ]
 
 
 def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -236,7 +242,7 @@ def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str
 
 
 def test_the_drift_rule_compares_the_adjusted_p_value_with_the_published_alpha() -> None:
-    [drift_rule, _] = of(stack(), RuleGroup).body["rules"]
+    [drift_rule, *_] = of(stack(), RuleGroup).body["rules"]
     expr, reduce, threshold = condition_chain(drift_rule)
     # The sign of p - alpha, per feature against its own dataset's alpha: exact, no constant.
     assert expr == "drift_feature_p_value_adjusted - on(dataset) group_left() drift_dataset_alpha"
@@ -249,7 +255,7 @@ def test_the_drift_rule_compares_the_adjusted_p_value_with_the_published_alpha()
 
 
 def test_the_staleness_rule_compares_with_the_published_limit_and_pages_no_empty_stack() -> None:
-    [_, stale_rule] = of(stack(), RuleGroup).body["rules"]
+    [_, stale_rule, _] = of(stack(), RuleGroup).body["rules"]
     expr, _, threshold = condition_chain(stale_rule)
     assert expr == (
         "time() - drift_dataset_last_run_timestamp_seconds - on(dataset) group_left() "
@@ -261,6 +267,25 @@ def test_the_staleness_rule_compares_with_the_published_limit_and_pages_no_empty
     assert stale_rule["labels"] == {"drift_run_stale": "true"}
 
 
+def test_the_monitor_down_rule_reads_prometheus_up_and_pages_when_there_is_none() -> None:
+    [_, _, down_rule] = of(stack(), RuleGroup).body["rules"]
+    assert down_rule["uid"] == "drift-monitor-down"
+    expr, _, threshold = condition_chain(down_rule)
+    # Prometheus's own series for its scrape of the job in prometheus/prometheus.yml, minus 1:
+    # below 0 when the last scrape failed. A constant, no per-dataset matching.
+    assert expr == 'up{job="drift-monitor"} - 1'
+    assert threshold["conditions"][0]["evaluator"] == {"type": "lt", "params": [0]}
+    # No up series at all: Prometheus does not scrape the monitor, which pages too.
+    assert (down_rule["noDataState"], down_rule["execErrState"]) == ("NoData", "Error")
+    assert down_rule["labels"] == {"drift_monitor_down": "true"}
+    assert down_rule["for"] == "10s"
+    annotations = down_rule["annotations"]
+    # No panel shows it: no panel link, and the dashboard link names no dataset.
+    assert "__dashboardUid__" not in annotations and "__panelId__" not in annotations
+    assert annotations["dashboard_url"] == "http://localhost:3000/d/data-drift"
+    assert "$labels.dataset" not in annotations["summary"]
+
+
 def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() -> None:
     rules = of(stack(), RuleGroup).body["rules"]
     ref_ids = [[query["refId"] for query in rule["data"]] for rule in rules]
@@ -270,13 +295,16 @@ def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() ->
             "p_minus_alpha_query", "p_minus_alpha", "drifted",
         ],
         ["since_last_run_query", "since_last_run", "overdue_query", "overdue", "stale"],
+        ["up_query", "up", "up_minus_one_query", "up_minus_one", "down"],
     ]  # fmt: skip
+    reads = []
     for rule in rules:
         kinds = {q["refId"]: q["model"].get("type", "query") for q in rule["data"]}
         read = re.findall(r"\$values\.(\w+)", " ".join(rule["annotations"].values()))
-        assert read
+        reads.append(read)
         # Grafana's $values holds reduce, math and threshold results, not raw queries.
         assert all(kinds[ref] == "reduce" for ref in read), read
+    assert [bool(read) for read in reads] == [True, True, False]  # up is 0: nothing to say
     drift_values = {q["refId"]: q["model"] for q in rules[0]["data"]}
     assert drift_values["p_value_query"]["expr"] == names.P_VALUE_ADJUSTED
     assert drift_values["effect_size_query"]["expr"] == names.EFFECT_SIZE
@@ -284,7 +312,7 @@ def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() ->
 
 def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
     resources = stack()
-    drift_rule, stale_rule = of(resources, RuleGroup).body["rules"]
+    drift_rule, stale_rule, _ = of(resources, RuleGroup).body["rules"]
     # The course's rule: the p-value below a constant 0.05.
     drift_rule["data"][-1]["model"]["expression"] = "p_value"
     drift_rule["data"][-1]["model"]["conditions"][0]["evaluator"]["params"] = [0.05]
@@ -303,7 +331,7 @@ def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
 
 
 def test_export_writes_file_provisioning_with_secrets_as_references(tmp_path: Path) -> None:
-    run = provision("export", str(tmp_path), env=ENV)
+    run = provision(None, "export", str(tmp_path))
     assert run.returncode == 0, run.stderr
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert files == [
@@ -346,15 +374,15 @@ def test_export_under_a_file_is_one_line_and_writes_nothing(tmp_path: Path) -> N
     blocker = tmp_path / "a-file"
     blocker.write_text("keep me\n")
     for target in ("grafana", "prometheus"):
-        run = provision("export", "--target", target, str(blocker / "out"), env=ENV)
+        run = provision(None, "export", "--target", target, str(blocker / "out"))
         assert_one_error_line(run, f"{blocker} is not a directory")
     assert list(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "keep me\n"
 
 
 def test_export_for_prometheus_without_telegram_leaves_nothing_behind(tmp_path: Path) -> None:
-    run = provision(
+    run = provision(None,
         "export", "--target", "prometheus", str(tmp_path / "out"),
-        env={"TELEGRAM_BOT_TOKEN": "", "TELEGRAM_CHAT_ID": ""},
+        TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID="",
     )  # fmt: skip
     assert_one_error_line(run, "TELEGRAM_BOT_TOKEN")
     assert list(tmp_path.iterdir()) == []
@@ -365,7 +393,7 @@ def test_a_failed_export_removes_what_it_created_and_keeps_what_was_there(tmp_pa
     (tmp_path / "dashboards" / "drift").write_text("in the way of the dashboard JSON's folder")
     (tmp_path / "notes.txt").write_text("mine\n")
     before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
-    run = provision("export", str(tmp_path), env=ENV)
+    run = provision(None, "export", str(tmp_path))
     assert_one_error_line(run, "cannot write")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
 
@@ -454,6 +482,20 @@ def alert(status: str, feature: str, p_value: str, dataset: str = "bike_sharing"
     }
 
 
+def monitor_down_alert(status: str, summary: str) -> dict[str, Any]:
+    """What the monitor-down rule sends: no dataset, no feature, a summary."""
+    labels = {"alertname": "DriftMonitorDown", "instance": "monitor:5445", "job": "drift-monitor"}
+    return {
+        "status": status,
+        "labels": labels | {"drift_monitor_down": "true"},
+        "annotations": {"summary": summary, "dashboard_url": "http://localhost:3000/d/data-drift"},
+        "startsAt": "2026-01-01T00:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": "monitor",
+    }
+
+
 def render(alerts: list[dict[str, Any]], tmp_path: Path, message: str = "drift.telegram") -> str:
     if not AMTOOL.exists():
         pytest.skip(f"{AMTOOL} not installed (make system-packages installs it)")
@@ -489,6 +531,23 @@ def test_the_message_names_dataset_feature_p_value_effect_and_links_the_dashboar
     assert parser.problems == [] and parser.open == []
 
 
+@pytest.mark.parametrize("message", ["drift.telegram", "drift.telegram.text"])
+def test_an_alert_without_a_dataset_reads_as_its_summary(tmp_path: Path, message: str) -> None:
+    down = "The drift monitor at monitor:5445 does not answer Prometheus <&> " + "x" * 300
+    text = render([monitor_down_alert("firing", down)], tmp_path, message)
+    [line] = [line for line in text.splitlines() if line.startswith(("• ", "- "))]
+    if message == "drift.telegram":
+        # Escaped, cut to 160 characters before escaping, no empty <b></b> for the dataset.
+        assert line == "• " + down[:160].replace("<&>", "&lt;&amp;&gt;")
+        assert '<a href="http://localhost:3000/d/data-drift">' in text
+        parser = TelegramHTML()
+        parser.feed(text)
+        assert parser.problems == [] and parser.open == []
+    else:
+        assert line == "- " + down[:160]
+        assert "Dashboard: http://localhost:3000/d/data-drift\n" in text
+
+
 def test_the_message_stays_valid_html_and_under_4096_characters_at_worst(tmp_path: Path) -> None:
     nasty = '<b>&"feature"</b>' + "x" * 200  # markup in names and names far too long
     alerts = [alert("firing", f"{nasty}{i}", "1e-300", dataset=nasty) for i in range(40)]
@@ -512,11 +571,9 @@ def test_the_plain_text_message_for_parse_mode_none(tmp_path: Path) -> None:
     assert "Dashboard: http://localhost:3000/d/data-drift?var-dataset=bike_sharing" in text
     assert "<b>" not in text
     run = provision(
+        None,
         "validate",
-        env={
-            **ENV,
-            "PROVISION__TELEGRAM__MESSAGE_TEMPLATE": "drift.telegram.text",
-            "PROVISION__TELEGRAM__PARSE_MODE": "None",
-        },
+        PROVISION__TELEGRAM__MESSAGE_TEMPLATE="drift.telegram.text",
+        PROVISION__TELEGRAM__PARSE_MODE="None",
     )
     assert run.returncode == 0, run.stderr
