@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -475,3 +476,44 @@ def fake() -> Iterator[Any]:
     assert server.spec_violations == []
     assert server.unknown_requests == []
     assert server.internal_errors == []
+
+
+# --- a stand-in for Prometheus's query API ---------------------------------------------------
+
+Vectors = dict[str, list[tuple[dict[str, str], str]]]  # query -> [(labels, value text)]
+
+
+@contextmanager
+def prometheus_queries(vectors: Vectors, refuse_unknown: bool) -> Iterator[str]:
+    """Prometheus's instant-query API (/api/v1/query) on loopback; yields its URL. A query in
+    ``vectors`` answers its series; any other is refused as a bad query (``refuse_unknown``)
+    or answers no series, as a Prometheus without that data does."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = dict(parse_qsl(urlsplit(self.path).query))["query"]
+            if query not in vectors and refuse_unknown:
+                body = {"status": "error", "errorType": "bad_data", "error": "parse error"}
+            else:
+                result = [
+                    {"metric": {"__name__": "m", **labels}, "value": [0, value]}
+                    for labels, value in vectors.get(query, [])
+                ]
+                body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+            data = json.dumps(body).encode()
+            self.send_response(200 if body["status"] == "success" else 400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

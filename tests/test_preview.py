@@ -19,49 +19,22 @@ alerting/: these tests pin Grafana 11.4's semantics, read from its source (grafa
 
 from __future__ import annotations
 
-import json
 import math
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from conftest import Vectors, prometheus_queries
 from provisioning.preview import PreviewError, preview
 
-VECTORS: dict[str, list[tuple[dict[str, str], str]]] = {}
+VECTORS: Vectors = {}
 
 
 @pytest.fixture(scope="module")
 def prometheus() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            query = parse_qs(urlsplit(self.path).query)["query"][0]
-            if query not in VECTORS:
-                body = {"status": "error", "errorType": "bad_data", "error": "parse error"}
-            else:
-                result = [
-                    {"metric": {"__name__": "m", **labels}, "value": [0, value]}
-                    for labels, value in VECTORS[query]
-                ]
-                body = {"status": "success", "data": {"resultType": "vector", "result": result}}
-            data = json.dumps(body).encode()
-            self.send_response(200 if body["status"] == "success" else 400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with prometheus_queries(VECTORS, refuse_unknown=True) as url:
+        yield url
 
 
 def group(

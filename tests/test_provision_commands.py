@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, prometheus_queries
 from fake_grafana import FakeGrafana
 from provision_cli import error_line
 from provision_cli import provision as run_provision
@@ -91,27 +89,9 @@ def test_config_after_the_subcommand(tmp_path: Path) -> None:
 
 @pytest.fixture
 def empty_prometheus() -> Iterator[str]:
-    """Answers every instant query with an empty vector, as a Prometheus without data does."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps(
-                {"status": "success", "data": {"resultType": "vector", "result": []}}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    """Answers every instant query with no series, as a Prometheus without data does."""
+    with prometheus_queries({}, refuse_unknown=False) as url:
+        yield url
 
 
 def test_preview_defaults_to_the_port_compose_publishes_on_the_host() -> None:
