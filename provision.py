@@ -297,6 +297,12 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
         labels = ", ".join(f'{k}="{v}"' for k, v in sorted(instance.labels.items()))
         values = ", ".join(f"{ref}={value:.3g}" for ref, value in instance.values.items())
         click.echo(f"FIRING  {instance.rule}  {{{labels}}}  {values}")
+    if not instances:  # nothing was evaluated: say so, it is not "all clear"
+        click.echo(
+            f"No alert instance to evaluate: Prometheus at {prometheus_url} has none of the "
+            "series the rules query (is it scraping the monitor, and has a run been sent?)."
+        )
+        return
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 

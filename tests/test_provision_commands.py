@@ -106,7 +106,9 @@ def test_preview_defaults_to_the_port_compose_publishes_on_the_host() -> None:
 def test_preview_takes_prometheus_from_the_environment(empty_prometheus: str) -> None:
     run = provision("preview", PREVIEW_PROMETHEUS_URL=empty_prometheus)
     assert run.returncode == 0, run.stderr
-    assert "0 of 0 alert instances would fire." in run.stdout
+    assert f"No alert instance to evaluate: Prometheus at {empty_prometheus} has none" in (
+        run.stdout
+    )
 
 
 def test_an_unreachable_prometheus_says_how_to_point_the_preview_at_it() -> None:
