@@ -50,8 +50,8 @@ def build_contact_point(settings: Settings, secrets: Secrets) -> dict[str, Any]:
 
 
 def managed_routes(settings: Settings) -> list[dict[str, Any]]:
-    """Nested routes: drift alerts and stale-pipeline alerts go to the Telegram contact point.
-    They are merged into the existing policy tree; routes that others made stay."""
+    """Nested routes: drift, stale-pipeline and monitor-down alerts go to the Telegram contact
+    point. They are merged into the existing policy tree; routes that others made stay."""
     policy = settings.policy
     return [
         {
@@ -63,5 +63,5 @@ def managed_routes(settings: Settings) -> list[dict[str, Any]]:
             "repeat_interval": policy.repeat_interval,
             "continue": False,
         }
-        for label in (names.ALERT_LABEL, names.STALE_LABEL)
+        for label in (names.ALERT_LABEL, names.STALE_LABEL, names.MONITOR_DOWN_LABEL)
     ]

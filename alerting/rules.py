@@ -1,7 +1,9 @@
 """The rule group: the drift rule (per feature, the adjusted p-value below the alpha its run
-published) and the staleness rule (a dataset run on a schedule that has gone longer without a
-run than its schedule allows). Both compare with what each run publishes, so the alerts, the
-engine's drifted flag and the status page agree. Queries and expressions are named by meaning
+published), the staleness rule (a dataset run on a schedule that has gone longer without a
+run than its schedule allows) and the monitor-down rule (Prometheus's scrape of the monitor
+fails). The first two compare with what each run publishes, so the alerts, the engine's
+drifted flag and the status page agree; the third covers what they cannot see: with the
+monitor down its series vanish and both see no data. Queries and expressions are named by meaning
 (messages read $values.p_value.Value). Built as Grafana's provisioning API takes them
 (API-NOTES §5.3-5.4); grafanalib's alert classes emit the older Ruler format, so they are not
 used."""
@@ -17,8 +19,13 @@ from provisioning.settings import Settings, duration_seconds
 
 DRIFT_RULE_UID = "drift-p-value"
 STALE_RULE_UID = "drift-stale"
+MONITOR_DOWN_RULE_UID = "drift-monitor-down"
 # The same rules as Prometheus alerts (provision.py export --target prometheus).
-PROMETHEUS_ALERT_NAMES = {DRIFT_RULE_UID: "DataDriftDetected", STALE_RULE_UID: "DriftRunStale"}
+PROMETHEUS_ALERT_NAMES = {
+    DRIFT_RULE_UID: "DataDriftDetected",
+    STALE_RULE_UID: "DriftRunStale",
+    MONITOR_DOWN_RULE_UID: "DriftMonitorDown",
+}
 EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
 QUERY_WINDOW_SECONDS = 600
 # Each series against the value its dataset published (one per dataset).
@@ -29,22 +36,27 @@ EVALUATORS = {"<": "lt", ">": "gt"}
 @dataclass(frozen=True)
 class Comparison:
     """``left operator right``, per series of ``left``, with ``right`` the value its dataset
-    published. Grafana's rule thresholds the sign of ``left - right`` at 0, which IEEE
-    arithmetic gets exactly right (a ratio compared with 1 would not); Prometheus compares
-    directly, and its $value is then ``left``'s value."""
+    published (``per_dataset``) or a constant. Grafana's rule thresholds the sign of
+    ``left - right`` at 0, which IEEE arithmetic gets exactly right (a ratio compared with 1
+    would not); Prometheus compares directly, and its $value is then ``left``'s value."""
 
     value_ref: str  # the refId under which the Grafana rule holds ``left``'s value
     left: str
     operator: Literal["<", ">"]
     right: str
+    per_dataset: bool = True
+
+    @property
+    def _right(self) -> str:
+        return f"{MATCHING} {self.right}" if self.per_dataset else self.right
 
     @property
     def difference(self) -> str:
-        return f"{self.left} - {MATCHING} {self.right}"
+        return f"{self.left} - {self._right}"
 
     @property
     def promql(self) -> str:
-        return f"{self.left} {self.operator} {MATCHING} {self.right}"
+        return f"{self.left} {self.operator} {self._right}"
 
 
 DRIFT = Comparison("p_value", names.P_VALUE_ADJUSTED, "<", names.DATASET_ALPHA)
@@ -53,7 +65,9 @@ DRIFT = Comparison("p_value", names.P_VALUE_ADJUSTED, "<", names.DATASET_ALPHA)
 STALE = Comparison(
     "since_last_run", f"time() - {names.LAST_RUN_TIMESTAMP}", ">", names.DATASET_STALE_AFTER
 )
-CONDITIONS = {DRIFT_RULE_UID: DRIFT, STALE_RULE_UID: STALE}
+# Prometheus's own series for its scrape of the monitor: 1 when the last scrape worked.
+MONITOR_DOWN = Comparison("up", f'up{{job="{names.MONITOR_JOB}"}}', "<", "1", per_dataset=False)
+CONDITIONS = {DRIFT_RULE_UID: DRIFT, STALE_RULE_UID: STALE, MONITOR_DOWN_RULE_UID: MONITOR_DOWN}
 
 
 def build_rule_group(settings: Settings) -> dict[str, Any]:
@@ -62,7 +76,7 @@ def build_rule_group(settings: Settings) -> dict[str, Any]:
         "title": settings.alerting.group,
         "folderUid": settings.folder.uid,
         "interval": int(duration_seconds(settings.alerting.interval)),
-        "rules": [drift_rule(settings), stale_rule(settings)],
+        "rules": [drift_rule(settings), stale_rule(settings), monitor_down_rule(settings)],
     }
 
 
@@ -117,6 +131,34 @@ def stale_rule(settings: Settings) -> dict[str, Any]:
         # query fails and execErrState "Error" still pages (DatasourceError, with this
         # rule's labels, so the same route).
         no_data_state="OK",
+    )
+
+
+def monitor_down_rule(settings: Settings) -> dict[str, Any]:
+    return _rule(
+        settings,
+        uid=MONITOR_DOWN_RULE_UID,
+        title="Data drift: the monitor does not answer Prometheus",
+        data=[
+            *_value(settings, MONITOR_DOWN.value_ref, MONITOR_DOWN.left),
+            *_condition(settings, MONITOR_DOWN, "up_minus_one", "down"),
+        ],
+        condition="down",
+        labels={names.MONITOR_DOWN_LABEL: names.ALERT_LABEL_VALUE},
+        annotations={
+            "summary": "The drift monitor{{ with $labels.instance }} at {{ . }}{{ end }} does "
+            "not answer Prometheus: no drift or staleness alert can fire",
+            "description": f"Prometheus's scrape of its job {names.MONITOR_JOB} fails (the "
+            "monitor stopped, unreachable, or /metrics failing). Without the monitor's series "
+            "the drift and staleness rules see no data.",
+            # No panel shows the monitor's up series: the dashboard, not a panel.
+            "dashboard_url": _dashboard_url(settings, per_dataset=False),
+        },
+        # No `up` series for the job at all: Prometheus does not scrape the monitor (its job
+        # renamed or removed), a misconfiguration that hides every run as surely as a down
+        # monitor: "NoData" pages (DatasourceNoData, with this rule's labels, so the same
+        # route). A failing Prometheus is execErrState "Error", which pages too.
+        no_data_state="NoData",
     )
 
 
@@ -202,6 +244,7 @@ def _threshold(ref_id: str, source: str, evaluator: str) -> dict[str, Any]:
     return _expression(ref_id, model)
 
 
-def _dashboard_url(settings: Settings) -> str:
-    base = settings.grafana.public_url.rstrip("/")
-    return f"{base}/d/{settings.dashboard.uid}?var-dataset={{{{ $labels.dataset }}}}"
+def _dashboard_url(settings: Settings, per_dataset: bool = True) -> str:
+    """The dashboard, showing the alert's dataset when it has one."""
+    url = f"{settings.grafana.public_url.rstrip('/')}/d/{settings.dashboard.uid}"
+    return f"{url}?var-dataset={{{{ $labels.dataset }}}}" if per_dataset else url

@@ -2,6 +2,9 @@
 
 MONITOR_PORT = 5445
 PROMETHEUS_PORT = 9090  # published on the host by Compose and by the local run
+# Prometheus's scrape job for the monitor (prometheus/prometheus.yml): its `up` series
+# tells whether the monitor answers.
+MONITOR_JOB = "drift-monitor"
 MONITOR_URL_ENV = "MONITOR_URL"
 MONITOR_TOKEN_ENV = "MONITOR_TOKEN"
 # The DAG's schedule, a duration such as 10m (unset or empty: manual runs only).
@@ -45,4 +48,5 @@ LEGACY_GAUGE = "drift"
 # notification policy matches it), and the uids that make re-applies idempotent.
 ALERT_LABEL = "drift_threshold_detected"
 STALE_LABEL = "drift_run_stale"  # set by the rule that fires when no run came for too long
+MONITOR_DOWN_LABEL = "drift_monitor_down"  # set by the rule that fires when no scrape works
 ALERT_LABEL_VALUE = "true"

@@ -40,7 +40,7 @@ def rule_file(group: dict[str, Any]) -> dict[str, Any]:
 
 def alerting_rule(rule: dict[str, Any]) -> dict[str, Any]:
     """The Grafana rule's comparison, made directly: its $value is the compared value (the
-    p-value, the time since the last run), which Grafana's rule holds as $values.<ref>."""
+    p-value, the time since the last run, up), which Grafana's rule holds as $values.<ref>."""
     comparison = CONDITIONS[rule["uid"]]
     value = re.compile(rf"\$values\.{comparison.value_ref}\.Value")
     annotations = {

@@ -27,7 +27,13 @@ import requests
 import yaml
 
 from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, wait_for
-from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
+from drift.names import (
+    MONITOR_JOB,
+    MONITOR_PORT,
+    MONITOR_TOKEN_ENV,
+    MONITOR_URL_ENV,
+    SCHEDULE_ENV,
+)
 from drift.schedule import parse_schedule
 from fake_grafana import GRAFANA_VERSION
 from provisioning.settings import Settings, duration_seconds, load_settings
@@ -723,6 +729,20 @@ def test_promtool_accepts_the_prometheus_config() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_monitor_is_scraped_as_the_job_the_monitor_down_rule_watches() -> None:
+    """The rule watches up{job=...}: under another job name Grafana's rule would see no data
+    and page for good, and the Prometheus rule would never fire. The local run reuses this
+    file with its own target."""
+    assert monitor_scrape_job()["job_name"] == MONITOR_JOB
+    spec = importlib.util.spec_from_file_location("run_local", ROOT / "scripts" / "run_local.py")
+    assert spec and spec.loader
+    run_local = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_local)
+    local = run_local.prometheus_config("127.0.0.1:5999")["scrape_configs"]
+    assert [job["job_name"] for job in local] == [MONITOR_JOB]
+    assert local[0]["static_configs"] == [{"targets": ["127.0.0.1:5999"]}]
 
 
 def test_prometheus_loads_the_config_from_the_repository() -> None:

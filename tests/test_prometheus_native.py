@@ -70,11 +70,13 @@ def test_the_rules_are_the_grafana_rules(exported: Path) -> None:
         models = {query["refId"]: query["model"] for query in rule["data"]}
         threshold = models[rule["condition"]]
         difference = models[models[threshold["expression"]]["expression"]]["expr"]
-        left, _, right = difference.partition(" - on(dataset) group_left() ")
+        left, _, right = difference.rpartition(" - ")
+        # Against the value its dataset published, or (the monitor's up) a constant.
+        assert right.startswith("on(dataset) group_left() ") or right == "1"
         evaluator = threshold["conditions"][0]["evaluator"]
         assert evaluator["params"] == [0] and left and right
         operator = {"lt": "<", "gt": ">"}[evaluator["type"]]
-        assert prometheus["expr"] == f"{left} {operator} on(dataset) group_left() {right}"
+        assert prometheus["expr"] == f"{left} {operator} {right}"
         assert prometheus["for"] == rule["for"]
         assert prometheus["labels"] == rule["labels"]
         assert set(prometheus["annotations"]) == {k for k in rule["annotations"] if "__" not in k}
@@ -88,6 +90,9 @@ def test_the_alertmanager_route_sends_drift_to_telegram_and_nothing_else(exporte
     stale = tool(AMTOOL, "config", "routes", "test", f"--config.file={config}",
                  "--verify.receivers=Telegram", f"{names.STALE_LABEL}=true")  # fmt: skip
     assert stale.returncode == 0, stale.stdout
+    down = tool(AMTOOL, "config", "routes", "test", f"--config.file={config}",
+                "--verify.receivers=Telegram", f"{names.MONITOR_DOWN_LABEL}=true")  # fmt: skip
+    assert down.returncode == 0, down.stdout
     other = tool(AMTOOL, "config", "routes", "test", f"--config.file={config}",
                  "--verify.receivers=null", "alertname=SomethingElse")  # fmt: skip
     assert other.returncode == 0, other.stdout
@@ -213,9 +218,41 @@ def test_only_a_scheduled_dataset_past_its_published_limit_is_stale(exported: Pa
 def test_a_stack_that_never_ran_pages_nobody(exported: Path) -> None:
     promtool_test(
         exported,
-        series=[{"series": 'up{job="monitor"}', "values": "1x100"}],  # the monitor, empty
+        series=[{"series": 'up{job="drift-monitor"}', "values": "1x100"}],  # the monitor, empty
         tests=[
             {"eval_time": "15m", "alertname": "DataDriftDetected", "exp_alerts": []},
             {"eval_time": "15m", "alertname": "DriftRunStale", "exp_alerts": []},
+            {"eval_time": "15m", "alertname": "DriftMonitorDown", "exp_alerts": []},
+        ],
+    )
+
+
+def test_a_monitor_prometheus_cannot_scrape_pages_until_it_answers_again(exported: Path) -> None:
+    monitor = {"job": "drift-monitor", "instance": "monitor:5445"}
+    down = {
+        "exp_labels": monitor | {names.MONITOR_DOWN_LABEL: "true"},
+        "exp_annotations": {
+            "summary": "The drift monitor at monitor:5445 does not answer Prometheus: no drift "
+            "or staleness alert can fire",
+            "description": "Prometheus's scrape of its job drift-monitor fails (the monitor "
+            "stopped, unreachable, or /metrics failing). Without the monitor's series the drift "
+            "and staleness rules see no data.",
+            "dashboard_url": "http://localhost:3000/d/data-drift",
+        },
+    }
+    promtool_test(
+        exported,
+        series=[
+            # Scraped every 10 s: answers until 60 s, fails from 70 s to 120 s, answers again.
+            {"series": 'up{job="drift-monitor",instance="monitor:5445"}', "values": "1x6 0x5 1x12"},
+            # Another job's target, down all along: not the monitor.
+            {"series": 'up{job="node",instance="host:9100"}', "values": "0x24"},
+        ],
+        tests=[
+            {"eval_time": "1m", "alertname": "DriftMonitorDown", "exp_alerts": []},
+            {"eval_time": "70s", "alertname": "DriftMonitorDown", "exp_alerts": []},  # pending
+            {"eval_time": "90s", "alertname": "DriftMonitorDown", "exp_alerts": [down]},
+            {"eval_time": "2m", "alertname": "DriftMonitorDown", "exp_alerts": [down]},
+            {"eval_time": "3m", "alertname": "DriftMonitorDown", "exp_alerts": []},
         ],
     )

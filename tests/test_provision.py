@@ -40,6 +40,7 @@ def test_apply_creates_everything_then_a_second_apply_writes_nothing(fake: FakeG
     assert [r["labels"] for r in group["rules"]] == [
         {names.ALERT_LABEL: "true"},
         {names.STALE_LABEL: "true"},
+        {names.MONITOR_DOWN_LABEL: "true"},
     ]
     routes = state.policy_tree["routes"]
     assert routes[0]["receiver"] == "Telegram"
@@ -95,7 +96,7 @@ def test_other_teams_objects_survive_apply_and_destroy(fake: FakeGrafana) -> Non
 
     applied(fake)
     receivers = [r["receiver"] for r in fake.state.policy_tree["routes"]]
-    assert receivers == ["Telegram", "Telegram", "ops-email"]
+    assert receivers == ["Telegram", "Telegram", "Telegram", "ops-email"]
 
     run = provision(fake, "destroy")
     assert run.returncode == 0, run.stderr
@@ -257,7 +258,11 @@ def test_test_notification_goes_through_the_telegram_contact_point(fake: FakeGra
 def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> None:
     applied(fake)
     panels = {p["id"]: p for p in fake.state.dashboards["data-drift"]["dashboard"]["panels"]}
-    for rule in fake.state.rule_groups["drift", "data-drift"]["rules"]:
+    rules = fake.state.rule_groups["drift", "data-drift"]["rules"]
+    # No panel shows the monitor's up series: that rule links to no panel.
+    linked = [rule for rule in rules if "__panelId__" in rule["annotations"]]
+    assert [rule["uid"] for rule in linked] == ["drift-p-value", "drift-stale"]
+    for rule in linked:
         annotations = rule["annotations"]
         assert annotations["__dashboardUid__"] == "data-drift"
         panel = panels[int(annotations["__panelId__"])]
