@@ -26,7 +26,7 @@ import pytest
 import requests
 import yaml
 
-from drift.names import LEGACY_PATH, RUNS_PATH
+from drift.names import LEGACY_PATH, MONITOR_JOB, RUNS_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -252,7 +252,7 @@ class PrometheusServer:
 
 def prometheus_config(
     targets: Sequence[str],
-    job: str = "drift_monitor",
+    job: str = MONITOR_JOB,  # the job the monitor-down rule watches
     rule_files: Sequence[Path] = (),
     alertmanager: str | None = None,
 ) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The flow on real services, no Grafana: real Airflow runs the DAG, the real monitor keeps
 the results, the real Prometheus scrapes them, and `provision.py preview` evaluates the
 Grafana rules against Prometheus (the drift rule against the alpha each run published, the
-staleness rule against each scheduled dataset's published limit)."""
+staleness rule against each scheduled dataset's published limit, the monitor-down rule
+against Prometheus's own `up` for its scrape of the monitor)."""
 
 from __future__ import annotations
 
@@ -117,3 +118,27 @@ def test_drift_reaches_the_rules_and_a_restart_loses_nothing(
     stale = [i for i in preview(prometheus) if names.STALE_LABEL in i["labels"]]
     assert [i["labels"]["dataset"] for i in stale] == ["nightly"]
     assert stale[0]["values"]["since_last_run"] > 600 and stale[0]["values"]["overdue"] > 540
+
+
+def test_a_monitor_prometheus_cannot_scrape_is_reported(
+    monitor_server: MonitorServer, prometheus_server: Callable[[str], PrometheusServer]
+) -> None:
+    prometheus = prometheus_server(monitor_server.target)
+    up = f'up{{job="{names.MONITOR_JOB}"}}'
+
+    def up_is(value: str) -> Callable[[], bool]:
+        return lambda: [sample["value"][1] for sample in prometheus.query(up)] == [value]
+
+    wait_for(up_is("1"), "a scrape of the monitor", timeout=60)
+    assert preview(prometheus) == []  # it answers, though no run came yet: nothing fires
+
+    # Its series vanish with it, so the drift and staleness rules see no data; this one fires.
+    monitor_server.kill()
+    wait_for(up_is("0"), "a failed scrape of the monitor", timeout=30)
+    [down] = preview(prometheus)
+    assert down["labels"][names.MONITOR_DOWN_LABEL] == names.ALERT_LABEL_VALUE
+    assert (down["labels"]["job"], down["labels"]["instance"]) == (
+        names.MONITOR_JOB,
+        monitor_server.target,
+    )
+    assert down["values"] == {"up": 0, "up_minus_one": -1, "down": 1}
