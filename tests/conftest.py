@@ -45,12 +45,38 @@ class Recorder:
     )
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler for the test servers, answering JSON."""
+
+    def reply(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on loopback with ``handler``, in a thread; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """A real HTTP server on loopback that records every request."""
     record = Recorder()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
@@ -64,22 +90,11 @@ def recorder() -> Iterator[Recorder]:
             )
             index = min(len(record.requests), len(record.answers)) - 1
             status, body = record.answers[index]
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body.encode())
+            self.reply(status, body.encode())
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    record.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield record
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        record.url = url
+        yield record
 
 
 @pytest.fixture(scope="session")
@@ -489,7 +504,7 @@ def prometheus_queries(vectors: Vectors, refuse_unknown: bool) -> Iterator[str]:
     ``vectors`` answers its series; any other is refused as a bad query (``refuse_unknown``)
     or answers no series, as a Prometheus without that data does."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             query = dict(parse_qsl(urlsplit(self.path).query))["query"]
             if query not in vectors and refuse_unknown:
@@ -500,20 +515,7 @@ def prometheus_queries(vectors: Vectors, refuse_unknown: bool) -> Iterator[str]:
                     for labels, value in vectors.get(query, [])
                 ]
                 body = {"status": "success", "data": {"resultType": "vector", "result": result}}
-            data = json.dumps(body).encode()
-            self.send_response(200 if body["status"] == "success" else 400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(200 if body["status"] == "success" else 400, json.dumps(body).encode())
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
