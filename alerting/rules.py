@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dashboards.drift import ADJUSTED_P_VALUE_PANEL_ID, LAST_RUN_PANEL_ID
+from dashboards.drift import ADJUSTED_P_VALUE_PANEL_ID, LAST_RUN_PANEL_ID, PER_DATASET
 from drift import names
 from provisioning.settings import Settings, duration_seconds
 
@@ -28,8 +28,6 @@ PROMETHEUS_ALERT_NAMES = {
 }
 EXPRESSION = {"type": "__expr__", "uid": "__expr__"}
 QUERY_WINDOW_SECONDS = 600
-# Each series against the value its dataset published (one per dataset).
-MATCHING = f"on({names.DATASET_LABEL}) group_left()"
 EVALUATORS = {"<": "lt", ">": "gt"}
 
 
@@ -48,7 +46,7 @@ class Comparison:
 
     @property
     def _right(self) -> str:
-        return f"{MATCHING} {self.right}" if self.per_dataset else self.right
+        return f"{PER_DATASET} {self.right}" if self.per_dataset else self.right
 
     @property
     def difference(self) -> str:

@@ -50,7 +50,8 @@ CURRENT_STATE_PANEL_ID = 6
 ALERTS_PANEL_ID = 7
 
 DATASET_VARIABLE = names.DATASET_LABEL  # the dashboard variable, named after the label it filters
-# Each series joined with the value its dataset's run published (alpha, stale after).
+# Each series joined with the value its dataset's run published (alpha, stale after); the
+# alert rules join the same way.
 PER_DATASET = f"on({names.DATASET_LABEL}) group_left()"
 P_VALUE_AXIS_MIN = 1e-10  # a log axis needs a positive minimum; smaller p-values are all "drifted"
 SCRAPE_LABELS = ("instance", "job")  # added by Prometheus to every series, not by the monitor
