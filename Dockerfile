@@ -26,6 +26,7 @@ COPY pyproject.toml constraints.txt ./
 COPY alerting ./alerting
 COPY dashboards ./dashboards
 COPY drift ./drift
+COPY names.py ./
 COPY monitor ./monitor
 COPY provisioning ./provisioning
 RUN pip install --no-cache-dir -c constraints.txt . \

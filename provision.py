@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import click
 
-from drift.names import PROMETHEUS_PORT
+from names import PROMETHEUS_PORT
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.export import export
 from provisioning.notify import send_test_notification

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from drift import names
+import names
 from provisioning.settings import Secrets, Settings
 
 CONTACT_POINT_UID_PREFIX = "drift-telegram"

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import names
 from dashboards.drift import ADJUSTED_P_VALUE_PANEL_ID, LAST_RUN_PANEL_ID, PER_DATASET
-from drift import names
 from provisioning.settings import Settings, duration_seconds
 
 DRIFT_RULE_UID = "drift-p-value"

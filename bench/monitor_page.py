@@ -57,8 +57,8 @@ from tables import (  # bench/tables.py: a script sees its own folder
     targets_table,
 )
 
+import names
 from conftest import feature_doc, run_doc
-from drift import names
 from monitor.exposition import series_of
 from monitor.page import StatusPage
 from monitor.store import Store

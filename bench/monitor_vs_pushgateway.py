@@ -63,7 +63,7 @@ from tables import (  # bench/tables.py: a script sees its own folder
 )
 
 import drift
-from drift import names
+import names
 from drift.publish import run_document
 from monitor.exposition import Exposition, series_of
 from monitor.schema import Run

@@ -89,7 +89,8 @@ from tables import (  # bench/tables.py: a script sees its own folder
     targets_table,
 )
 
-from drift import DriftReport, compare, load_config, names, read_batch
+import names
+from drift import DriftReport, compare, load_config, read_batch
 from drift.publish import PublishError, run_document, send_run
 from fake_telegram import FakeTelegram
 from provisioning.settings import duration_seconds

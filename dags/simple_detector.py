@@ -29,10 +29,10 @@ from drift.batches import pick_batches as find_batches
 from drift.dataset import read_header
 from drift.engine import check_schema
 from drift.labels import check_dataset_name, check_features, check_label_values
-from drift.names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 from drift.publish import run_document, send_run
 from drift.report import format_table
 from drift.schedule import parse_schedule, stale_after_seconds
+from names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Panels are built with grafanalib 0.7.1 where it has a modern panel class (timeseries, stat, table)
 and by hand where it has none (its `AlertList` writes the pre-7.5 options). grafanalib's output is
 then post-processed for Grafana 11 by `_modernise`: see the comments there for each fix.
-Every metric and label name comes from `drift.names`.
+Every metric and label name comes from `names`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from grafanalib.core import (
     TimeSeries,
 )
 
-from drift import names
+import names
 
 MANAGED_TAG = "provisioned-by:drift-monitoring"  # how the provisioning engine finds its dashboards
 TAGS = ("drift", MANAGED_TAG)

@@ -16,6 +16,7 @@ COPY --chown=airflow:0 pyproject.toml constraints.txt /opt/airflow/src/
 COPY --chown=airflow:0 alerting /opt/airflow/src/alerting
 COPY --chown=airflow:0 dashboards /opt/airflow/src/dashboards
 COPY --chown=airflow:0 drift /opt/airflow/src/drift
+COPY --chown=airflow:0 names.py /opt/airflow/src/
 COPY --chown=airflow:0 monitor /opt/airflow/src/monitor
 COPY --chown=airflow:0 provisioning /opt/airflow/src/provisioning
 RUN pip install --no-cache-dir -c /opt/airflow/src/constraints.txt /opt/airflow/src \

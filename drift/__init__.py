@@ -1,8 +1,8 @@
 """The drift engine: per-feature two-sample tests with p-values, effect sizes and
 multiple-testing corrections. Pure Python; the DAG, the CLI and the benchmarks use it.
 
-The public names load on first use (PEP 562), so that ``drift.names``, which the monitor
-imports, does not pull in pandas and scipy.
+The public names load on first use (PEP 562), so that ``drift.labels`` and ``drift.config``,
+which the monitor imports, do not pull in pandas and scipy.
 """
 
 from importlib import import_module

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from drift.errors import DriftInputError
-from drift.names import DATASETS_PATH
+from names import DATASETS_PATH
 
 # Label values end up in Prometheus series and HTML: bounded, printable, no control characters.
 MAX_LABEL_LENGTH = 128

@@ -10,8 +10,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from drift.names import RUNS_PATH
 from drift.report import DriftReport
+from names import RUNS_PATH
 
 TIMEOUT_SECONDS = 10
 

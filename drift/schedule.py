@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 from drift.errors import DriftInputError
-from drift.names import SCHEDULE_ENV
+from names import SCHEDULE_ENV
 
 DURATION = re.compile(r"^([1-9][0-9]*)([mhd])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}

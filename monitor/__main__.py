@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from drift.names import MONITOR_PORT, MONITOR_TOKEN_ENV
 from monitor.app import create_app
 from monitor.exposition import series_of
 from monitor.server import MAX_CONNECTIONS, REQUEST_TIMEOUT_SECONDS, serve
 from monitor.store import Store
+from names import MONITOR_PORT, MONITOR_TOKEN_ENV
 
 log = logging.getLogger("monitor")
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from drift import names
+import names
 from monitor.exposition import Exposition
 from monitor.page import StatusPage
 from monitor.schema import Feature, LabelValue, Run, Settings, Summary

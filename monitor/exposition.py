@@ -1,4 +1,4 @@
-"""The Prometheus text exposition of the monitor's state, with names from drift.names.
+"""The Prometheus text exposition of the monitor's state, with names from names.
 
 Each dataset's lines are rendered once per run and cached, so a scrape after a push only
 renders the dataset that changed, whatever the number of series.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from drift import names
+import names
 from monitor.schema import Run
 from monitor.store import Store
 

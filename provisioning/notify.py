@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift import names
+import names
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.resources import ContactPoint, Resource
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
+import names
 from alerting.notifications import TEMPLATE_FILE, managed_routes
 from alerting.rules import CONDITIONS, PROMETHEUS_ALERT_NAMES
-from drift import names
 from provisioning.files import write_files
 from provisioning.settings import Secrets, Settings, SettingsError
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import names
 from alerting.notifications import MESSAGE_PARSE_MODES
-from drift import names
 from provisioning.resources import (
     ContactPoint,
     Dashboard,

@@ -31,7 +31,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from drift import names
+import names
 from drift.report import DriftReport, format_table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ import pytest
 import requests
 import yaml
 
-from drift.names import LEGACY_PATH, MONITOR_JOB, RUNS_PATH
+from names import LEGACY_PATH, MONITOR_JOB, RUNS_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"

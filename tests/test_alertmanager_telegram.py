@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import names
 from conftest import (
     DATA,
     ROOT,
@@ -25,7 +26,7 @@ from conftest import (
     stop_process_group,
     wait_for,
 )
-from drift import DriftReport, compare, load_config, names, read_batch
+from drift import DriftReport, compare, load_config, read_batch
 from drift.publish import run_document, send_run
 from fake_telegram import FakeTelegram
 

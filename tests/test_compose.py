@@ -2,7 +2,7 @@
 
 Debian's docker-compose 1.29 validates the file against the Compose specification (service
 keys, depends_on conditions, interpolation) without an engine; the rest is read from the YAML
-and compared with the toolkit's own definitions: drift.names, grafana.yaml through
+and compared with the toolkit's own definitions: names, grafana.yaml through
 provisioning.settings, the environment names the code reads, Airflow's option list, the
 Dockerfiles and prometheus/prometheus.yml (which promtool checks, and the real Prometheus
 binary starts with). The optional Compose profile `alertmanager` is checked the same way.
@@ -27,15 +27,15 @@ import requests
 import yaml
 
 from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, wait_for
-from drift.names import (
+from drift.schedule import parse_schedule
+from fake_grafana import GRAFANA_VERSION
+from names import (
     MONITOR_JOB,
     MONITOR_PORT,
     MONITOR_TOKEN_ENV,
     MONITOR_URL_ENV,
     SCHEDULE_ENV,
 )
-from drift.schedule import parse_schedule
-from fake_grafana import GRAFANA_VERSION
 from provisioning.settings import Settings, duration_seconds, load_settings
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"

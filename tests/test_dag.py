@@ -18,8 +18,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from conftest import AIRFLOW, DATA, ROOT, Recorder
 from drift import compare, load_config, read_batch
 from drift.batches import DATA_ROOT_ENV
-from drift.names import RUNS_PATH, SCHEDULE_ENV
 from monitor.schema import Run
+from names import RUNS_PATH, SCHEDULE_ENV
 
 CONFIG = DATA / "drift.yaml"
 REFERENCE = DATA / "control" / "bike_sharing_dataset_1.csv"

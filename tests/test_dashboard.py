@@ -1,4 +1,4 @@
-"""The "Data Drift" dashboard as code: modern panels only, names from drift.names, every query
+"""The "Data Drift" dashboard as code: modern panels only, names from names, every query
 on the dataset variable, alpha and the staleness limit drawn from what each run publishes
 (never a constant; the PromQL checked by the real promtool), stable panel ids, and JSON that
 Grafana 11's save API accepts (checked against its OpenAPI spec)."""
@@ -18,6 +18,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+import names
 from alerting.rules import STALE
 from conftest import PROMTOOL
 from dashboards.drift import (
@@ -32,7 +33,6 @@ from dashboards.drift import (
     SCHEMA_VERSION,
     build_dashboard,
 )
-from drift import names
 
 # CI checks out shared/ beside the repository clone, as on a workstation.
 SPEC = (

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import requests
 
+import names
 from conftest import AIRFLOW, DATA, ROOT, MonitorServer, PrometheusServer, wait_for
-from drift import compare, load_config, names, read_batch
+from drift import compare, load_config, read_batch
 from drift.publish import run_document, send_run
 
 DRIFT_BATCH = "bike_sharing_dataset_4.csv"

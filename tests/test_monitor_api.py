@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
+import names
 from conftest import (
     MONITOR_TOKEN,
     RUN_AT,
@@ -25,7 +26,6 @@ from conftest import (
     scrape,
     series,
 )
-from drift import names
 from monitor.exposition import series_of
 from monitor.schema import MAX_FEATURES, MAX_LABEL_LENGTH, STORED, Run
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+import names
 from conftest import (
     MONITOR_TOKEN,
     RUN_AT,
@@ -25,7 +26,6 @@ from conftest import (
     scrape,
     series,
 )
-from drift import names
 from monitor.exposition import series_of
 from monitor.schema import Run
 from monitor.store import Store

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, settings
 from prometheus_client.parser import text_string_to_metric_families
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+import names
 from conftest import MONITOR_TOKEN, feature_doc, run_doc
-from drift import names
 from monitor.app import create_app
 from monitor.exposition import series_of
 from monitor.store import Store

@@ -1,4 +1,4 @@
-"""/metrics: names and labels from drift.names, exactly the values posted, no NaN for skipped
+"""/metrics: names and labels from names, exactly the values posted, no NaN for skipped
 features, and an exposition that `promtool check metrics` accepts without a remark."""
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from conftest import (
     series,
 )
 from drift import compare, load_config, read_batch
-from drift.names import (
+from drift.publish import run_document
+from monitor.exposition import series_of
+from monitor.schema import MAX_COUNT, Run
+from monitor.store import Store
+from names import (
     BATCH_LABEL,
     CORRECTION_LABEL,
     CURRENT_LABEL,
@@ -56,10 +60,6 @@ from drift.names import (
     STATUS_LABEL,
     TEST_LABEL,
 )
-from drift.publish import run_document
-from monitor.exposition import series_of
-from monitor.schema import MAX_COUNT, Run
-from monitor.store import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+import names
 from conftest import RUN_AT, MonitorApp, feature_doc, run_doc
-from drift import names
 from monitor.page import StatusPage
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")

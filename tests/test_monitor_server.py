@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import names
 from conftest import MONITOR_TOKEN, MonitorServer, feature_doc, free_port, run_doc
-from drift import names
 
 REQUEST_TIMEOUT = 1.5  # seconds, --request-timeout of the slow-client tests
 GRACE = 3.0  # how much later than the bound a connection may be closed, on a busy machine

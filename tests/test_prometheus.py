@@ -13,8 +13,8 @@ import pytest
 
 from conftest import DATA, PROMTOOL, MonitorServer, PrometheusServer, wait_for
 from drift import DriftConfig, DriftReport, compare, load_config, read_batch
-from drift.names import DATASET_LABEL, FEATURE_LABEL, P_VALUE, P_VALUE_ADJUSTED
 from drift.publish import run_document, send_run
+from names import DATASET_LABEL, FEATURE_LABEL, P_VALUE, P_VALUE_ADJUSTED
 
 DATASET = "bike_sharing"
 REFERENCE = "control/bike_sharing_dataset_1.csv"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import names
 from conftest import ROOT
-from drift import names
 from provisioning.resources import RuleGroup
 from provisioning.settings import load_secrets, load_settings
 from provisioning.stack import build_stack

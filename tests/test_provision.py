@@ -7,9 +7,9 @@ import json
 import socket
 from pathlib import Path
 
+import names
 from alerting.notifications import contact_point_uid
 from conftest import LIMITED_TOKEN, Recorder
-from drift import names
 from fake_grafana import (
     ALL_PERMISSIONS,
     DEFAULT_TOKEN,

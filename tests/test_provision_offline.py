@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+import names
 from conftest import ROOT
-from drift import names
 from provision_cli import CHAT_ID, TOKEN, error_line, provision
 from provisioning.resources import ContactPoint, Dashboard, PolicyRoutes, Resource, RuleGroup
 from provisioning.settings import SettingsError, load_secrets, load_settings

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import Recorder
 from drift import compare
-from drift.names import RUNS_PATH
 from drift.publish import PublishError, run_document, send_run, session_with_retries
+from names import RUNS_PATH
 
 REPORT = compare(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), pd.DataFrame({"x": [7.0, 8.0, 9.0]}))
 RUN = run_document(
