@@ -6,20 +6,23 @@
     python provision.py apply [--wait 120]  make Grafana match the definitions
     python provision.py destroy             remove what this tool manages, nothing else
     python provision.py export DIR          the same as Grafana file-provisioning files
-    python provision.py test-notification   send a test message through the Telegram contact point
+    python provision.py test-notification [CONTACT_POINT]
+                                            send a test message through a contact point
     python provision.py preview             which alerts the rules would fire now (Prometheus only)
 
 \b
-Settings: grafana.yaml (tunables; --config FILE sets some of them over it,
-PROVISION__SECTION__KEY any one). --config, --grafana-url and --org-id go before or after
-the subcommand. Secrets from the environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD,
-TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID (each also as NAME_FILE).
+Definitions: the modules in dashboards/ and alerting/ (each defines define(values)).
+Settings: grafana.yaml (--config FILE sets some of them over it, PROVISION__A__B any one).
+--config, --grafana-url and --org-id go before or after the subcommand. Secrets from the
+environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD, and the variables the
+definitions name (TELEGRAM_BOT_TOKEN, ...), each also as NAME_FILE.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -29,22 +32,24 @@ from typing import Any, TypeVar
 import click
 
 from names import PROMETHEUS_PORT
-from provisioning.client import GrafanaClient, GrafanaError
+from provisioning import ownership
+from provisioning.client import GrafanaClient
+from provisioning.discover import DEFAULT_ROOT, Discovered, discover
+from provisioning.errors import ProvisioningError
 from provisioning.export import export
+from provisioning.kinds import ContactPoints, RuleGroups, Stack
+from provisioning.model import RuleGroup
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
-from provisioning.resources import Resource, RuleGroup
 from provisioning.settings import (
     DEFAULT_FILE,
-    Secrets,
+    Credentials,
     Settings,
-    SettingsError,
-    load_secrets,
+    load_credentials,
     load_settings,
 )
-from provisioning.stack import build_stack
 from provisioning.validate import validate
 
 T = TypeVar("T")
@@ -64,16 +69,32 @@ SETTINGS_OPTIONS = (
     click.option(
         "--org-id", type=click.IntRange(min=1), help="The Grafana organisation to provision."
     ),
+    click.option(
+        "--definitions",
+        "definitions_root",
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        envvar="PROVISION_DEFINITIONS",
+        help="The folder holding the dashboards/ and alerting/ definitions (default: the one "
+        "of provision.py).",
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Context:
     settings: Settings
-    secrets: Secrets
+    credentials: Credentials
+    root: Path  # where the definitions are
 
-    def resources(self) -> list[Resource]:
-        return build_stack(self.settings, self.secrets)
+    @functools.cached_property
+    def discovered(self) -> Discovered:
+        return _guard(lambda: discover(self.settings.values, self.root))
+
+    @property
+    def stack(self) -> Stack:
+        grafana = self.settings.grafana
+        provenance = "" if grafana.ui_editable else "api"
+        return Stack(self.settings.stack, grafana.org_id, provenance, dict(os.environ))
 
     def client(self, wait: float = 0) -> GrafanaClient:
         """A client of a Grafana that answers and is healthy (waiting up to ``wait`` s)."""
@@ -86,25 +107,13 @@ class Context:
         return GrafanaClient(
             grafana.url,
             org_id=grafana.org_id,
-            token=self.secrets.grafana_token,
-            user=self.secrets.grafana_user,
-            password=self.secrets.grafana_password,
+            token=self.credentials.token,
+            user=self.credentials.user,
+            password=self.credentials.password,
             timeout=grafana.timeout_seconds,
             retries=grafana.retries,
             disable_provenance=grafana.ui_editable,
         )
-
-    def require_telegram(self) -> None:
-        missing = [
-            name
-            for name, value in (
-                ("TELEGRAM_BOT_TOKEN", self.secrets.telegram_bot_token),
-                ("TELEGRAM_CHAT_ID", self.secrets.telegram_chat_id),
-            )
-            if not value
-        ]
-        if missing:
-            raise click.ClickException(f"{' and '.join(missing)} not set (see .env.example)")
 
 
 def settings_options(function: Callable[..., T]) -> Callable[..., T]:
@@ -121,27 +130,31 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
     @settings_options
     @functools.wraps(command)
     def wrapper(
-        config_path: Path | None, grafana_url: str | None, org_id: int | None, **kwargs: Any
+        config_path: Path | None,
+        grafana_url: str | None,
+        org_id: int | None,
+        definitions_root: Path | None,
+        **kwargs: Any,
     ) -> None:
         before = click.get_current_context().find_root().params
         context = _load_context(
             config_path or before["config_path"] or DEFAULT_FILE,
             grafana_url or before["grafana_url"],
             org_id or before["org_id"],
+            definitions_root or before["definitions_root"] or DEFAULT_ROOT,
         )
         command(context, **kwargs)
 
     return wrapper
 
 
-def _load_context(config_path: Path, grafana_url: str | None, org_id: int | None) -> Context:
-    try:
-        settings, secrets = load_settings(config_path), load_secrets()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+def _load_context(
+    config_path: Path, grafana_url: str | None, org_id: int | None, root: Path
+) -> Context:
+    settings, credentials = _guard(lambda: (load_settings(config_path), load_credentials()))
     grafana = settings.grafana
     grafana = replace(grafana, url=grafana_url or grafana.url, org_id=org_id or grafana.org_id)
-    return Context(replace(settings, grafana=grafana), secrets)
+    return Context(replace(settings, grafana=grafana), credentials, root.resolve())
 
 
 @click.group(help=__doc__)
@@ -153,23 +166,26 @@ def cli(**_: Any) -> None:
 @cli.command("validate")
 @with_settings
 def validate_command(context: Context) -> None:
-    """Check every resource offline; exit 1 naming each problem."""
-    resources = _guard(context.resources)
-    problems = validate(resources, context.secrets)
-    for problem in problems:
+    """Check every definition offline, with no secret; exit 1 naming each problem."""
+    found = context.discovered
+    report = _guard(lambda: validate(found, context.stack))
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for problem in report.problems:
         click.echo(f"problem: {problem}", err=True)
-    if problems:
+    if report.problems:
         raise SystemExit(1)
-    click.echo(f"valid: {len(resources)} resources")
+    click.echo(f"valid: {len(found.definitions)} definitions from {', '.join(found.modules)}")
 
 
 @cli.command("plan")
 @OUTPUT
 @with_settings
 def plan_command(context: Context, output: str) -> None:
-    """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error."""
-    context.require_telegram()
-    changes = _guard(lambda: make_plan(context.client(), context.resources()))
+    """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error.
+    Needs no integration secret: settings it cannot compare are named."""
+    definitions = context.discovered.definitions
+    changes = _guard(lambda: make_plan(context.client(), definitions, context.stack))
     _show(changes, output)
     if any(c.action != UNCHANGED for c in changes):
         raise SystemExit(2)
@@ -187,14 +203,14 @@ def plan_command(context: Context, output: str) -> None:
 @with_settings
 def apply_command(context: Context, wait: float, output: str) -> None:
     """Make Grafana match the definitions; a second apply writes nothing."""
-    context.require_telegram()
-    problems = validate(_guard(context.resources), context.secrets)
+    found = context.discovered
+    problems = _guard(lambda: validate(found, context.stack)).problems
     if problems:  # nothing reaches Grafana that Grafana would refuse or that routes nowhere
         raise click.ClickException("not valid: " + "; ".join(problems))
     client = context.client(wait)
 
     def run() -> None:
-        changes = make_plan(client, context.resources())
+        changes = make_plan(client, found.definitions, context.stack)
         done = apply(client, changes, progress=_progress(output))
         if output == "json":
             click.echo(json.dumps({"applied": as_json(done), "writes": client.writes}, indent=2))
@@ -209,11 +225,11 @@ def apply_command(context: Context, wait: float, output: str) -> None:
 @OUTPUT
 @with_settings
 def destroy_command(context: Context, output: str) -> None:
-    """Remove what this tool manages, in reverse order; foreign objects stay."""
+    """Remove everything the stack owns, in reverse order; nothing else."""
     client = context.client()
 
     def run() -> None:
-        changes = make_plan(client, context.resources(), destroy=True)
+        changes = make_plan(client, [], context.stack, destroy=True)
         done = apply(client, changes, progress=_progress(output))
         if output == "json":
             click.echo(json.dumps({"destroyed": as_json(done)}, indent=2))
@@ -241,27 +257,37 @@ def destroy_command(context: Context, output: str) -> None:
 def export_command(context: Context, directory: Path, target: str, telegram_api_url: str) -> None:
     """Write the definitions as files for Grafana's file provisioning, or as the same alerts
     for Prometheus and Alertmanager."""
-    resources = _guard(context.resources)
+    definitions, stack = context.discovered.definitions, context.stack
     if target == "grafana":
-        paths = _guard(lambda: export(resources, context.settings, directory))
+        paths = _guard(lambda: export(definitions, stack, directory))
     else:
-        group = _rule_group(resources)
-        paths = _guard(
-            lambda: export_prometheus(
-                group, context.settings, context.secrets, directory, telegram_api_url
-            )
-        )
+        paths = _guard(lambda: export_prometheus(definitions, stack, directory, telegram_api_url))
     for path in paths:
         click.echo(str(path))
 
 
 @cli.command("test-notification")
+@click.argument("contact_point", required=False)
 @with_settings
-def test_notification_command(context: Context) -> None:
-    """Send a test message through the Telegram contact point, via Grafana."""
-    context.require_telegram()
-    _guard(lambda: send_test_notification(context.client(), context.resources()))
-    click.echo("test notification sent")
+def test_notification_command(context: Context, contact_point: str | None) -> None:
+    """Send a test message through CONTACT_POINT (needed when there are several), via
+    Grafana, with the settings and secrets being provisioned."""
+    integrations = _guard(
+        lambda: ContactPoints(context.stack).wanted(context.discovered.definitions)
+    )
+    points = sorted({i.body["name"] for i in integrations})
+    if contact_point is None and len(points) == 1:
+        contact_point = points[0]
+    if contact_point not in points:
+        known = ", ".join(points) or "none is defined"
+        raise click.ClickException(f"name the contact point to test: {known}")
+    chosen = [i for i in integrations if i.body["name"] == contact_point]
+    missing = sorted({name for i in chosen for name in i.unresolved})
+    if missing:
+        raise click.ClickException(f"{', '.join(missing)} not set: the test needs them")
+    labels = {ownership.LABEL: context.stack.name}
+    _guard(lambda: send_test_notification(context.client(), chosen, labels))
+    click.echo(f"test notification sent through {contact_point}")
 
 
 @cli.command("preview")
@@ -279,11 +305,16 @@ def test_notification_command(context: Context) -> None:
 def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     """Evaluate each rule against live Prometheus as Grafana would, and list the alert
     instances that would fire."""
-    group = _rule_group(_guard(context.resources))
+    kind = RuleGroups(context.stack)
+    groups = [d for d in context.discovered.definitions if isinstance(d, RuleGroup)]
 
     def evaluate() -> list[Instance]:
         try:
-            return preview(group, context.settings.folder.title, prometheus_url)
+            return [
+                instance
+                for group in groups
+                for instance in preview(kind.render(group).body, group.folder.title, prometheus_url)
+            ]
         except PrometheusUnreachable as exc:
             hint = f"--prometheus-url URL or {PREVIEW_PROMETHEUS_URL_ENV}=URL"
             raise PrometheusUnreachable(f"{exc}; point the preview at it with {hint}") from None
@@ -306,10 +337,6 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 
-def _rule_group(resources: list[Resource]) -> dict[str, Any]:
-    return next(r for r in resources if isinstance(r, RuleGroup)).body
-
-
 def _show(changes: list[Change], output: str) -> None:
     if output == "json":
         click.echo(json.dumps({"changes": as_json(changes)}, indent=2))
@@ -323,11 +350,11 @@ def _progress(output: str) -> Callable[[str], None]:
 
 
 def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; a Grafana problem or a bad setting (ValueError, raised by the
-    settings and the definitions) is one line and exit 1."""
+    """Run ``action``; a problem for a person (Grafana's, a setting's, a definition's) is
+    one line and exit 1; anything else is a bug and keeps its traceback."""
     try:
         return action()
-    except (GrafanaError, ValueError) as exc:
+    except ProvisioningError as exc:
         raise click.ClickException(str(exc)) from None
 
 

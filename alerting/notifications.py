@@ -1,67 +1,88 @@
-"""Where alerts go: the Telegram contact point, its message template, and the routes of the
-notification policy tree that this toolkit manages."""
+"""Where the drift platform's alerts go: a Telegram contact point, its message template,
+and the routes that send drift, stale-pipeline and monitor-down alerts to it."""
 
 from __future__ import annotations
 
-import hashlib
+import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import names
-from provisioning.settings import Secrets, Settings
+from provisioning.model import (
+    ContactPoint,
+    Definition,
+    Env,
+    Route,
+    Telegram,
+    Template,
+    Values,
+)
 
-CONTACT_POINT_UID_PREFIX = "drift-telegram"
 TEMPLATE_FILE = Path(__file__).resolve().parent / "telegram.tmpl"
-# The messages that telegram.tmpl defines, and the parse mode each is written for.
 TEMPLATE_GROUP = "drift"
+# The messages that telegram.tmpl defines, and the parse mode each is written for.
 MESSAGE_PARSE_MODES = {"drift.telegram": "HTML", "drift.telegram.text": "None"}
+BOT_TOKEN = Env("TELEGRAM_BOT_TOKEN")
+CHAT_ID = Env("TELEGRAM_CHAT_ID")
+ROUTED_LABELS = (names.ALERT_LABEL, names.STALE_LABEL, names.MONITOR_DOWN_LABEL)
 
 
-def build_template(settings: Settings) -> dict[str, Any]:
-    """The template group for PUT /templates/{name}: the file, which defines the messages."""
-    return {"name": TEMPLATE_GROUP, "template": TEMPLATE_FILE.read_text()}
+def template() -> Template:
+    return Template.from_file(TEMPLATE_GROUP, TEMPLATE_FILE)
 
 
-def contact_point_uid(bot_token: str) -> str:
-    """The integration's uid, ending in a fingerprint of the bot token: Grafana never shows
-    the token again ("[REDACTED]"), so the uid is what tells that it changed. Twelve hex
-    digits of a salted SHA-256 tell nothing usable about the token."""
-    digest = hashlib.sha256(f"{CONTACT_POINT_UID_PREFIX}:{bot_token}".encode()).hexdigest()
-    return f"{CONTACT_POINT_UID_PREFIX}-{digest[:12]}"
+def contact_point(values: Values) -> ContactPoint:
+    telegram = values.section("telegram")
+    message = telegram.text("message_template")
+    return ContactPoint(
+        telegram.text("contact_point"),
+        [
+            Telegram(
+                bot_token=BOT_TOKEN,
+                chat_id=CHAT_ID,
+                parse_mode=telegram.text("parse_mode"),  # type: ignore[arg-type]
+                disable_notifications=telegram.flag("disable_notifications"),
+                disable_web_page_preview=True,
+                message=f'{{{{ template "{message}" . }}}}',
+            )
+        ],
+    )
 
 
-def build_contact_point(settings: Settings, secrets: Secrets) -> dict[str, Any]:
-    """The EmbeddedContactPoint; the bot token and chat id come from the environment."""
-    telegram = settings.telegram
-    return {
-        "uid": contact_point_uid(secrets.telegram_bot_token or ""),
-        "name": telegram.contact_point,
-        "type": "telegram",
-        "disableResolveMessage": False,
-        "settings": {
-            "bottoken": secrets.telegram_bot_token or "",
-            "chatid": secrets.telegram_chat_id or "",
-            "parse_mode": telegram.parse_mode,
-            "disable_notifications": telegram.disable_notifications,  # plural (API-NOTES §0.7)
-            "disable_web_page_preview": True,
-            "message": f'{{{{ template "{telegram.message_template}" . }}}}',
-        },
-    }
-
-
-def managed_routes(settings: Settings) -> list[dict[str, Any]]:
-    """Nested routes: drift, stale-pipeline and monitor-down alerts go to the Telegram contact
-    point. They are merged into the existing policy tree; routes that others made stay."""
-    policy = settings.policy
+def routes(values: Values, receiver: ContactPoint) -> list[Route]:
+    """One route per alert label, each to ``receiver``, grouped and timed as set."""
+    policy = values.section("policy")
     return [
-        {
-            "receiver": settings.telegram.contact_point,
-            "object_matchers": [[label, "=", names.ALERT_LABEL_VALUE]],
-            "group_by": list(policy.group_by),
-            "group_wait": policy.group_wait,
-            "group_interval": policy.group_interval,
-            "repeat_interval": policy.repeat_interval,
-            "continue": False,
-        }
-        for label in (names.ALERT_LABEL, names.STALE_LABEL, names.MONITOR_DOWN_LABEL)
+        Route(
+            receiver=receiver,
+            matchers={label: names.ALERT_LABEL_VALUE},
+            group_by=policy.texts("group_by"),
+            group_wait=policy.text("group_wait"),
+            group_interval=policy.text("group_interval"),
+            repeat_interval=policy.text("repeat_interval"),
+        )
+        for label in ROUTED_LABELS
     ]
+
+
+def define(values: Values) -> list[Definition]:
+    telegram = contact_point(values)
+    return [template(), telegram, *routes(values, telegram)]
+
+
+def check(definitions: Sequence[Definition]) -> list[str]:
+    """Each Telegram message is written for one parse mode: a message used with another
+    would show its markup, or fail to send."""
+    problems = []
+    for point in (d for d in definitions if isinstance(d, ContactPoint)):
+        for integration in point.integrations:
+            if not isinstance(integration, Telegram) or not integration.message:
+                continue
+            for name in re.findall(r'template\s+"([^"]+)"', integration.message):
+                wanted = MESSAGE_PARSE_MODES.get(name)
+                if wanted and wanted != (integration.parse_mode or "None"):
+                    problems.append(
+                        f"contact point {point.name}: message {name!r} is written for "
+                        f"parse_mode {wanted}, not {integration.parse_mode}"
+                    )
+    return problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from grafanalib._gen import DashboardEncoder
@@ -34,9 +35,17 @@ from grafanalib.core import (
 )
 
 import names
+from provisioning.model import Dashboard as Board
+from provisioning.model import (
+    DataSource,
+    Definition,
+    DefinitionError,
+    Folder,
+    Values,
+    prometheus,
+)
 
-MANAGED_TAG = "provisioned-by:drift-monitoring"  # how the provisioning engine finds its dashboards
-TAGS = ("drift", MANAGED_TAG)
+TAGS = ("drift",)
 SCHEMA_VERSION = 39  # Grafana 11.0's dashboard schema; grafanalib still writes 12
 
 # Panel ids are fixed by hand, never auto-numbered: alert rules link to a panel by
@@ -70,7 +79,7 @@ def build_dashboard(
     """The dashboard JSON (the `dashboard` member of `POST /api/dashboards/db`), `id` null.
 
     Alpha and the staleness limit are drawn from what each run published, never from a
-    constant. The same arguments always give the same JSON. Raises ValueError on arguments
+    constant. The same arguments always give the same JSON. Raises DefinitionError on arguments
     Grafana would reject.
     """
     _check_arguments(uid, title, datasource_uid, folder_uid, refresh)
@@ -114,19 +123,51 @@ def build_dashboard(
     return body
 
 
+def datasource(values: Values) -> DataSource:
+    settings = values.section("prometheus")
+    return prometheus(
+        uid=settings.text("datasource_uid"),
+        name=settings.text("datasource_name"),
+        url=settings.text("url"),
+        scrape_interval=settings.text("scrape_interval"),
+    )
+
+
+def folder(values: Values) -> Folder:
+    settings = values.section("folder")
+    return Folder(settings.text("uid"), settings.text("title"))
+
+
+def dashboard(values: Values) -> Board:
+    settings = values.section("dashboard")
+    home = folder(values)
+    body = build_dashboard(
+        uid=settings.text("uid"),
+        title=settings.text("title"),
+        datasource_uid=datasource(values).uid,
+        folder_uid=home.uid,
+        refresh=settings.text("refresh"),
+    )
+    return Board(body, home)
+
+
+def define(values: Values) -> list[Definition]:
+    return [datasource(values), folder(values), dashboard(values)]
+
+
 def _check_arguments(
     uid: str, title: str, datasource_uid: str, folder_uid: str, refresh: str
 ) -> None:
     # The save API answers 400 for these; failing here names the argument instead.
     for name, value in (("uid", uid), ("folder_uid", folder_uid)):
         if not isinstance(value, str) or not _UID_PATTERN.fullmatch(value):
-            raise ValueError(f"{name} must be 1-40 letters, digits, '-' or '_': {value!r}")
+            raise DefinitionError(f"{name} must be 1-40 letters, digits, '-' or '_': {value!r}")
     if not isinstance(title, str) or not title.strip():
-        raise ValueError("title must not be empty")
+        raise DefinitionError("title must not be empty")
     if not isinstance(datasource_uid, str) or not datasource_uid:
-        raise ValueError("datasource_uid must not be empty")
+        raise DefinitionError("datasource_uid must not be empty")
     if not isinstance(refresh, str):
-        raise ValueError(f"refresh must be a string such as '10s' or '': {refresh!r}")
+        raise DefinitionError(f"refresh must be a string such as '10s' or '': {refresh!r}")
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -534,3 +575,36 @@ def _drop_none(mapping: dict[str, Any]) -> None:
     # grafanalib writes every unset option as null; Grafana treats a missing key the same way.
     for key in [key for key, value in mapping.items() if value is None]:
         del mapping[key]
+
+
+# --- checks for provision.py validate ------------------------------------------------------
+
+# Panels showing what the rules compare with alpha or the staleness limit.
+_COMPARED = (names.P_VALUE, names.P_VALUE_ADJUSTED, names.LAST_RUN_TIMESTAMP)
+
+
+def check(definitions: Sequence[Definition]) -> list[str]:
+    """Alpha and the staleness limit are published by every run: a panel drawing a constant
+    threshold next to what the rules compare with them would disagree with the alerts."""
+    problems = []
+    for board in (d for d in definitions if isinstance(d, Board)):
+        for panel in board.to_json().get("panels") or []:
+            exprs = " ".join(target.get("expr", "") for target in panel.get("targets") or [])
+            if not any(re.search(rf"\b{metric}\b", exprs) for metric in _COMPARED):
+                continue
+            for value in _threshold_values(panel):
+                if value not in (None, 0):
+                    problems.append(
+                        f"dashboard panel {panel.get('title')!r}: constant threshold {value}; "
+                        f"alpha and the staleness limit are published by every run "
+                        f"({names.DATASET_ALPHA}, {names.DATASET_STALE_AFTER}): draw those"
+                    )
+    return problems
+
+
+def _threshold_values(panel: dict[str, Any]) -> list[Any]:
+    field_config = panel.get("fieldConfig") or {}
+    sets = [(field_config.get("defaults") or {}).get("thresholds") or {}]
+    for override in field_config.get("overrides") or []:
+        sets += [p["value"] for p in override.get("properties", []) if p.get("id") == "thresholds"]
+    return [step.get("value") for thresholds in sets for step in thresholds.get("steps", [])]

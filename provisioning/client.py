@@ -10,6 +10,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from provisioning.errors import ProvisioningError
+
 # Answers that a moment later may not repeat: throttling, and Grafana or a gateway failing.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 60.0
@@ -24,7 +26,7 @@ PERMISSIONS = (
 )
 
 
-class GrafanaError(Exception):
+class GrafanaError(ProvisioningError):
     """One line for a person: what failed and what to do."""
 
     def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:

@@ -1,46 +1,43 @@
-"""The course's "Test" button on the contact point, as code: Grafana sends a test alert
-through the Telegram integration with the token and chat id being provisioned."""
+"""The course's "Test" button on a contact point, as code: Grafana sends a test alert
+through each integration of the contact point, with the settings and secrets being
+provisioned."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import names
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.resources import ContactPoint, Resource
+from provisioning.kinds import Wanted
 
 TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
 
 
-def send_test_notification(client: GrafanaClient, resources: list[Resource]) -> None:
-    contact_point = next(r for r in resources if isinstance(r, ContactPoint))
-    body = contact_point.body
-    secure = {key: body["settings"][key] for key in contact_point.secret_keys}
-    settings = {k: v for k, v in body["settings"].items() if k not in secure}
-    request = {
-        "receivers": [
+def send_test_notification(
+    client: GrafanaClient, integrations: list[Wanted], labels: dict[str, str]
+) -> None:
+    """``integrations``: one contact point's, as planned (secrets resolved); the test alert
+    carries ``labels``."""
+    name = integrations[0].body["name"]
+    configs = []
+    for integration in integrations:
+        body = integration.body
+        secure = {k: v for k, v in body["settings"].items() if k in integration.secret}
+        settings = {k: v for k, v in body["settings"].items() if k not in secure}
+        configs.append(
             {
-                "name": body["name"],
-                "grafana_managed_receiver_configs": [
-                    {
-                        "uid": body["uid"],
-                        "name": body["name"],
-                        "type": body["type"],
-                        "disableResolveMessage": body["disableResolveMessage"],
-                        "settings": settings,
-                        "secureSettings": secure,
-                    }
-                ],
+                "uid": body["uid"],
+                "name": name,
+                "type": body["type"],
+                "disableResolveMessage": body["disableResolveMessage"],
+                "settings": settings,
+                "secureSettings": secure,
             }
-        ],
+        )
+    request = {
+        "receivers": [{"name": name, "grafana_managed_receiver_configs": configs}],
         "alert": {
-            "labels": {
-                "alertname": "Test notification from provision.py",
-                "dataset": "test",
-                "feature": "test",
-                names.ALERT_LABEL: names.ALERT_LABEL_VALUE,
-            },
-            "annotations": {"summary": "If you can read this, drift alerts reach this chat."},
+            "labels": {"alertname": "Test notification from provision.py", **labels},
+            "annotations": {"summary": "If you can read this, alerts reach this contact point."},
         },
     }
     answer = client.request("POST", TEST_PATH, json=request, repeatable=False) or {}

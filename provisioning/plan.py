@@ -6,11 +6,22 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.resources import PolicyRoutes, Resource, RuleGroup
+from provisioning.errors import ProvisioningError
+from provisioning.kinds import (
+    KINDS,
+    ContactPoints,
+    Kind,
+    Live,
+    Routes,
+    RuleGroups,
+    Stack,
+    Wanted,
+)
+from provisioning.model import Definition
 
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 # Refusals that a write which already took effect meets when it is sent again.
@@ -18,17 +29,25 @@ SETTLED_BY_READING = frozenset({404, 409, 412, 500})
 SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "="}
 
 
+class CollisionError(ProvisioningError):
+    """Definitions name objects that someone else owns; nothing was written."""
+
+
 @dataclass
 class Change:
-    resource: Resource
+    kind: Kind
+    key: str
     action: str
+    wanted: Wanted | None  # None: it goes
     live: Any
     before: Any  # the live object as compared (None: it does not exist)
     after: Any  # the definition as compared (None: it goes)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
-        return f"{self.resource.kind} {self.resource.name}"
+        body = self.wanted.body if self.wanted else self.live
+        return f"{self.kind.label} {self.kind.title(self.key, body)}"
 
     def diff(self) -> list[str]:
         if self.action != UPDATE:
@@ -39,38 +58,82 @@ class Change:
 
 
 def make_plan(
-    client: GrafanaClient, resources: list[Resource], destroy: bool = False
+    client: GrafanaClient, definitions: list[Definition], stack: Stack, destroy: bool = False
 ) -> list[Change]:
-    """What apply (or destroy) would do; reads only.
+    """What apply (or destroy) would do; reads only. Objects the stack owns that no
+    definition names any more are deleted; objects others own are never touched, and a
+    definition naming one stops the plan.
 
-    Objects that a resource replaced (an integration holding an older bot token) are deleted
-    right after it is created, or first of all when it exists already. A rotated token cannot
-    move into the integration in place (its uid carries the token's fingerprint, and Grafana
-    keeps a uid), and Grafana refuses to delete the last integration of a contact point that
-    a route uses: so the new integration comes first, and both deliver only until the very next
-    request deletes the old one (the client retries it on faults). If an apply stops in
-    between, the next one deletes the old integration before anything else."""
-    changes: list[Change] = []
-    stale: list[Change] = []  # replaced by an integration that exists: deleted first
-    for resource in reversed(resources) if destroy else resources:
-        live = resource.read(client)
-        before = None if live is None else resource.comparable(live)
-        if destroy:
-            action = UNCHANGED if live is None else DELETE
-            after = None
-        else:
-            after = resource.comparable(None)
-            action = CREATE if live is None else UPDATE if before != after else UNCHANGED
-        changes.append(Change(resource, action, live, before, after))
-        orphans = [
-            Change(orphan, DELETE, orphan_live, orphan.comparable(orphan_live), None)
-            for orphan, orphan_live in resource.orphans()
-        ]
-        (changes if live is None else stale).extend(orphans)
-    changes = stale + changes
+    Order: rule groups that go, first (their rules' uids may move to a new group); then
+    every create and update, each kind after those it refers to; then the other deletions,
+    in reverse. An integration replaced by one with new secrets is deleted right after its
+    successor is written: a rotated secret cannot move into the integration in place (its uid
+    carries the fingerprint), and Grafana refuses to delete the last integration of a contact
+    point that a route uses."""
+    live = Live(client)
+    first: list[Change] = []
+    writes: list[Change] = []
+    last: list[Change] = []
+    collisions: list[str] = []
+    for kind in (make(stack) for make in KINDS):
+        wanted = [] if destroy else kind.wanted(definitions)
+        found = kind.read(live, wanted)
+        keys = {w.key for w in wanted}
+        for item in wanted:
+            change = _compare(kind, item, found.get(item.key), live, collisions)
+            if change:
+                writes.append(change)
+        for key, current in found.items():
+            if key in keys or kind.owner(current) != stack.name:
+                continue
+            change = Change(kind, key, DELETE, None, current, kind.actual(current, None), None)
+            if isinstance(kind, RuleGroups):
+                first.append(change)
+            elif isinstance(kind, ContactPoints) and current.get("name") in _names(wanted):
+                writes.append(change)  # replaced by a rotation: right after its successor
+            else:
+                last.append(change)
+    if collisions:
+        raise CollisionError(
+            "stopped, nothing written: "
+            + "; ".join(collisions)
+            + ". Rename ours in the definitions, or remove theirs in Grafana (or give it to "
+            "this stack: a definition takes over only what carries the stack's mark)"
+        )
+    changes = first + writes + last[::-1]
     if not destroy:
         _check_provenance(changes)
     return changes
+
+
+def _compare(
+    kind: Kind, item: Wanted, current: Any, live: Live, collisions: list[str]
+) -> Change | None:
+    after = kind.expected(item)
+    notes = [
+        f"not compared: {', '.join(fields)} ({name} is not set; apply needs it)"
+        for name, fields in item.unresolved.items()
+    ]
+    if current is None:
+        clash = kind.clash(item, live)
+        if clash:
+            collisions.append(f"{kind.label} {item.key}: {clash}")
+            return None
+        return Change(kind, item.key, CREATE, item, None, None, after, notes)
+    before = kind.actual(current, item)
+    if kind.owner(current) != kind.stack.name:
+        if kind.shared and before == after:  # the same folder, defined by two stacks
+            return Change(kind, item.key, UNCHANGED, item, current, before, after, notes)
+        owner = kind.owner(current)
+        who = f"stack {owner!r}" if owner else "someone else (made by hand or another tool)"
+        collisions.append(f"{kind.label} {item.key} exists and belongs to {who}")
+        return None
+    action = UPDATE if before != after else UNCHANGED
+    return Change(kind, item.key, action, item, current, before, after, notes)
+
+
+def _names(wanted: list[Wanted]) -> set[str]:
+    return {w.body.get("name") for w in wanted}
 
 
 def apply(
@@ -78,6 +141,9 @@ def apply(
 ) -> list[Change]:
     """Write each change in order; returns those written. A failure stops at once: every
     write is one whole object, so a rerun picks up where this one stopped."""
+    missing = sorted({name for c in changes for name in (c.wanted.unresolved if c.wanted else {})})
+    if missing:
+        raise ProvisioningError(f"{', '.join(missing)} not set: apply needs them")
     done = []
     for change in changes:
         if change.action == UNCHANGED:
@@ -85,7 +151,7 @@ def apply(
         progress(f"{SYMBOLS[change.action]} {change.action} {change.title} ...")
         _make(client, change)
         done.append(change)
-        progress("  done" + "".join(f"; {note}" for note in change.resource.notes))
+        progress("  done" + "".join(f"; {note}" for note in change.notes))
     return done
 
 
@@ -94,28 +160,24 @@ def _make(client: GrafanaClient, change: Change) -> None:
     its answer was lost: the client's repeat then meets a duplicate (409; 500 for a contact
     point's uid) or a newer version (409, 412). Grafana is read again: when it matches the
     definition, the change is made; when the object appeared or went meanwhile, it is written
-    once more from what is there; a create refused for an object someone else made is one
-    line naming that object."""
-    resource = change.resource
-    if change.action == DELETE:
-        resource.delete(client, change.live)  # a delete finding nothing is done
+    once more from what is there."""
+    kind, wanted = change.kind, change.wanted
+    if wanted is None:
+        change.notes += kind.delete(client, change.key, change.live)  # finding nothing is done
         return
     try:
-        resource.write(client, change.live)
+        kind.write(client, wanted, change.live)
         return
     except GrafanaError as exc:
         if exc.status not in SETTLED_BY_READING:
             raise
         refused = exc
-    live = resource.read(client)
-    if live is not None and resource.comparable(live) == change.after:
+    live = kind.fetch(client, change.key)
+    if live is not None and kind.actual(live, wanted) == change.after:
         return
     if (live is None) != (change.live is None):
-        resource.write(client, live)
+        kind.write(client, wanted, live)
         return
-    clash = resource.clash(client) if live is None else None
-    if clash:
-        raise GrafanaError(f"cannot create {change.title}: {clash}") from None
     raise refused
 
 
@@ -124,7 +186,7 @@ def render(changes: list[Change]) -> str:
     for change in changes:
         lines.append(f"{SYMBOLS[change.action]} {change.title}: {change.action}")
         lines += [f"    {line.rstrip()}" for line in change.diff()]
-        lines += [f"    note: {note}" for note in change.resource.notes]
+        lines += [f"    note: {note}" for note in change.notes]
     counts = {action: sum(c.action == action for c in changes) for action in SYMBOLS}
     lines.append(
         f"Plan: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
@@ -136,11 +198,11 @@ def render(changes: list[Change]) -> str:
 def as_json(changes: list[Change]) -> list[dict[str, Any]]:
     return [
         {
-            "kind": c.resource.kind,
-            "name": c.resource.name,
+            "kind": c.kind.label,
+            "name": c.key,
             "action": c.action,
             "diff": c.diff(),
-            "notes": list(c.resource.notes),
+            "notes": list(c.notes),
         }
         for c in changes
     ]
@@ -154,7 +216,7 @@ def _check_provenance(changes: list[Change]) -> None:
         c
         for c in changes
         if c.action == UPDATE
-        and not isinstance(c.resource, RuleGroup)
+        and c.kind.locks
         and isinstance(c.before, dict)
         and c.before.get("provenance") == "api"
         and c.after.get("provenance") == ""
@@ -162,7 +224,7 @@ def _check_provenance(changes: list[Change]) -> None:
     if not stuck:
         return
     names = ", ".join(c.title for c in stuck)
-    tree = any(isinstance(c.resource, PolicyRoutes) for c in stuck)
+    tree = any(isinstance(c.kind, Routes) for c in stuck)
     raise GrafanaError(
         f"cannot make {names} editable in the UI: Grafana never unlocks an object "
         "provisioned as locked. Run `provision.py destroy` with ui_editable: false, then "

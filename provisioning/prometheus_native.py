@@ -11,10 +11,8 @@ from typing import Any
 import yaml
 
 import names
-from alerting.notifications import TEMPLATE_FILE, managed_routes
-from alerting.rules import CONDITIONS, PROMETHEUS_ALERT_NAMES
 from provisioning.files import write_files
-from provisioning.settings import Secrets, Settings, SettingsError
+from provisioning.settings import SettingsError
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 # Grafana's annotations read query results as $values.<refId>; Prometheus has $value for the

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import yaml
+
+from provisioning.errors import ProvisioningError
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "grafana.yaml"
 ENV_PREFIX = "PROVISION__"
@@ -17,25 +20,25 @@ ENV_PREFIX = "PROVISION__"
 # "90s" and "1m30s", the spelling Grafana answers with, are both read.
 SECONDS = {"y": 31_536_000, "w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 0.001}
 DURATION = re.compile("^" + "".join(rf"(?:(\d+){unit})?" for unit in SECONDS) + "$")
-# Settings that moved out of this file, and where they are now: one source of truth each.
-MOVED = {
-    "alerting.alpha": "alpha is set in the drift config (data/drift.yaml) and published by "
-    "every run as drift_dataset_alpha, which the alert rule compares with; remove it here",
-    "alerting.use_adjusted_p_value": "the alert rule compares the adjusted p-value, as the "
-    "engine does (correction: none in data/drift.yaml makes it the raw one); remove it here",
-    "alerting.stale_after": "a dataset is stale after two intervals of the DAG's schedule "
-    "(DRIFT_SCHEDULE), published by every scheduled run; remove it here",
+# The definitions' sections, which moved under ``values`` when definitions became modules.
+DEFINITION_SECTIONS = ("prometheus", "folder", "dashboard", "alerting", "telegram", "policy")
+# Short environment overrides, kept from the first releases (Compose sets them).
+SHORT_OVERRIDES = {
+    "GRAFANA_URL": ("grafana", "url"),
+    "PROMETHEUS_URL": ("values", "prometheus", "url"),
 }
+# A stack's name goes into uids and label values: short, lower case, no "_" or ":"
+# (they separate it from the rest of a uid or a name).
+STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
-class SettingsError(ValueError):
+class SettingsError(ProvisioningError):
     """A setting is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
 class GrafanaSettings:
     url: str
-    public_url: str
     org_id: int
     timeout_seconds: float
     retries: int
@@ -43,72 +46,22 @@ class GrafanaSettings:
 
 
 @dataclass(frozen=True)
-class PrometheusSettings:
-    url: str
-    datasource_uid: str
-    datasource_name: str
-    scrape_interval: str
-
-
-@dataclass(frozen=True)
-class FolderSettings:
-    uid: str
-    title: str
-
-
-@dataclass(frozen=True)
-class DashboardSettings:
-    uid: str
-    title: str
-    refresh: str
-
-
-@dataclass(frozen=True)
-class AlertingSettings:
-    group: str
-    interval: str
-    pending_period: str
-
-
-@dataclass(frozen=True)
-class TelegramSettings:
-    contact_point: str
-    parse_mode: str
-    disable_notifications: bool
-    message_template: str
-
-
-@dataclass(frozen=True)
-class PolicySettings:
-    group_by: list[str]
-    group_wait: str
-    group_interval: str
-    repeat_interval: str
-
-
-@dataclass(frozen=True)
 class Settings:
     grafana: GrafanaSettings
-    prometheus: PrometheusSettings
-    folder: FolderSettings
-    dashboard: DashboardSettings
-    alerting: AlertingSettings
-    telegram: TelegramSettings
-    policy: PolicySettings
+    stack: str  # the owner marker on everything this toolkit writes (see the README)
+    values: dict[str, Any]  # handed to the definitions as they are
 
 
 @dataclass(frozen=True)
-class Secrets:
-    """Read from the environment (or NAME_FILE) at the moment they are needed."""
+class Credentials:
+    """Grafana's, read from the environment (or NAME_FILE)."""
 
-    telegram_bot_token: str | None
-    telegram_chat_id: str | None
-    grafana_token: str | None
-    grafana_user: str | None
-    grafana_password: str | None
+    token: str | None
+    user: str | None
+    password: str | None
 
     def __repr__(self) -> str:  # never print a secret, even by accident
-        return "Secrets(...)"
+        return "Credentials(...)"
 
 
 def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = None) -> Settings:
@@ -118,16 +71,25 @@ def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = No
     overrides: dict[str, Any] = {}
     for name, value in environ.items():
         if name.startswith(ENV_PREFIX):
-            section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-            overrides.setdefault(section, {})[key] = _parse(value, name)
-    for name, (section, key) in {
-        "GRAFANA_URL": ("grafana", "url"),
-        "PROMETHEUS_URL": ("prometheus", "url"),
-    }.items():
+            *sections, key = name[len(ENV_PREFIX) :].lower().split("__")
+            _at(overrides, sections)[key] = _parse(value, name)
+    for name, where in SHORT_OVERRIDES.items():
         if environ.get(name):
-            overrides.setdefault(section, {})[key] = environ[name]
+            *sections, key = where
+            _at(overrides, sections)[key] = environ[name]
     data = _merge(_merge(_read(DEFAULT_FILE), _read(path)), overrides)
-    return _build(Settings, data, "")
+    settings: Settings = _build(Settings, data, "")
+    if not STACK_NAME.match(settings.stack):
+        raise SettingsError(
+            f"stack: {settings.stack!r} must be 1-20 lower-case letters, digits or '-'"
+        )
+    return settings
+
+
+def _at(tree: dict[str, Any], sections: list[str]) -> dict[str, Any]:
+    for section in sections:
+        tree = tree.setdefault(section, {})
+    return tree
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -158,25 +120,25 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_secrets(environ: dict[str, str] | None = None) -> Secrets:
-    environ = dict(os.environ if environ is None else environ)
+def read_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The variable ``name``, else the content of the file ``NAME_FILE`` names; None when
+    neither is set."""
+    environ = os.environ if environ is None else environ
+    if environ.get(name):
+        return environ[name]
+    if environ.get(f"{name}_FILE"):
+        try:
+            return Path(environ[f"{name}_FILE"]).read_text().strip() or None
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read ({exc.strerror})") from None
+    return None
 
-    def secret(name: str) -> str | None:
-        if environ.get(name):
-            return environ[name]
-        if environ.get(f"{name}_FILE"):
-            try:
-                return Path(environ[f"{name}_FILE"]).read_text().strip() or None
-            except OSError as exc:
-                raise SettingsError(f"{name}_FILE: cannot read ({exc.strerror})") from None
-        return None
 
-    return Secrets(
-        telegram_bot_token=secret("TELEGRAM_BOT_TOKEN"),
-        telegram_chat_id=secret("TELEGRAM_CHAT_ID"),
-        grafana_token=secret("GRAFANA_TOKEN"),
-        grafana_user=secret("GRAFANA_USER"),
-        grafana_password=secret("GRAFANA_PASSWORD"),
+def load_credentials(environ: Mapping[str, str] | None = None) -> Credentials:
+    return Credentials(
+        token=read_env("GRAFANA_TOKEN", environ),
+        user=read_env("GRAFANA_USER", environ),
+        password=read_env("GRAFANA_PASSWORD", environ),
     )
 
 
@@ -196,8 +158,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
     for key in sorted(unknown, key=str):
-        if _path(where, key) in MOVED:
-            raise SettingsError(f"{_path(where, key)}: {MOVED[_path(where, key)]}")
+        if not where and key in DEFINITION_SECTIONS:
+            raise SettingsError(
+                f"{key}: the definitions' settings live under values: now (values.{key})"
+            )
     if unknown:
         listed = ", ".join(_path(where, k) for k in sorted(unknown, key=str))
         raise SettingsError(f"unknown setting(s): {listed}")
@@ -223,6 +187,8 @@ def _coerce(kind: Any, value: Any, path: str) -> Any:
         return float(value)
     if kind is str and isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
+    if kind == dict[str, Any] and isinstance(value, dict | None):
+        return dict(value or {})
     if kind == list[str] and isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
     raise SettingsError(f"{path}: expected {getattr(kind, '__name__', kind)}, got {value!r}")

@@ -1,257 +1,305 @@
-"""Offline checks of every resource, the way Grafana would check them (API-NOTES), plus the
-links between resources that Grafana only finds out about when an alert goes nowhere."""
+"""Offline checks of every definition, the way Grafana would check them (API-NOTES), plus the
+links between definitions that Grafana only finds out about when an alert goes nowhere. No
+network and no secret is needed."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-import names
-from alerting.notifications import MESSAGE_PARSE_MODES
-from provisioning.resources import (
+from provisioning import ownership
+from provisioning.discover import Discovered
+from provisioning.kinds import KINDS, Stack
+from provisioning.model import (
     ContactPoint,
     Dashboard,
     DataSource,
+    Env,
     Folder,
-    PolicyRoutes,
-    Resource,
+    Math,
+    MuteTiming,
+    Other,
+    Query,
+    Reduce,
+    Route,
+    Rule,
     RuleGroup,
+    Telegram,
     Template,
+    Threshold,
 )
-from provisioning.settings import Secrets, SettingsError, duration_seconds
+from provisioning.settings import SettingsError, duration_seconds
 
 UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
 SCHEDULER_SECONDS = 10  # Grafana's rule scheduler ticks every 10 s
-REDUCE_MODES = {"", "dropNN", "replaceNN"}
-REDUCERS = {"last", "mean", "min", "max", "sum", "count"}
-EVALUATORS = {"gt", "lt", "within_range", "outside_range"}
-MODERN_PANELS = {"timeseries", "stat", "table", "alertlist", "text", "gauge", "barchart"}
-PARSE_MODES = {"HTML", "Markdown", "MarkdownV2", "None"}
+MODERN_PANELS = {"timeseries", "stat", "table", "alertlist", "text", "gauge", "barchart", "row"}
 DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"')
-# What each run publishes, by the label of the rule that must compare with it: alpha comes
-# from the drift config, the staleness limit from the DAG's schedule, never from a constant.
-PUBLISHED = {names.ALERT_LABEL: names.DATASET_ALPHA, names.STALE_LABEL: names.DATASET_STALE_AFTER}
-# Panels showing what those are compared with: a constant threshold there would disagree.
-COMPARED = (names.P_VALUE, names.P_VALUE_ADJUSTED, names.LAST_RUN_TIMESTAMP)
+USES = re.compile(r'template\s+"([^"]+)"')
+MATH_REFERENCE = re.compile(r"\$\{?([A-Za-z0-9_]+)\}?")
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+TELEGRAM_CHAT = re.compile(r"^-?\d+$|^@\w+$")
 
 
-def validate(resources: list[Resource], secrets: Secrets) -> list[str]:
-    """Every problem found, each naming the resource; empty when all is well."""
-    by_type = {type(r): r for r in resources}
-    problems: list[str] = []
-    datasource, folder = by_type[DataSource], by_type[Folder]
-    dashboard, template = by_type[Dashboard], by_type[Template]
-    contact_point, routes, group = by_type[ContactPoint], by_type[PolicyRoutes], by_type[RuleGroup]
-    for resource, uid in (
-        (datasource, datasource.name),
-        (folder, folder.name),
-        (dashboard, dashboard.name),
-        (contact_point, contact_point.name),
-        *((group, rule["uid"]) for rule in group.body["rules"]),
-    ):
-        if not UID.match(uid):
-            problems.append(f"{resource.kind} {uid!r}: a uid has 1-40 letters, digits, - or _")
-    problems += _dashboard(dashboard.body["dashboard"])
-    problems += _rule_group(group.body, datasource.name, folder.name, dashboard.body["dashboard"])
-    problems += _notifications(template, contact_point, routes, group, secrets)
-    problems += _published_values(group.body, dashboard.body["dashboard"])
-    return problems
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def _dashboard(dashboard: dict[str, Any]) -> list[str]:
-    problems = []
-    panels = dashboard.get("panels") or []
+def validate(found: Discovered, stack: Stack) -> Report:
+    """Every problem found, each naming the definition; warnings for what may be right but
+    cannot be checked here (a type the toolkit does not know, a name only Grafana knows)."""
+    report = Report()
+    definitions = found.definitions
+    for make in KINDS:  # renders each: duplicates and malformed values show here
+        try:
+            make(stack).wanted(definitions)
+        except SettingsError as exc:
+            report.problems.append(str(exc))
+
+    def of(kind: type) -> list[Any]:
+        return [d for d in definitions if isinstance(d, kind)]
+
+    for datasource in of(DataSource):
+        _uid(report, "data source", datasource.uid)
+    for folder in of(Folder):
+        _uid(report, "folder", folder.uid)
+    dashboards = of(Dashboard)
+    for dashboard in dashboards:
+        report.problems += _dashboard(dashboard)
+    groups = of(RuleGroup)
+    defined_sources = {d.uid for d in of(DataSource)}
+    for group in groups:
+        report.problems += _group(group, dashboards)
+        for rule in group.rules:
+            for name, step in rule.steps.items():
+                if isinstance(step, Query) and step.datasource_uid not in defined_sources:
+                    report.warnings.append(
+                        f"rule {rule.uid}, step {name}: data source {step.datasource_uid!r} is "
+                        "not defined here; it must exist in Grafana"
+                    )
+    _notifications(report, of(Template), of(ContactPoint), of(MuteTiming), of(Route), groups)
+    for check in found.checks:
+        report.problems += check(definitions)
+    _dashboards_and_rules_in_defined_folders(report, dashboards, groups, of(Folder))
+    return report
+
+
+def _uid(report: Report, kind: str, uid: str) -> None:
+    if not UID.match(uid):
+        report.problems.append(f"{kind} {uid!r}: a uid has 1-40 letters, digits, - or _")
+
+
+def _dashboard(dashboard: Dashboard) -> list[str]:
+    body = dashboard.to_json()
+    uid = str(body["uid"])
+    problems = (
+        [] if UID.match(uid) else [f"dashboard {uid!r}: a uid has 1-40 letters, digits, - or _"]
+    )
+    panels = body.get("panels") or []
     ids = [p.get("id") for p in panels]
     if len(set(ids)) != len(ids):
-        problems.append(f"dashboard {dashboard.get('uid')}: panel ids repeat: {ids}")
+        problems.append(f"dashboard {uid}: panel ids repeat: {ids}")
     for panel in panels:
         if panel.get("type") not in MODERN_PANELS:
             problems.append(
-                f"dashboard panel {panel.get('title')!r}: type {panel.get('type')!r} is not a "
-                "modern panel (Angular panels are gone from Grafana 12)"
+                f"dashboard {uid}, panel {panel.get('title')!r}: type {panel.get('type')!r} is "
+                "not a modern panel (Angular panels are gone from Grafana 12)"
             )
     return problems
 
 
-def _rule_group(
-    group: dict[str, Any], datasource_uid: str, folder_uid: str, dashboard: dict[str, Any]
-) -> list[str]:
-    where = f"rule group {group['title']}"
-    problems = []
-    interval = group.get("interval")
-    if not isinstance(interval, int) or interval <= 0 or interval % SCHEDULER_SECONDS:
-        problems.append(
-            f"{where}: interval ({interval}) should be non-zero and divided exactly by "
-            f"scheduler interval: {SCHEDULER_SECONDS}"
-        )
-    titles = [rule["title"] for rule in group["rules"]]
-    if len(set(titles)) != len(titles):
-        problems.append(f"{where}: rule titles must be unique in a folder: {titles}")
-    panel_ids = {str(p.get("id")) for p in dashboard.get("panels") or []}
-    for rule in group["rules"]:
-        problems += _rule(rule, interval, datasource_uid, folder_uid, dashboard["uid"], panel_ids)
-    return problems
-
-
-def _rule(
-    rule: dict[str, Any],
-    interval: Any,
-    datasource_uid: str,
-    folder_uid: str,
-    dashboard_uid: str,
-    panel_ids: set[str],
-) -> list[str]:
-    where = f"rule {rule['uid']}"
+def _group(group: RuleGroup, dashboards: list[Dashboard]) -> list[str]:
+    where = f"rule group {group.name}"
     problems = []
     try:
-        pending = duration_seconds(rule["for"])
-        if isinstance(interval, int) and pending < interval:
-            problems.append(
-                f"{where}: the pending period {rule['for']} is shorter than the evaluation "
-                f"interval {interval}s (the UI refuses to save such a rule)"
-            )
+        interval = duration_seconds(group.interval)
     except SettingsError as exc:
-        problems.append(f"{where}: for: {exc}")
-    if rule["folderUID"] != folder_uid:
-        problems.append(f"{where}: folderUID {rule['folderUID']} is not the folder {folder_uid}")
-    ref_ids = [query["refId"] for query in rule["data"]]
-    if rule["condition"] not in ref_ids:
-        problems.append(f"{where}: condition {rule['condition']!r} is none of {ref_ids}")
-    for query in rule["data"]:
-        problems += [f"{where}, query {query['refId']}: {p}" for p in _query(query, ref_ids)]
-        if query["datasourceUid"] not in ("__expr__", datasource_uid):
-            problems.append(
-                f"{where}, query {query['refId']}: data source {query['datasourceUid']!r} is "
-                f"not the provisioned {datasource_uid!r}"
-            )
-    annotations = rule.get("annotations") or {}
-    if annotations.get("__dashboardUid__") not in (None, dashboard_uid):
-        problems.append(f"{where}: linked to dashboard {annotations['__dashboardUid__']!r}")
-    if "__panelId__" in annotations and annotations["__panelId__"] not in panel_ids:
-        problems.append(f"{where}: linked to panel {annotations['__panelId__']}, not on it")
+        return [f"{where}: interval: {exc}"]
+    if interval <= 0 or interval % SCHEDULER_SECONDS:
+        problems.append(
+            f"{where}: interval ({group.interval}) should be non-zero and divided exactly by "
+            f"scheduler interval: {SCHEDULER_SECONDS}"
+        )
+    titles = [rule.title for rule in group.rules]
+    if len(set(titles)) != len(titles):
+        problems.append(f"{where}: rule titles must be unique in a folder: {titles}")
+    defined = {d.uid: d for d in dashboards}
+    for rule in group.rules:
+        problems += _rule(rule, interval, defined)
     return problems
 
 
-def _query(query: dict[str, Any], ref_ids: list[str]) -> list[str]:
-    model = query["model"]
-    time_range = query.get("relativeTimeRange") or {}
-    if not all(isinstance(time_range.get(k), int) for k in ("from", "to")):
-        return [f"relativeTimeRange must be whole seconds, got {time_range}"]
-    kind = model.get("type")
-    if query["datasourceUid"] != "__expr__":
-        return [] if model.get("expr") else ["a Prometheus query needs an expr"]
-    problems = []
-    if model.get("expression") not in ref_ids:
-        problems.append(f"expression input {model.get('expression')!r} is none of {ref_ids}")
-    if kind == "reduce":
-        mode = (model.get("settings") or {}).get("mode", "")
-        if mode not in REDUCE_MODES:
-            problems.append(
-                f"reducer mode {mode!r} is not supported. Supported only: [dropNN,replaceNN]"
-            )
-        if model.get("reducer") not in REDUCERS:
-            problems.append(f"reducer {model.get('reducer')!r} is none of {sorted(REDUCERS)}")
-    elif kind == "threshold":
-        conditions = model.get("conditions") or []
-        if len(conditions) != 1:
-            problems.append("a threshold takes exactly one condition")
-        elif conditions[0]["evaluator"]["type"] not in EVALUATORS:
-            problems.append(f"evaluator {conditions[0]['evaluator']['type']!r} is unknown")
-    return problems
-
-
-def _published_values(group: dict[str, Any], dashboard: dict[str, Any]) -> list[str]:
-    """Alpha and the staleness limit have one source, the values each run publishes: a rule
-    or a panel with a constant of its own would disagree with the engine and the status page."""
-    problems = []
-    for rule in group["rules"]:
-        for label, metric in PUBLISHED.items():
-            if label not in (rule.get("labels") or {}):
-                continue
-            expr, params = _compared(rule)
-            if not re.search(rf"\b{metric}\b", expr) or params != [0]:
-                problems.append(
-                    f"rule {rule['uid']}: its condition must compare with {metric}, which every "
-                    f"run publishes, by the sign of the difference (threshold 0), not with a "
-                    f"constant: it compares {expr!r} with {params}"
-                )
-    for panel in dashboard.get("panels") or []:
-        exprs = " ".join(target.get("expr", "") for target in panel.get("targets") or [])
-        if not any(re.search(rf"\b{metric}\b", exprs) for metric in COMPARED):
+def _rule(rule: Rule, interval: float, dashboards: dict[str, Dashboard]) -> list[str]:
+    where = f"rule {rule.uid}"
+    problems = [] if UID.match(rule.uid) else [f"{where}: a uid has 1-40 letters, digits, - or _"]
+    for name, text in (("pending", rule.pending), ("keep_firing_for", rule.keep_firing_for)):
+        try:
+            seconds = duration_seconds(text)
+        except SettingsError as exc:
+            problems.append(f"{where}: {name}: {exc}")
             continue
-        for value in _threshold_values(panel):
-            if value not in (None, 0):
-                problems.append(
-                    f"dashboard panel {panel.get('title')!r}: constant threshold {value}; alpha "
-                    f"and the staleness limit are published by every run ({names.DATASET_ALPHA}, "
-                    f"{names.DATASET_STALE_AFTER}): draw those"
-                )
+        if name == "pending" and 0 < seconds < interval:
+            problems.append(
+                f"{where}: the pending period {text} is shorter than the evaluation "
+                f"interval {interval:g}s (the UI refuses to save such a rule)"
+            )
+    if ownership.LABEL in rule.labels:
+        problems.append(f"{where}: the label {ownership.LABEL} is the toolkit's owner mark")
+    steps = list(rule.steps)
+    if not steps:
+        return [*problems, f"{where}: no steps"]
+    if rule.condition_step not in steps:
+        problems.append(f"{where}: condition {rule.condition_step!r} is none of {steps}")
+    for name, step in rule.steps.items():
+        inputs = _inputs(step)
+        for ref in inputs:
+            if ref not in steps or steps.index(ref) >= steps.index(name):
+                problems.append(f"{where}, step {name}: input {ref!r} is no earlier step")
+        if isinstance(step, Query) and not step.expr.strip():
+            problems.append(f"{where}, step {name}: a query needs an expr")
+        if isinstance(step, Threshold):
+            pair = step.operator in ("within", "outside")
+            if pair != isinstance(step.value, tuple):
+                problems.append(f"{where}, step {name}: {step.operator} takes " + (
+                    "(low, high)" if pair else "one number"))  # fmt: skip
+        if isinstance(step, Reduce) and step.mode == "replaceNN" and step.replace_with is None:
+            problems.append(f"{where}, step {name}: replaceNN needs replace_with")
+    if rule.dashboard is not None:
+        if rule.dashboard.uid not in dashboards:
+            problems.append(f"{where}: linked to dashboard {rule.dashboard.uid!r}, not defined")
+        elif rule.panel_id is not None:
+            panels = {p.get("id") for p in rule.dashboard.to_json().get("panels") or []}
+            if rule.panel_id not in panels:
+                problems.append(f"{where}: linked to panel {rule.panel_id}, not on its dashboard")
     return problems
 
 
-def _compared(rule: dict[str, Any]) -> tuple[str, Any]:
-    """The query behind the rule's condition (through a reduce) and the threshold's params."""
-    data = {query["refId"]: query["model"] for query in rule["data"]}
-    threshold = data.get(rule["condition"], {})
-    source = data.get(threshold.get("expression"), {})
-    if source.get("type") == "reduce":
-        source = data.get(source.get("expression"), {})
-    conditions = threshold.get("conditions") or [{}]
-    return source.get("expr", ""), conditions[0].get("evaluator", {}).get("params")
-
-
-def _threshold_values(panel: dict[str, Any]) -> list[Any]:
-    field_config = panel.get("fieldConfig") or {}
-    sets = [(field_config.get("defaults") or {}).get("thresholds") or {}]
-    for override in field_config.get("overrides") or []:
-        sets += [p["value"] for p in override.get("properties", []) if p.get("id") == "thresholds"]
-    return [step.get("value") for thresholds in sets for step in thresholds.get("steps", [])]
+def _inputs(step: Any) -> list[str]:
+    if isinstance(step, Reduce | Threshold):
+        return [step.input]
+    if isinstance(step, Math):
+        return MATH_REFERENCE.findall(step.expression)
+    return []
 
 
 def _notifications(
-    template: Template,
-    contact_point: ContactPoint,
-    routes: PolicyRoutes,
-    group: RuleGroup,
-    secrets: Secrets,
-) -> list[str]:
-    problems = []
-    settings = contact_point.body["settings"]
-    defined = set(DEFINE.findall(template.body["template"]))
-    used = re.findall(r'template\s+"([^"]+)"', settings.get("message", ""))
-    for name in used:
-        if name not in defined:
-            problems.append(f"contact point: its message uses template {name!r}, not defined")
-    parse_mode = settings.get("parse_mode")
-    if parse_mode not in PARSE_MODES:
-        problems.append(f"contact point: parse_mode {parse_mode!r} is unknown")
-    for name in used:
-        if MESSAGE_PARSE_MODES.get(name, parse_mode) != parse_mode:
-            problems.append(
-                f"contact point: message {name!r} is written for parse_mode "
-                f"{MESSAGE_PARSE_MODES[name]}, not {parse_mode}"
-            )
-    chat_id = secrets.telegram_chat_id
-    if chat_id is not None and not re.fullmatch(r"-?\d+", chat_id):
-        problems.append(f"TELEGRAM_CHAT_ID must be a whole number, got {chat_id!r}")
-    rule_labels = [rule.get("labels") or {} for rule in group.body["rules"]]
-    for route in routes.body["routes"]:
-        if route["receiver"] != contact_point.body["name"]:
-            problems.append(
-                f"policy route to {route['receiver']!r}: no such contact point "
-                f"(the provisioned one is {contact_point.body['name']!r})"
-            )
-        for name, op, value in route["object_matchers"]:
-            if op != "=" or not any(labels.get(name) == value for labels in rule_labels):
-                problems.append(
-                    f"policy route {name}{op}{value!r}: no rule carries that label, so it "
-                    "routes nothing"
+    report: Report,
+    templates: list[Template],
+    points: list[ContactPoint],
+    timings: list[MuteTiming],
+    routes: list[Route],
+    groups: list[RuleGroup],
+) -> None:
+    defined = {name for t in templates for name in DEFINE.findall(t.text)}
+    for point in points:
+        if not point.integrations:
+            report.problems.append(f"contact point {point.name}: no integration")
+        for integration in point.integrations:
+            where = f"contact point {point.name} ({integration.kind})"
+            settings = integration.settings()
+            if isinstance(integration, Other):
+                report.warnings.append(
+                    f"{where}: the toolkit does not know this type's required and secret "
+                    "settings; Grafana checks them when it is applied"
                 )
-    for rule, labels in zip(group.body["rules"], rule_labels, strict=True):
-        matched = any(
-            all(labels.get(name) == value for name, _, value in route["object_matchers"])
-            for route in routes.body["routes"]
-        )
-        if not matched:
-            problems.append(f"rule {rule['uid']}: no policy route matches its labels {labels}")
+            secret = getattr(integration, "secret_fields", ()) or integration.secret
+            for key in integration.required:
+                if not settings.get(key):
+                    report.problems.append(f"{where}: {key} is required")
+            for key in secret:
+                if key in settings and not isinstance(settings[key], Env):
+                    report.problems.append(
+                        f"{where}: {key} is a secret: give it as Env('NAME'), never in code"
+                    )
+            chat = integration.chat_id if isinstance(integration, Telegram) else None
+            if isinstance(chat, str) and not TELEGRAM_CHAT.match(chat):
+                report.problems.append(f"{where}: chat id {chat!r} is not a whole number or "
+                                       "@channel")  # fmt: skip
+            for value in settings.values():
+                for name in USES.findall(value) if isinstance(value, str) else []:
+                    if name not in defined:
+                        report.problems.append(f"{where}: uses template {name!r}, not defined")
+    for timing in timings:
+        report.problems += _mute_timing(timing)
+    point_names = {p.name for p in points}
+    timing_names = {t.name for t in timings}
+    for route in _all_routes(routes):
+        where = f"route {_describe(route)}"
+        if route.receiver_name and route.receiver_name not in point_names:
+            report.warnings.append(
+                f"{where}: contact point {route.receiver_name!r} is not defined here; it "
+                "must exist in Grafana"
+            )
+        for interval in (*route.mute_timings, *route.active_timings):
+            if isinstance(interval, MuteTiming) and interval.name not in timing_names:
+                report.problems.append(f"{where}: mute timing {interval.name!r} is not defined")
+    rules = [rule for group in groups for rule in group.rules]
+    labelled = [dict(rule.labels) for rule in rules]
+    for route in routes:
+        if not any(_routes(route, labels) for labels in labelled):
+            report.problems.append(f"route {_describe(route)}: no rule's labels match it, so "
+                                   "it routes nothing")  # fmt: skip
+    for rule, labels in zip(rules, labelled, strict=True):
+        if not any(_routes(route, labels) for route in routes):
+            report.problems.append(
+                f"rule {rule.uid}: no route matches its labels {labels}: its alerts would go "
+                "to the policy tree's default contact point"
+            )
+
+
+def _mute_timing(timing: MuteTiming) -> list[str]:
+    where = f"mute timing {timing.name}"
+    problems = [] if timing.intervals else [f"{where}: no time interval"]
+    for interval in timing.intervals:
+        for start, end in interval.times:
+            if not (TIME.match(start) and TIME.match(end)) or start >= end:
+                problems.append(f"{where}: times {start}-{end}: HH:MM, start before end")
+        for day in interval.weekdays:
+            if any(part.lower() not in WEEKDAYS for part in day.split(":")):
+                problems.append(f"{where}: weekday {day!r} is not monday..sunday or a range")
     return problems
+
+
+def _all_routes(routes: Iterable[Route]) -> Iterable[Route]:
+    for route in routes:
+        yield route
+        yield from _all_routes(route.routes)
+
+
+def _describe(route: Route) -> str:
+    matchers = " ".join(f'{m.label}{m.operator}"{m.value}"' for m in route.matcher_list)
+    return f"{{{matchers}}} -> {route.receiver_name or '(inherited)'}"
+
+
+def _routes(route: Route, labels: dict[str, str]) -> bool:
+    """Whether an alert with ``labels`` ends at a receiver through ``route``."""
+    if not all(_matches(m.operator, labels.get(m.label, ""), m.value) for m in route.matcher_list):
+        return False
+    return (
+        not route.routes
+        or any(_routes(child, labels) for child in route.routes)
+        or bool(route.receiver_name)
+    )
+
+
+def _matches(operator: str, actual: str, value: str) -> bool:
+    if operator == "=":
+        return actual == value
+    if operator == "!=":
+        return actual != value
+    found = re.fullmatch(value, actual) is not None
+    return found if operator == "=~" else not found
+
+
+def _dashboards_and_rules_in_defined_folders(
+    report: Report, dashboards: list[Dashboard], groups: list[RuleGroup], folders: list[Folder]
+) -> None:
+    defined = {f.uid: f for f in folders}
+    for item, what in [*((d.folder, f"dashboard {d.uid}") for d in dashboards),
+                       *((g.folder, f"rule group {g.name}") for g in groups)]:  # fmt: skip
+        if defined.get(item.uid) != item:
+            report.problems.append(f"{what}: its folder {item.uid!r} is not defined (or differs)")

@@ -1,0 +1,82 @@
+"""Finding the definitions: every module in the definition packages (``dashboards/`` and
+``alerting/``, in the definitions directory: the one of provision.py unless --definitions
+names another) whose name does not start with "_" defines
+``define(values) -> list`` of model objects; it may also define ``check(definitions) ->
+list[str]``, problems that ``validate`` reports. Modules named with a leading "_" are
+helpers that definitions import. Modules are read in name order, each package in turn."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from provisioning.errors import DefinitionError
+from provisioning.model import Definition, Values
+from provisioning.model.dashboards import Dashboard, DataSource, Folder
+from provisioning.model.notifications import ContactPoint, MuteTiming, Route, Template
+from provisioning.model.rules import RuleGroup
+
+PACKAGES = ("dashboards", "alerting")
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+KINDS = (DataSource, Folder, Dashboard, Template, MuteTiming, ContactPoint, Route, RuleGroup)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    definitions: list[Definition]
+    checks: list[Callable[[Sequence[Definition]], list[str]]]
+    modules: list[str]
+
+
+def modules(root: Path = DEFAULT_ROOT) -> list[ModuleType]:
+    """The definition modules under ``root``, imported from there (first on the path, so
+    that they import each other as ``dashboards.x`` and ``alerting.y``)."""
+    missing = [p for p in PACKAGES if not (root / p).is_dir()]
+    if missing:
+        raise DefinitionError(f"{root}: no {' or '.join(missing)} folder of definitions")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    found = []
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            if not info.name.startswith("_"):
+                found.append(importlib.import_module(f"{package_name}.{info.name}"))
+    return found
+
+
+def discover(values: dict[str, Any], root: Path = DEFAULT_ROOT) -> Discovered:
+    """Every definition, in the order the modules give them."""
+    definitions: list[Definition] = []
+    checks = []
+    names = []
+    for module in modules(root):
+        define = getattr(module, "define", None)
+        if not callable(define):
+            raise DefinitionError(
+                f"{module.__name__}: a definition module needs define(values); name a helper "
+                "module with a leading '_'"
+            )
+        made = define(Values(values))
+        if not isinstance(made, list | tuple):
+            raise DefinitionError(f"{module.__name__}.define returned {type(made).__name__}, "
+                                  "not a list")  # fmt: skip
+        for item in made:
+            if not isinstance(item, KINDS):
+                raise DefinitionError(
+                    f"{module.__name__}.define: {item!r} is none of "
+                    + ", ".join(kind.__name__ for kind in KINDS)
+                )
+            definitions.append(item)
+        if callable(getattr(module, "check", None)):
+            checks.append(module.check)
+        names.append(module.__name__)
+    if not definitions:
+        raise DefinitionError(f"no definitions found in {', '.join(PACKAGES)}")
+    return Discovered(definitions, checks, names)

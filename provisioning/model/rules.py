@@ -1,0 +1,179 @@
+"""Alert rules: each a chain of named steps, Prometheus queries then Grafana's server-side
+expressions (reduce, math, threshold), the condition being the step that decides. Rendered
+as Grafana's provisioning API takes a rule group (API-NOTES §5.3-5.4); grafanalib's alert
+classes write the older Ruler format, so they are not used."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from provisioning.model.dashboards import Dashboard, DataSource, Folder
+
+EXPRESSIONS = "__expr__"  # the data source uid of server-side expressions
+NoDataState = Literal["NoData", "Alerting", "OK", "KeepLast"]
+ErrorState = Literal["Error", "Alerting", "OK", "KeepLast"]
+# Threshold comparisons, and how Grafana's evaluator names each.
+EVALUATORS = {
+    ">": "gt",
+    "<": "lt",
+    ">=": "gte",
+    "<=": "lte",
+    "==": "eq",
+    "!=": "ne",
+    "within": "within_range",
+    "outside": "outside_range",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A PromQL query; instant by default (one value per series), over the last
+    ``window_seconds`` when ranged."""
+
+    expr: str
+    datasource: DataSource | str
+    instant: bool = True
+    window_seconds: int = 600
+
+    @property
+    def datasource_uid(self) -> str:
+        return self.datasource.uid if isinstance(self.datasource, DataSource) else self.datasource
+
+    def to_json(self, ref_id: str) -> dict[str, Any]:
+        datasource = {"type": "prometheus", "uid": self.datasource_uid}
+        return {
+            "refId": ref_id,
+            "queryType": "",
+            "relativeTimeRange": {"from": self.window_seconds, "to": 0},  # seconds (API-NOTES)
+            "datasourceUid": self.datasource_uid,
+            "model": {
+                "refId": ref_id,
+                "expr": self.expr,
+                "instant": self.instant,
+                "range": not self.instant,
+                "datasource": datasource,
+                "intervalMs": 1000,
+                "maxDataPoints": 43200,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """One number per series of ``input``. ``mode``: "strict" keeps NaN, "dropNN" drops
+    NaN, infinities and nulls, "replaceNN" puts ``replace_with`` in their place."""
+
+    input: str
+    reducer: Literal["last", "mean", "min", "max", "sum", "count", "median"] = "last"
+    mode: Literal["strict", "dropNN", "replaceNN"] = "strict"
+    replace_with: float | None = None
+
+    def model(self) -> dict[str, Any]:
+        # Mode "" is what the UI calls "Strict"; grafanalib's "strict" is refused (API-NOTES).
+        settings: dict[str, Any] = {"mode": "" if self.mode == "strict" else self.mode}
+        if self.mode == "replaceNN":
+            settings["replaceWithValue"] = self.replace_with or 0
+        return {"type": "reduce", "expression": self.input, "reducer": self.reducer,
+                "settings": settings}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Math:
+    """Arithmetic over other steps, each written ``$name``: ``"$p_value - $alpha"``."""
+
+    expression: str
+
+    def model(self) -> dict[str, Any]:
+        return {"type": "math", "expression": self.expression}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """``input operator value`` per series; "within"/"outside" take (low, high)."""
+
+    input: str
+    operator: Literal[">", "<", ">=", "<=", "==", "!=", "within", "outside"]
+    value: float | tuple[float, float]
+
+    def model(self) -> dict[str, Any]:
+        params = list(self.value) if isinstance(self.value, tuple) else [self.value]
+        condition = {"evaluator": {"type": EVALUATORS[self.operator], "params": params}}
+        return {"type": "threshold", "expression": self.input, "conditions": [condition]}
+
+
+Step = Query | Reduce | Math | Threshold
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """An alert rule. ``steps`` run in order, by name; the ``condition`` (the last step
+    unless named) fires the alert for each series where it is non-zero. Annotations are Go
+    templates that read ``$labels`` and ``$values.<step>.Value``."""
+
+    uid: str
+    title: str
+    steps: Mapping[str, Step]
+    condition: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    pending: str = "0s"
+    keep_firing_for: str = "0s"
+    no_data: NoDataState = "NoData"
+    on_error: ErrorState = "Error"
+    paused: bool = False
+    dashboard: Dashboard | None = None  # the alert links to it (and to ``panel_id`` on it)
+    panel_id: int | None = None
+
+    @property
+    def condition_step(self) -> str:
+        return self.condition or list(self.steps)[-1]
+
+    def to_json(self, folder: Folder, group: str) -> dict[str, Any]:
+        annotations = dict(self.annotations)
+        if self.dashboard is not None:
+            annotations["__dashboardUid__"] = self.dashboard.uid
+            if self.panel_id is not None:
+                annotations["__panelId__"] = str(self.panel_id)
+        return {
+            "uid": self.uid,
+            "folderUID": folder.uid,
+            "ruleGroup": group,
+            "title": self.title,
+            "condition": self.condition_step,
+            "data": [_step(name, step) for name, step in self.steps.items()],
+            "noDataState": self.no_data,
+            "execErrState": self.on_error,
+            "for": self.pending,
+            "keep_firing_for": self.keep_firing_for,
+            "labels": dict(self.labels),
+            "annotations": annotations,
+            "isPaused": self.paused,
+        }
+
+
+def _step(name: str, step: Step) -> dict[str, Any]:
+    if isinstance(step, Query):
+        return step.to_json(name)
+    return {
+        "refId": name,
+        "queryType": "",
+        "relativeTimeRange": {"from": 0, "to": 0},
+        "datasourceUid": EXPRESSIONS,
+        "model": {"refId": name, "datasource": {"type": EXPRESSIONS, "uid": EXPRESSIONS},
+                  **step.model()},
+    }  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleGroup:
+    """Rules evaluated together every ``interval`` (a multiple of 10 s), in a folder."""
+
+    folder: Folder
+    name: str
+    interval: str = "1m"
+    rules: Sequence[Rule]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(self.rules))
