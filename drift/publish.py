@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from pydantic import ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from drift.document import Run
+from drift.errors import DriftInputError
 from drift.report import DriftReport
 from names import RUNS_PATH
 
@@ -29,17 +32,33 @@ def run_document(
     stale_after_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The monitor's request body for one run: names, time, settings, summary, features, and
-    for a dataset run on a schedule, how long it may go without a run before it is stale."""
-    moment = run_at or datetime.now(UTC)
-    schedule = {} if stale_after_seconds is None else {"stale_after_seconds": stale_after_seconds}
-    return {
-        "dataset": dataset,
-        "batch": batch,
-        "reference": reference,
-        "run_at": moment.isoformat(),
-        **schedule,
-        **report.to_dict(),
-    }
+    for a dataset run on a schedule, how long it may go without a run before it is stale.
+    Built with drift.document's model, the one the monitor validates with: a run the monitor
+    would refuse is refused here, with the monitor's reason, and never sent."""
+    try:
+        run = Run.model_validate(
+            {
+                "dataset": dataset,
+                "batch": batch,
+                "reference": reference,
+                "run_at": run_at or datetime.now(UTC),
+                "stale_after_seconds": stale_after_seconds,
+                **report.to_dict(),
+            }
+        )
+    except ValidationError as exc:
+        raise DriftInputError(f"the monitor would refuse this run: {_first_problem(exc)}") from None
+    # A run by hand has no schedule: the key is left out, as clients have always sent it.
+    unscheduled = {"stale_after_seconds"} if run.stale_after_seconds is None else set()
+    return run.model_dump(mode="json", exclude=unscheduled)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """The first problem on one line, named by its place in the document, as the monitor's
+    422 answer names it."""
+    error = exc.errors(include_url=False)[0]
+    place = ".".join(map(str, error["loc"]))
+    return f"{place}: {error['msg']}" if place else error["msg"]
 
 
 def session_with_retries(retries: int = 4, backoff_seconds: float = 0.5) -> requests.Session:
@@ -63,7 +82,12 @@ def send_run(
     token: str | None = None,
     session: requests.Session | None = None,
 ) -> dict[str, Any]:
-    """POST one run; returns the monitor's answer (run id, whether it is current)."""
+    """POST one run; returns the monitor's answer (run id, whether it is current). A document
+    the monitor would refuse (one not built by run_document) is not sent."""
+    try:
+        Run.model_validate(dict(run))
+    except ValidationError as exc:
+        raise PublishError(f"the monitor would refuse the run: {_first_problem(exc)}") from None
     session = session or session_with_retries()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = monitor_url.rstrip("/") + RUNS_PATH
