@@ -297,17 +297,40 @@ def test_deleting_an_unknown_dataset_is_404(monitor_app: MonitorApp) -> None:
     assert state(monitor_app) == before
 
 
-def test_a_run_sent_by_the_publisher_is_accepted_as_it_is(monitor_app: MonitorApp) -> None:
-    """drift.publish.run_document, the DAG's body, is what the API accepts."""
+def test_every_field_the_api_accepts_the_publisher_sends_and_reads_back(
+    monitor_app: MonitorApp,
+) -> None:
+    """The run document is defined once (drift.document): drift.publish.run_document, the
+    DAG's body, has every field of the API's description, and the monitor keeps each value."""
     import pandas as pd
 
     from drift import compare
     from drift.publish import run_document
 
-    report = compare(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), pd.DataFrame({"x": [7.0, 8.0, 9.0]}))
-    document = run_document(report, "shop", reference="ref.csv", batch="b.csv", run_at=RUN_AT)
+    reference = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": [1.0, 1.0, 1.0], "k": ["a", "b", "a"]})
+    current = pd.DataFrame({"x": [7.0, 8.0, 9.0], "c": [1.0, 1.0, 1.0], "k": ["b", "b", "b"]})
+    report = compare(reference, current)  # x and k tested, the constant c skipped
+    document = run_document(report, "shop", "ref.csv", "b.csv", RUN_AT, stale_after_seconds=1200.0)
+    schemas = monitor_app.client.get("/openapi.json").json()["components"]["schemas"]
+
+    def fields(name: str) -> set[str]:
+        return set(schemas[name]["properties"])
+
+    assert set(document) == fields("Run")
+    assert set(document["settings"]) == fields("Settings")
+    assert set(document["summary"]) == fields("Summary")
+    assert all(set(f) == fields("Feature") for f in document["features"])
+    # and a value for each, not only a null: the skipped feature's reason, the tested ones' tests
+    assert None not in (*document.values(), *document["summary"].values())
+    produced = {k for f in document["features"] for k, v in f.items() if v is not None}
+    assert produced == fields("Feature")
 
     assert monitor_app.post_run(document).status_code == 201
+    kept = monitor_app.client.get(DATASET_PATH.format("shop")).json()
+    assert datetime.fromisoformat(kept.pop("run_at")) == RUN_AT
+    assert {k: v for k, v in kept.items() if k not in ("run_id", "received_at")} == {
+        k: v for k, v in document.items() if k != "run_at"
+    }
 
 
 # --- Bad input: a JSON error naming the problem, nothing stored, never a 5xx ---
