@@ -109,17 +109,17 @@ def simple_detector() -> None:
                 read_batch(reference, config), read_batch(current, config), config,
                 names=(reference.name, current.name),
             )  # fmt: skip
+            log.info("drift results\n%s", format_table(report))
+            # Built as the monitor validates it: a run it would refuse fails here, in one line.
+            return run_document(
+                report,
+                (params or {})["dataset"],
+                reference=reference.name,
+                batch=current.name,
+                stale_after_seconds=stale_after_seconds(SCHEDULE),
+            )
         except DriftInputError as exc:
             raise AirflowFailException(str(exc)) from None
-        log.info("drift results\n%s", format_table(report))
-        dataset = (params or {})["dataset"]
-        return run_document(
-            report,
-            dataset,
-            reference=reference.name,
-            batch=current.name,
-            stale_after_seconds=stale_after_seconds(SCHEDULE),
-        )
 
     @task(
         retries=3,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from drift.document import MAX_STALE_AFTER_SECONDS
 from drift.errors import DriftInputError
 from names import SCHEDULE_ENV
 
@@ -26,7 +27,11 @@ def parse_schedule(text: str | None) -> timedelta | None:
             f"{SCHEDULE_ENV} must be a duration such as 10m, 2h or 1d (unset: manual runs "
             f"only), got {text!r}"
         )
-    return timedelta(**{UNITS[match[2]]: int(match[1])})
+    schedule = timedelta(**{UNITS[match[2]]: int(match[1])})
+    if STALE_AFTER_INTERVALS * schedule.total_seconds() > MAX_STALE_AFTER_SECONDS:
+        limit = MAX_STALE_AFTER_SECONDS // STALE_AFTER_INTERVALS // 86400
+        raise DriftInputError(f"{SCHEDULE_ENV} {text!r} is longer than {limit} days")
+    return schedule
 
 
 def stale_after_seconds(schedule: timedelta | None) -> float | None:

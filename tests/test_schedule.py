@@ -40,3 +40,10 @@ def test_anything_else_is_one_clear_error(text: str) -> None:
 def test_a_dataset_is_stale_after_two_intervals_without_a_run() -> None:
     assert stale_after_seconds(timedelta(minutes=10)) == 1200
     assert stale_after_seconds(timedelta(hours=2)) == 14400
+
+
+def test_a_schedule_the_monitor_would_refuse_to_publish_fails_when_read() -> None:
+    # Two intervals of 184 days exceed the year the monitor accepts as stale_after_seconds.
+    assert parse_schedule("183d") == timedelta(days=183)
+    with pytest.raises(DriftInputError, match=r"DRIFT_SCHEDULE '184d' is longer than 183 days"):
+        parse_schedule("184d")
