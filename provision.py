@@ -25,7 +25,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -322,18 +322,22 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     instances = _guard(evaluate)
     firing = [i for i in instances if i.firing]
     if output == "json":
-        click.echo(json.dumps({"firing": [asdict(i) for i in firing], "evaluated": len(instances)}))
-        return
-    for instance in firing:
-        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(instance.labels.items()))
-        values = ", ".join(f"{ref}={value:.3g}" for ref, value in instance.values.items())
-        click.echo(f"FIRING  {instance.rule}  {{{labels}}}  {values}")
-    if not instances:  # nothing was evaluated: say so, it is not "all clear"
         click.echo(
-            f"No alert instance to evaluate: Prometheus at {prometheus_url} has none of the "
-            "series the rules query (is it scraping the monitor, and has a run been sent?)."
+            json.dumps({"firing": [i.as_json() for i in firing], "evaluated": len(instances)})
         )
         return
+    for instance in firing:  # state, rule, labels, values, and why when not from a value
+        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(instance.labels.items()))
+        values = ", ".join(f"{name}={value:.3g}" for name, value in instance.values.items())
+        why = f"({instance.error or instance.reason})" if instance.reason else ""
+        parts = [instance.state, instance.rule, f"{{{labels}}}", values, why]
+        click.echo("  ".join(part for part in parts if part))
+    if all(i.reason == "NoData" for i in instances):  # no series at all: not "all clear"
+        click.echo(
+            f"No alert instance to evaluate: Prometheus at {prometheus_url} has none of the "
+            "series the rules query (is it scraping the monitor, and has a run been sent?); "
+            "each rule takes its no-data state."
+        )
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 

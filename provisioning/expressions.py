@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -37,12 +37,12 @@ class Series:
 @dataclass(frozen=True)
 class Scalar:
     value: float | None
-    labels: Labels = NO_LABELS
+    labels: Labels = field(default_factory=lambda: NO_LABELS)  # never any
 
 
 @dataclass(frozen=True)
 class NoData:
-    labels: Labels = NO_LABELS
+    labels: Labels = field(default_factory=lambda: NO_LABELS)  # never any
 
 
 Value = Number | Series | Scalar | NoData
@@ -69,10 +69,17 @@ class InvalidExpression(ValueError):
 # --- reduce (pkg/expr/commands.go ReduceCommand, pkg/expr/mathexp/reduce.go) -----------------
 
 
+def _has_gap(values: Sequence[float | None]) -> bool:
+    return any(v is None or math.isnan(v) for v in values)
+
+
 def _sum(values: Sequence[float | None]) -> float:
-    if any(v is None or math.isnan(v) for v in values):
+    if _has_gap(values):
         return math.nan
-    return math.fsum(values) if all(math.isfinite(v) for v in values) else sum(values)  # type: ignore[arg-type]
+    total = 0.0
+    for value in values:  # in order, as Go adds (no compensated summation)
+        total += value  # type: ignore[operator]
+    return total
 
 
 def _mean(values: Sequence[float | None]) -> float:
@@ -81,9 +88,7 @@ def _mean(values: Sequence[float | None]) -> float:
 
 def _extreme(pick: Callable[..., float]) -> Callable[[Sequence[float | None]], float]:
     def reducer(values: Sequence[float | None]) -> float:
-        if not values or any(v is None or math.isnan(v) for v in values):
-            return math.nan
-        return pick(values)
+        return math.nan if not values or _has_gap(values) else pick(values)
 
     return reducer
 
@@ -93,7 +98,7 @@ def _last(values: Sequence[float | None]) -> float | None:
 
 
 def _median(values: Sequence[float | None]) -> float:
-    if not values or any(v is None or math.isnan(v) for v in values):
+    if not values or _has_gap(values):
         return math.nan
     ordered = sorted(values)  # type: ignore[type-var]
     mid = len(ordered) // 2
@@ -246,8 +251,8 @@ def _per_value(value: Value, function: Callable[[float | None], float | None]) -
 
 
 def _go_division(a: float, b: float) -> float:
-    if b == 0:
-        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+    if b == 0:  # IEEE division, as Go's: x/0 is an infinity signed by both sides, 0/0 NaN
+        return math.nan if a == 0 else math.copysign(math.inf, a) * math.copysign(1, b)
     return a / b
 
 
@@ -341,7 +346,12 @@ PER_NULLABLE: dict[str, Callable[[float | None], float | None]] = {
     "is_number": lambda x: _truth(x is not None and math.isfinite(x)),
 }
 # ... and these take no argument.
-CONSTANTS: dict[str, float | None] = {"nan": math.nan, "inf": math.inf, "infn": -math.inf, "null": None}
+CONSTANTS: dict[str, float | None] = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "infn": -math.inf,
+    "null": None,
+}
 ARITY = {name: 1 for name in [*PER_FLOAT, *PER_NULLABLE]} | {name: 0 for name in CONSTANTS}
 
 
@@ -365,21 +375,27 @@ def _walk(node: mathexp.Node, variables: Mapping[str, Sequence[Value]]) -> Seque
         case mathexp.Var(name):
             return variables[name]
         case mathexp.Unary(op, arg):
-            return [_per_value(v, lambda x: None if x is None else unary_op(op, x)) for v in _walk(arg, variables)]
+
+            def apply(x: float | None) -> float | None:
+                return None if x is None else unary_op(op, x)
+
+            return [_per_value(v, apply) for v in _walk(arg, variables)]
         case mathexp.Binary(op, left, right):
             return _binary(op, _walk(left, variables), _walk(right, variables))
-        case mathexp.Call(name, args):
-            if name in CONSTANTS:
-                return [Scalar(CONSTANTS[name])]
-            values = _walk(args[0], variables)
-            if name in PER_NULLABLE:
-                return [_per_value(v, PER_NULLABLE[name]) for v in values]
-            floats = PER_FLOAT[name]
-            return [_per_value(v, lambda x: math.nan if x is None else floats(x)) for v in values]
-    raise ExpressionError(f"expr: can not walk node {node}")
+    return _call(node, variables)  # type: ignore[arg-type]  # the parser checked the rest
 
 
-def _contains(labels: Labels, other: Labels) -> bool:
+def _call(node: mathexp.Call, variables: Mapping[str, Sequence[Value]]) -> Sequence[Value]:
+    if node.name in CONSTANTS:
+        return [Scalar(CONSTANTS[node.name])]
+    values = _walk(node.args[0], variables)
+    if node.name in PER_NULLABLE:
+        return [_per_value(v, PER_NULLABLE[node.name]) for v in values]
+    floats = PER_FLOAT[node.name]
+    return [_per_value(v, lambda x: math.nan if x is None else floats(x)) for v in values]
+
+
+def contains(labels: Labels, other: Labels) -> bool:
     """data.Labels.Contains: every pair of ``other`` is in ``labels``."""
     return len(other) <= len(labels) and all(labels.get(k) == v for k, v in other.items())
 
@@ -400,9 +416,9 @@ def union(left: Sequence[Value], right: Sequence[Value]) -> list[tuple[Labels, V
                 labels = a.labels or b.labels
             elif len(a.labels) == len(b.labels):
                 continue
-            elif _contains(a.labels, b.labels):
+            elif contains(a.labels, b.labels):
                 labels = a.labels
-            elif _contains(b.labels, a.labels):
+            elif contains(b.labels, a.labels):
                 labels = b.labels
             else:
                 continue
@@ -436,7 +452,7 @@ def _combine(op: str, labels: Labels, a: Value, b: Value) -> Value:
             return Series(labels, points)
         case Series(_, points), (Number(_, y) | Scalar(y)):
             return Series(labels, tuple((t, apply(x, y)) for t, x in points))
-        case (Number(_, x) | Scalar(x)), Series(_, points):
+        case ((Number(_, x) | Scalar(x)), Series(_, points)):
             return Series(labels, tuple((t, apply(x, y)) for t, y in points))
     return Number(labels, apply(a.value, b.value))  # type: ignore[union-attr]
 
@@ -473,10 +489,10 @@ def _reduce(model: Mapping[str, Any]) -> Reduce:
     elif mode == "replaceNN":
         replacement = settings.get("replaceWithValue")
         if isinstance(replacement, bool) or not isinstance(replacement, int | float):
-            raise InvalidExpression("setting replaceWithValue must be a number for mode 'replaceNN'")
+            raise InvalidExpression("setting replaceWithValue must be a number for 'replaceNN'")
         mapper = ReplaceNonNumbers(float(replacement))
     elif mode:
-        raise InvalidExpression(f"reducer mode '{mode}' is not supported. Supported only: [dropNN,replaceNN]")
+        raise InvalidExpression(f"reducer mode '{mode}' is not supported: only dropNN, replaceNN")
     return Reduce(str(model.get("expression", "")).removeprefix("$"), reducer, mapper)
 
 
@@ -487,7 +503,7 @@ def _threshold(model: Mapping[str, Any]) -> Threshold:
     evaluator = conditions[0].get("evaluator") or {}
     kind, params = evaluator.get("type"), evaluator.get("params") or []
     if kind not in PREDICATES:
-        raise InvalidExpression(f"expected threshold function to be one of {list(PREDICATES)}, got {kind}")
+        raise InvalidExpression(f"expected threshold function to be one of {', '.join(PREDICATES)}")
     if len(params) < PREDICATES[kind][0]:
         raise InvalidExpression(f"incorrect number of arguments for threshold function '{kind}'")
     return Threshold(str(model.get("expression", "")), kind, tuple(float(p) for p in params))
