@@ -41,6 +41,14 @@ class Values(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
+    # Mapping's own two catch KeyError, which a missing key is not here: an optional
+    # setting is read as ``values.get("team", {})`` or tested with ``"team" in values``.
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self._data else default
+
     def section(self, key: str) -> Values:
         value = self[key]
         if not isinstance(value, Values):
