@@ -37,7 +37,7 @@ from provisioning.client import GrafanaClient
 from provisioning.discover import DEFAULT_ROOT, Discovered, discover
 from provisioning.errors import ProvisioningError
 from provisioning.export import export
-from provisioning.kinds import ContactPoints, RuleGroups, Stack
+from provisioning.kinds import ContactPoints, RuleGroups, Stack, unresolved
 from provisioning.model import RuleGroup
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
@@ -207,6 +207,9 @@ def apply_command(context: Context, wait: float, output: str) -> None:
     problems = _guard(lambda: validate(found, context.stack)).problems
     if problems:  # nothing reaches Grafana that Grafana would refuse or that routes nowhere
         raise click.ClickException("not valid: " + "; ".join(problems))
+    missing = _guard(lambda: unresolved(found.definitions, context.stack))
+    if missing:
+        raise click.ClickException(f"not set: {', '.join(missing)}; apply needs every one")
     client = context.client(wait)
 
     def run() -> None:

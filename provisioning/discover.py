@@ -45,6 +45,11 @@ def modules(root: Path = DEFAULT_ROOT) -> list[ModuleType]:
     found = []
     for package_name in PACKAGES:
         package = importlib.import_module(package_name)
+        if Path(next(iter(package.__path__), "")).resolve() != (root / package_name).resolve():
+            raise DefinitionError(
+                f"{root / package_name}: not a package (it needs an __init__.py), or another "
+                f"package named {package_name} comes first on the path"
+            )
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
             if not info.name.startswith("_"):
                 found.append(importlib.import_module(f"{package_name}.{info.name}"))

@@ -110,6 +110,10 @@ class Kind:
         """What, held by someone else under another key, keeps a create from working."""
         return None
 
+    def takes(self, wanted: Wanted, live: Live) -> str | None:
+        """What a write, create or update, would take from someone else's object."""
+        return None
+
     def title(self, key: str, body: Any) -> str:
         """How the plan names the object."""
         return key
@@ -127,7 +131,13 @@ class DataSources(Kind):
         return Wanted(definition.uid, body)
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
-        return {ds["uid"]: ds for ds in live.get("/api/datasources") or []}
+        """Each wanted or owned one read by itself: the list has no version to write with."""
+        listed = live.get("/api/datasources") or []
+        keys = {w.key for w in wanted} | {
+            d["uid"] for d in listed if self.owner(d) == self.stack.name
+        }
+        keys &= {d["uid"] for d in listed}
+        return {key: self.fetch(live.client, key) for key in sorted(keys)}
 
     def owner(self, live: Any) -> str | None:
         return (live.get("jsonData") or {}).get(ownership.LABEL)
@@ -150,7 +160,8 @@ class DataSources(Kind):
                 f"data source {wanted.key} is provisioned from a file (read-only): remove it "
                 "from Grafana's provisioning files or pick another uid"
             )
-        client.request("PUT", f"/api/datasources/uid/{wanted.key}", json=wanted.body)
+        body = wanted.body | {"version": live.get("version")}  # refused if edited since read
+        client.request("PUT", f"/api/datasources/uid/{wanted.key}", json=body)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
         client.request("DELETE", f"/api/datasources/uid/{key}", missing_ok=True)
@@ -175,10 +186,13 @@ class Folders(Kind):
         return Wanted(definition.uid, definition.to_json())
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        """Each wanted or held one read by itself: the list has no version to write with."""
         mine = self.holding(live)
-        folders = live.get("/api/folders", {"limit": 1000}) or []
+        listed = {f["uid"] for f in live.get("/api/folders", {"limit": 1000}) or []}
+        keys = ({w.key for w in wanted} | mine) & listed
         return {
-            f["uid"]: f | {"owner": self.stack.name if f["uid"] in mine else None} for f in folders
+            key: self.fetch(live.client, key) | {"owner": self.stack.name if key in mine else None}
+            for key in sorted(keys)
         }
 
     def holding(self, live: Live) -> set[str]:
@@ -205,7 +219,7 @@ class Folders(Kind):
         if live is None:
             client.request("POST", "/api/folders", json=wanted.body)
         else:
-            body = {"title": wanted.body["title"], "overwrite": True}
+            body = {"title": wanted.body["title"], "version": live.get("version")}
             client.request("PUT", f"/api/folders/{wanted.key}", json=body)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
@@ -299,15 +313,14 @@ class Templates(Kind):
     label, model, locks = "notification template", Template, True
 
     def render(self, definition: Template) -> Wanted:
-        text = f"{ownership.template_mark(self.stack.name)}\n{definition.text.strip()}"
-        return Wanted(definition.name, {"name": definition.name, "template": text})
+        name = ownership.name(self.stack.name, definition.name)
+        return Wanted(name, {"name": name, "template": definition.text.strip()})
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
         return {t["name"]: t for t in live.get(f"{PROVISIONING}/templates") or []}
 
     def owner(self, live: Any) -> str | None:
-        found = ownership.TEMPLATE_MARK.match(live.get("template") or "")
-        return found.group(1) if found else None
+        return ownership.name_owner(live["name"])
 
     def expected(self, wanted: Wanted) -> Any:
         return {"template": wanted.body["template"], "provenance": self.stack.provenance}
@@ -334,7 +347,7 @@ class MuteTimings(Kind):
     label, model, locks = "mute timing", MuteTiming, True
 
     def render(self, definition: MuteTiming) -> Wanted:
-        name = ownership.mute_timing_name(self.stack.name, definition.name)
+        name = ownership.name(self.stack.name, definition.name)
         intervals = [interval.to_json() for interval in definition.intervals]
         return Wanted(name, {"name": name, "time_intervals": intervals})
 
@@ -342,7 +355,7 @@ class MuteTimings(Kind):
         return {m["name"]: m for m in live.get(f"{PROVISIONING}/mute-timings") or []}
 
     def owner(self, live: Any) -> str | None:
-        return ownership.mute_timing_owner(live["name"])
+        return ownership.name_owner(live["name"])
 
     def expected(self, wanted: Wanted) -> Any:
         intervals = [_interval(i) for i in wanted.body["time_intervals"]]
@@ -526,7 +539,7 @@ class Routes(Kind):
 
     def _interval_name(self, interval: MuteTiming | str) -> str:
         if isinstance(interval, MuteTiming):
-            return ownership.mute_timing_name(self.stack.name, interval.name)
+            return ownership.name(self.stack.name, interval.name)
         return interval
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
@@ -644,6 +657,16 @@ class RuleGroups(Kind):
         client.request("DELETE", path, missing_ok=True)
         return []
 
+    def takes(self, wanted: Wanted, live: Live) -> str | None:
+        # Grafana moves a rule whose uid a group names into that group, from any other.
+        uids = {rule["uid"] for rule in wanted.body["rules"]}
+        theirs = sorted(
+            f"{rule['uid']} (in {rule['folderUID']}/{rule['ruleGroup']})"
+            for rule in live.get(f"{PROVISIONING}/alert-rules") or []
+            if rule["uid"] in uids and _rule_owner(rule) != self.stack.name
+        )
+        return f"rule uids taken by rules it does not own: {', '.join(theirs)}" if theirs else None
+
 
 # In the order they are written: each refers only to kinds before it.
 KINDS: tuple[Callable[[Stack], Kind], ...] = (
@@ -656,6 +679,18 @@ KINDS: tuple[Callable[[Stack], Kind], ...] = (
     Routes,
     RuleGroups,
 )
+
+
+def unresolved(definitions: list[Definition], stack: Stack) -> list[str]:
+    """The environment variables that definitions read and that are not set."""
+    return sorted(
+        {
+            name
+            for make in KINDS
+            for item in make(stack).wanted(definitions)
+            for name in item.unresolved
+        }
+    )
 
 
 # --- comparison helpers -----------------------------------------------------------------------

@@ -4,11 +4,11 @@ edits, foreign objects, destroy, provenance modes, token rotation, failures."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
 import names
-from alerting.notifications import contact_point_uid
 from conftest import LIMITED_TOKEN, Recorder
 from fake_grafana import (
     ALL_PERMISSIONS,
@@ -19,6 +19,9 @@ from fake_grafana import (
 from provision_cli import CHAT_ID, NEW_TOKEN, TOKEN, applied, plan, provision, telegram
 
 RESOURCES = 7
+# The stack's mark on an integration: <stack>_<identity><fingerprint of its secrets>.
+INTEGRATION_UID = re.compile(r"^drift_[0-9a-f]{16}$")
+OWNED = {"managed_by": "drift"}
 
 
 def actions(document: dict) -> dict[str, str]:
@@ -34,17 +37,19 @@ def test_apply_creates_everything_then_a_second_apply_writes_nothing(fake: FakeG
     assert state.dashboards["data-drift"]["folderUid"] == "drift"
     [integration] = telegram(fake)
     assert integration["settings"]["bottoken"] == TOKEN
-    assert integration["uid"] == contact_point_uid(TOKEN)
+    assert INTEGRATION_UID.match(integration["uid"])
     [group] = state.rule_groups.values()
     assert group["interval"] == 10
     assert [r["labels"] for r in group["rules"]] == [
-        {names.ALERT_LABEL: "true"},
-        {names.STALE_LABEL: "true"},
-        {names.MONITOR_DOWN_LABEL: "true"},
+        {names.ALERT_LABEL: "true", **OWNED},
+        {names.STALE_LABEL: "true", **OWNED},
+        {names.MONITOR_DOWN_LABEL: "true", **OWNED},
     ]
-    routes = state.policy_tree["routes"]
-    assert routes[0]["receiver"] == "Telegram"
-    assert routes[0]["object_matchers"] == [[names.ALERT_LABEL, "=", "true"]]
+    # The stack's branch of the policy tree, first, sees only the stack's alerts.
+    [branch] = state.policy_tree["routes"]
+    assert branch["object_matchers"] == [["managed_by", "=", "drift"]]
+    assert branch["routes"][0]["receiver"] == "Telegram"
+    assert branch["routes"][0]["object_matchers"] == [[names.ALERT_LABEL, "=", "true"]]
 
     fake.reset_log()
     second = applied(fake)
@@ -80,11 +85,11 @@ def test_plan_shows_a_change_made_in_the_ui_and_apply_puts_it_back(fake: FakeGra
 def test_changing_one_setting_changes_only_that_resource(fake: FakeGrafana) -> None:
     applied(fake)
     fake.reset_log()
-    run = applied(fake, PROVISION__POLICY__REPEAT_INTERVAL="12h")
+    run = applied(fake, PROVISION__VALUES__POLICY__REPEAT_INTERVAL="12h")
     assert "~ update notification policy" in run.stdout
     assert fake.writes() == 1
-    [route] = [r for r in fake.state.policy_tree["routes"] if r["receiver"] == "Telegram"][:1]
-    assert route["repeat_interval"] == "12h"
+    [branch] = fake.state.policy_tree["routes"]
+    assert {route["repeat_interval"] for route in branch["routes"]} == {"12h"}
 
 
 def test_other_teams_objects_survive_apply_and_destroy(fake: FakeGrafana) -> None:
@@ -95,8 +100,9 @@ def test_other_teams_objects_survive_apply_and_destroy(fake: FakeGrafana) -> Non
     fake.seed_rule_group("ops", "ops-rules", [{"title": "Ops is fine"}])
 
     applied(fake)
-    receivers = [r["receiver"] for r in fake.state.policy_tree["routes"]]
-    assert receivers == ["Telegram", "Telegram", "Telegram", "ops-email"]
+    branch, theirs = fake.state.policy_tree["routes"]
+    assert [r["receiver"] for r in branch["routes"]] == ["Telegram", "Telegram", "Telegram"]
+    assert theirs == foreign_route
 
     run = provision(fake, "destroy")
     assert run.returncode == 0, run.stderr
@@ -116,7 +122,7 @@ def test_a_folder_holding_someone_elses_dashboard_is_kept_on_destroy(fake: FakeG
     fake.seed_dashboard({"uid": "theirs", "title": "Theirs", "panels": []}, folder_uid="drift")
     run = provision(fake, "destroy")
     assert run.returncode == 0, run.stderr
-    assert "kept: it still holds dashboards that others made (Theirs)" in run.stdout
+    assert "kept: it still holds objects that others made (Theirs)" in run.stdout
     assert "theirs" in fake.state.dashboards and "drift" in fake.state.folders
 
 
@@ -142,7 +148,9 @@ def test_switching_a_locked_stack_to_ui_editable_stops_with_the_way_out(fake: Fa
     run = provision(fake, "apply", PROVISION__GRAFANA__UI_EDITABLE="true")
     assert run.returncode == 1
     assert "Grafana never unlocks an object provisioned as locked" in run.stderr
-    assert f"notification template drift, contact point {contact_point_uid(TOKEN)}" in run.stderr
+    assert re.search(
+        r"notification template drift:drift, contact point Telegram \(telegram drift_", run.stderr
+    )
     assert "DELETE /api/v1/provisioning/policies" in run.stderr
     assert fake.writes() == 0  # stopped before writing anything
 
@@ -159,14 +167,15 @@ def test_a_rotated_bot_token_is_detected_and_applied(fake: FakeGrafana) -> None:
     code, document = plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
     assert code == 2
     changed = [(c["action"], c["name"]) for c in document["changes"] if c["action"] != "unchanged"]
+    [old] = telegram(fake)
     # A new integration for the new token first, then the old one goes: never none.
-    assert changed == [
-        ("create", contact_point_uid(NEW_TOKEN)),
-        ("delete", contact_point_uid(TOKEN)),
-    ]
+    [(create, new_uid), delete] = changed
+    assert (create, delete) == ("create", ("delete", old["uid"]))
+    assert INTEGRATION_UID.match(new_uid) and new_uid != old["uid"]
+    assert new_uid[:14] == old["uid"][:14]  # the same integration, its secret's part differs
     applied(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)
     [integration] = telegram(fake)
-    assert integration["settings"]["bottoken"] == NEW_TOKEN
+    assert (integration["uid"], integration["settings"]["bottoken"]) == (new_uid, NEW_TOKEN)
     assert plan(fake, TELEGRAM_BOT_TOKEN=NEW_TOKEN)[0] == 0
 
 
@@ -232,7 +241,7 @@ def test_basic_auth_works_too(fake: FakeGrafana) -> None:
 def test_missing_telegram_settings_stop_apply_before_any_request(fake: FakeGrafana) -> None:
     run = provision(fake, "apply", TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID="")
     assert run.returncode == 1
-    assert "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID not set" in run.stderr
+    assert "not set: TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID; apply needs every one" in run.stderr
     assert fake.requests == []
 
 
@@ -290,7 +299,7 @@ def test_a_url_that_is_not_grafana_is_one_line(recorder: Recorder) -> None:
 
 
 def test_apply_validates_first_and_writes_nothing_invalid(fake: FakeGrafana) -> None:
-    run = provision(fake, "apply", TELEGRAM_CHAT_ID="@my_channel")
+    run = provision(fake, "apply", TELEGRAM_CHAT_ID="my channel")
     assert run.returncode == 1
-    assert "not valid: TELEGRAM_CHAT_ID must be a whole number" in run.stderr
+    assert "not valid: contact point Telegram (telegram): chat id 'my channel'" in run.stderr
     assert fake.requests == []

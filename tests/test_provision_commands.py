@@ -69,12 +69,12 @@ def test_after_the_subcommand_wins_over_before_it(fake: FakeGrafana) -> None:
 
 def test_config_after_the_subcommand(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
-    good.write_text(yaml.safe_dump({"dashboard": {"title": "Mine"}}))
-    bad.write_text(yaml.safe_dump({"dashboard": {"colour": "red"}}))
-    assert "dashboard.colour" in error_line(provision("validate", "--config", str(bad)))
+    good.write_text(yaml.safe_dump({"values": {"dashboard": {"title": "Mine"}}}))
+    bad.write_text(yaml.safe_dump({"grafana": {"colour": "red"}}))
+    assert "grafana.colour" in error_line(provision("validate", "--config", str(bad)))
     assert provision("--config", str(bad), "validate", "--config", str(good)).returncode == 0
     after = provision("--config", str(good), "validate", "--config", str(bad))
-    assert "dashboard.colour" in error_line(after)
+    assert "grafana.colour" in error_line(after)
 
     run = provision("export", str(tmp_path / "out"), "--config", str(good), "--org-id", "3")
     assert run.returncode == 0, run.stderr

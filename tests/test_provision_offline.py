@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from html.parser import HTMLParser
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,28 +20,43 @@ import yaml
 import names
 from conftest import ROOT
 from provision_cli import CHAT_ID, TOKEN, error_line, provision
-from provisioning.resources import ContactPoint, Dashboard, PolicyRoutes, Resource, RuleGroup
-from provisioning.settings import SettingsError, load_secrets, load_settings
-from provisioning.stack import build_stack
+from provisioning.discover import Discovered, discover
+from provisioning.kinds import Kind, Routes, RuleGroups, Stack
+from provisioning.model import Dashboard, Reduce, Route, RuleGroup, Threshold
+from provisioning.settings import SettingsError, load_credentials, load_settings, read_env
 from provisioning.validate import validate
 
 AMTOOL = Path("/usr/bin/amtool")
 STRACE = Path("/usr/bin/strace")
 ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
+STACK = Stack("drift", environ=ENV)
 
 
 def assert_one_error_line(run: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert fragment in error_line(run)
 
 
-def stack(environ: dict[str, str] | None = None) -> list[Resource]:
-    environ = {**ENV, **(environ or {})}
-    return build_stack(load_settings(environ=environ), load_secrets(environ))
+def found(environ: dict[str, str] | None = None) -> Discovered:
+    return discover(load_settings(environ=environ or {}).values)
 
 
-def of(resources: list[Resource], kind: type[Resource]) -> Resource:
-    return next(r for r in resources if isinstance(r, kind))
+def bodies(kind: type[Kind], environ: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The bodies the kind writes to Grafana for the bundled definitions."""
+    return [w.body for w in kind(STACK).wanted(found(environ).definitions)]
+
+
+def problems(definitions: list[Any]) -> str:
+    discovered = found()
+    return "\n".join(validate(replace(discovered, definitions=definitions), STACK).problems)
+
+
+def drift_group() -> RuleGroup:
+    return next(d for d in found().definitions if isinstance(d, RuleGroup))
+
+
+def replaced(definitions: list[Any], old: Any, new: Any) -> list[Any]:
+    return [new if d is old else d for d in definitions]
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -49,15 +65,17 @@ def of(resources: list[Resource], kind: type[Resource]) -> Resource:
 def test_environment_overrides_any_setting_and_the_two_urls() -> None:
     settings = load_settings(
         environ={
-            "PROVISION__ALERTING__PENDING_PERIOD": "1m",
+            "PROVISION__VALUES__ALERTING__PENDING_PERIOD": "1m",
             "PROVISION__GRAFANA__UI_EDITABLE": "true",
+            "PROVISION__STACK": "team-b",
             "GRAFANA_URL": "http://grafana:3000",
             "PROMETHEUS_URL": "http://prom:9090",
         }
     )
-    assert settings.alerting.pending_period == "1m"
+    assert settings.values["alerting"]["pending_period"] == "1m"
     assert settings.grafana.ui_editable is True
-    assert (settings.grafana.url, settings.prometheus.url) == (
+    assert settings.stack == "team-b"
+    assert (settings.grafana.url, settings.values["prometheus"]["url"]) == (
         "http://grafana:3000",
         "http://prom:9090",
     )
@@ -66,13 +84,14 @@ def test_environment_overrides_any_setting_and_the_two_urls() -> None:
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"PROVISION__DASHBOARD__REFRESH": "[10s]"}, "dashboard.refresh: expected str"),
-        ({"PROVISION__ALERTING__COLOUR": "red"}, "unknown setting(s): alerting.colour"),
+        ({"PROVISION__GRAFANA__COLOUR": "red"}, "unknown setting(s): grafana.colour"),
         ({"PROVISION__GRAFANA__ORG_ID": "true"}, "grafana.org_id: expected int"),
+        ({"PROVISION__STACK": "Team_B"}, "stack: 'Team_B' must be 1-20 lower-case letters"),
+        ({"PROVISION__ALERTING__GROUP": "x"}, "alerting: the definitions' settings live under"),
     ],
 )
 def test_bad_settings_name_the_key(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(SettingsError, match=re.escape(message)):
         load_settings(environ=environ)
 
 
@@ -81,26 +100,33 @@ BUNDLED = yaml.safe_load((ROOT / "grafana.yaml").read_text())
 
 def test_a_partial_settings_file_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
     partial = tmp_path / "mine.yaml"
-    partial.write_text("dashboard:\n  title: My drift\npolicy:\n  group_by: [dataset]\n")
-    settings = load_settings(partial, environ={})
-    assert settings.dashboard.title == "My drift"
-    assert settings.policy.group_by == ["dataset"]  # a list replaces, it does not merge
+    partial.write_text(
+        "values:\n  dashboard:\n    title: My drift\n  policy:\n    group_by: [dataset]\n"
+    )
+    values = load_settings(partial, environ={}).values
+    bundled = BUNDLED["values"]
+    assert values["dashboard"]["title"] == "My drift"
+    assert values["policy"]["group_by"] == ["dataset"]  # a list replaces, it does not merge
     # Every other key, even beside the changed ones, is the bundled file's.
-    assert settings.dashboard.uid == BUNDLED["dashboard"]["uid"]
-    assert settings.policy.group_wait == BUNDLED["policy"]["group_wait"]
-    assert settings.folder.title == BUNDLED["folder"]["title"]
-    assert settings.grafana.url == BUNDLED["grafana"]["url"]
+    assert values["dashboard"]["uid"] == bundled["dashboard"]["uid"]
+    assert values["policy"]["group_wait"] == bundled["policy"]["group_wait"]
+    assert values["folder"]["title"] == bundled["folder"]["title"]
+    assert load_settings(partial, environ={}).grafana.url == BUNDLED["grafana"]["url"]
     # The environment still overrides the file.
-    environ = {"PROVISION__DASHBOARD__TITLE": "From the environment"}
-    assert load_settings(partial, environ=environ).dashboard.title == "From the environment"
+    environ = {"PROVISION__VALUES__DASHBOARD__TITLE": "From the environment"}
+    title = load_settings(partial, environ=environ).values["dashboard"]["title"]
+    assert title == "From the environment"
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("dashboard:\n  colour: red\n", "unknown setting(s): dashboard.colour"),
-        ("dashbaord:\n  title: x\n", "unknown setting(s): dashbaord"),
-        ("dashboard: data-drift\n", "dashboard: expected a mapping"),
+        ("grafana:\n  colour: red\n", "unknown setting(s): grafana.colour"),
+        ("grafnaa:\n  url: x\n", "unknown setting(s): grafnaa"),
+        ("dashboard:\n  title: x\n", "dashboard: the definitions' settings live under values:"),
+        ("values:\n  dashboard: data-drift\n", "values.dashboard: expected a mapping"),
+        ("values:\n  dashboard:\n    refresh: [10s]\n", "values.dashboard.refresh: expected text"),
+        ("values:\n  folder: {}\n", "missing setting: values.folder.uid"),
         ("- dashboard\n", "mine.yaml: expected a mapping of settings"),
         ("dashboard: [\n", "mine.yaml: not valid YAML"),
     ],
@@ -124,50 +150,53 @@ def test_a_settings_file_with_a_bad_key_is_refused_in_one_line(
 def test_a_setting_that_moved_is_refused_saying_where_it_is_now(
     tmp_path: Path, key: str, value: str, where: str
 ) -> None:
-    (tmp_path / "old.yaml").write_text(f"alerting:\n  {key}: {value}\n")
+    (tmp_path / "old.yaml").write_text(f"values:\n  alerting:\n    {key}: {value}\n")
     from_file = provision(None, "--config", str(tmp_path / "old.yaml"), "validate")
-    assert_one_error_line(from_file, f"alerting.{key}: ")
+    assert_one_error_line(from_file, f"values.alerting.{key}: ")
     assert where in from_file.stderr
-    from_environment = provision(None, "validate", **{f"PROVISION__ALERTING__{key.upper()}": value})
-    assert_one_error_line(from_environment, where)
+    variable = f"PROVISION__VALUES__ALERTING__{key.upper()}"
+    assert_one_error_line(provision(None, "validate", **{variable: value}), where)
 
 
 def test_secrets_come_from_files_too_and_never_show_in_repr(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    secrets = load_secrets({"TELEGRAM_BOT_TOKEN_FILE": str(token_file)})
-    assert secrets.telegram_bot_token == TOKEN
-    assert TOKEN not in repr(secrets)
+    assert read_env("TELEGRAM_BOT_TOKEN", {"TELEGRAM_BOT_TOKEN_FILE": str(token_file)}) == TOKEN
+    credentials = load_credentials({"GRAFANA_TOKEN": "glsa_secret"})
+    assert credentials.token == "glsa_secret"
+    assert "glsa_secret" not in repr(credentials)
 
 
 # --- validate -----------------------------------------------------------------------------
 
 
-def test_the_definitions_are_valid_and_validate_exits_zero() -> None:
-    assert validate(stack(), load_secrets(ENV)) == []
-    run = provision(None, "validate")
+def test_the_definitions_are_valid_and_validate_exits_zero_without_any_secret() -> None:
+    assert validate(found(), STACK).problems == []
+    run = provision(None, "validate", TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID="")
     assert run.returncode == 0, run.stderr
-    assert "valid: 7 resources" in run.stdout
+    assert (
+        "valid: 9 definitions from dashboards.drift, alerting.notifications, alerting.rules"
+        in run.stdout
+    )
 
 
 @pytest.mark.parametrize(
     ("environ", "problem"),
     [
-        ({"PROVISION__ALERTING__INTERVAL": "15s"}, "divided exactly by scheduler interval: 10"),
-        ({"PROVISION__ALERTING__PENDING_PERIOD": "5s"}, "shorter than the evaluation interval"),
-        ({"PROVISION__ALERTING__PENDING_PERIOD": "soon"}, "is not a duration"),
-        ({"PROVISION__FOLDER__UID": "drift folder!"}, "must be 1-40 letters, digits"),
-        ({"PROVISION__DASHBOARD__UID": "d" * 41}, "must be 1-40 letters, digits"),
-        ({"PROVISION__TELEGRAM__PARSE_MODE": "BBCode"}, "parse_mode 'BBCode' is unknown"),
+        ({"PROVISION__VALUES__ALERTING__INTERVAL": "15s"}, "divided exactly by scheduler interval"),
+        ({"PROVISION__VALUES__ALERTING__PENDING_PERIOD": "5s"}, "shorter than the evaluation"),
+        ({"PROVISION__VALUES__ALERTING__PENDING_PERIOD": "soon"}, "is not a duration"),
+        ({"PROVISION__VALUES__FOLDER__UID": "drift folder!"}, "must be 1-40 letters, digits"),
+        ({"PROVISION__VALUES__DASHBOARD__UID": "d" * 41}, "must be 1-40 letters, digits"),
         (
-            {"PROVISION__TELEGRAM__PARSE_MODE": "MarkdownV2"},
+            {"PROVISION__VALUES__TELEGRAM__PARSE_MODE": "MarkdownV2"},
             "message 'drift.telegram' is written for parse_mode HTML, not MarkdownV2",
         ),
         (
-            {"PROVISION__TELEGRAM__MESSAGE_TEMPLATE": "drift.telegrma"},
-            "its message uses template 'drift.telegrma', not defined",
+            {"PROVISION__VALUES__TELEGRAM__MESSAGE_TEMPLATE": "drift.telegrma"},
+            "uses template 'drift.telegrma', not defined",
         ),
-        ({"TELEGRAM_CHAT_ID": "@channel"}, "TELEGRAM_CHAT_ID must be a whole number"),
+        ({"TELEGRAM_CHAT_ID": "my chat"}, "chat id 'my chat' is not a whole number or @channel"),
     ],
 )
 def test_validate_names_each_problem_and_exits_one(environ: dict[str, str], problem: str) -> None:
@@ -178,59 +207,60 @@ def test_validate_names_each_problem_and_exits_one(environ: dict[str, str], prob
 
 
 def test_validate_checks_what_grafana_checks_in_rules() -> None:
-    resources = stack()
-    rules = of(resources, RuleGroup).body["rules"]
-    drift_rule = rules[0]
-    drift_rule["data"][1]["model"]["settings"]["mode"] = "strict"  # grafanalib's default
-    drift_rule["condition"] = "Z"
-    drift_rule["data"][0]["datasourceUid"] = "someone-elses"
-    drift_rule["data"][0]["relativeTimeRange"] = {"from": "10m", "to": 0}
-    problems = "\n".join(validate(resources, load_secrets(ENV)))
-    assert "reducer mode 'strict' is not supported" in problems
-    assert "condition 'Z' is none of" in problems
-    assert "data source 'someone-elses' is not the provisioned" in problems
-    assert "relativeTimeRange must be whole seconds" in problems
+    definitions = found().definitions
+    group = drift_group()
+    rule = group.rules[0]
+    steps = dict(rule.steps)
+    steps["p_value"] = Reduce("p_value_query", mode="replaceNN")  # without its value
+    steps["extra"] = Threshold("later", ">", 1)  # reads a step after it
+    broken = replace(rule, steps=steps, condition="Z", labels={"managed_by": "me"})
+    group = replace(group, rules=[broken, *group.rules[1:]])
+    found_problems = problems(replaced(definitions, drift_group(), group))
+    assert "condition 'Z' is none of" in found_problems
+    assert "step p_value: replaceNN needs replace_with" in found_problems
+    assert "step extra: input 'later' is no earlier step" in found_problems
+    assert "the label managed_by is the toolkit's owner mark" in found_problems
 
 
 def test_validate_checks_that_policy_and_rules_meet() -> None:
-    resources = stack()
-    routes = of(resources, PolicyRoutes).body["routes"]
-    routes[0]["object_matchers"] = [["drift_treshold_detected", "=", "true"]]  # the course's typo
-    routes[1]["receiver"] = "Telegramm"
-    problems = "\n".join(validate(resources, load_secrets(ENV)))
-    assert "policy route drift_treshold_detected='true': no rule carries that label" in problems
-    assert "rule drift-p-value: no policy route matches its labels" in problems
-    assert "policy route to 'Telegramm': no such contact point" in problems
-
-
-def test_the_policy_matches_the_label_the_drift_rule_sets() -> None:
-    resources = stack()
-    [drift_rule, *_] = of(resources, RuleGroup).body["rules"]
-    matchers = [r["object_matchers"] for r in of(resources, PolicyRoutes).body["routes"]]
-    assert drift_rule["labels"] == {names.ALERT_LABEL: "true"}
-    assert [[names.ALERT_LABEL, "=", "true"]] in matchers
+    definitions = found().definitions
+    routes = [d for d in definitions if isinstance(d, Route)]
+    typo = replace(routes[0], matchers={"drift_treshold_detected": "true"})  # the course's typo
+    definitions = replaced(definitions, routes[0], typo)
+    found_problems = problems(definitions)
+    assert (
+        'route {drift_treshold_detected="true"} -> Telegram: no rule\'s labels match it'
+        in found_problems
+    )
+    assert "rule drift-p-value: no route matches its labels" in found_problems
+    renamed = replace(routes[1], receiver="Telegramm")
+    report = validate(
+        replace(found(), definitions=replaced(definitions, routes[1], renamed)), STACK
+    )
+    assert any("contact point 'Telegramm' is not defined here" in w for w in report.warnings)
 
 
 def test_each_rule_has_its_own_route_to_telegram() -> None:
-    resources = stack()
-    routes = of(resources, PolicyRoutes).body["routes"]
-    assert [(r["receiver"], r["object_matchers"]) for r in routes] == [
+    [branch] = bodies(Routes)
+    assert branch["object_matchers"] == [["managed_by", "=", "drift"]]
+    assert [(r["receiver"], r["object_matchers"]) for r in branch["routes"]] == [
         ("Telegram", [["drift_threshold_detected", "=", "true"]]),
         ("Telegram", [["drift_run_stale", "=", "true"]]),
         ("Telegram", [["drift_monitor_down", "=", "true"]]),
     ]
-    rules = of(resources, RuleGroup).body["rules"]
-    assert [rule["labels"] for rule in rules] == [
-        {"drift_threshold_detected": "true"},
-        {"drift_run_stale": "true"},
-        {"drift_monitor_down": "true"},
+    [group] = bodies(RuleGroups)
+    assert [rule["labels"] for rule in group["rules"]] == [
+        {"drift_threshold_detected": "true", "managed_by": "drift"},
+        {"drift_run_stale": "true", "managed_by": "drift"},
+        {"drift_monitor_down": "true", "managed_by": "drift"},
     ]
     # Without its route, the monitor-down rule would page nobody: validate says so.
-    routes.pop()
-    problems = validate(resources, load_secrets(ENV))
-    assert problems == [
-        "rule drift-monitor-down: no policy route matches its labels {'drift_monitor_down': 'true'}"
-    ]
+    definitions = found().definitions
+    last_route = [d for d in definitions if isinstance(d, Route)][-1]
+    assert problems([d for d in definitions if d is not last_route]) == (
+        "rule drift-monitor-down: no route matches its labels {'drift_monitor_down': 'true'}: "
+        "its alerts would go to the policy tree's default contact point"
+    )
 
 
 def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -241,21 +271,26 @@ def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str
     return models[reduce["expression"]]["expr"], reduce, threshold
 
 
+def rules() -> list[dict[str, Any]]:
+    [group] = bodies(RuleGroups)
+    return group["rules"]
+
+
 def test_the_drift_rule_compares_the_adjusted_p_value_with_the_published_alpha() -> None:
-    [drift_rule, *_] = of(stack(), RuleGroup).body["rules"]
+    [drift_rule, *_] = rules()
     expr, reduce, threshold = condition_chain(drift_rule)
     # The sign of p - alpha, per feature against its own dataset's alpha: exact, no constant.
     assert expr == "drift_feature_p_value_adjusted - on(dataset) group_left() drift_dataset_alpha"
     assert (reduce["reducer"], reduce["settings"]) == ("last", {"mode": ""})  # the UI's Strict
     assert threshold["conditions"][0]["evaluator"] == {"type": "lt", "params": [0]}
-    assert drift_rule["labels"] == {"drift_threshold_detected": "true"}
+    assert drift_rule["labels"] == {"drift_threshold_detected": "true", "managed_by": "drift"}
     assert drift_rule["noDataState"] == "OK"  # no run yet is not drift
-    assert of(stack(), RuleGroup).body["interval"] == 10
+    assert bodies(RuleGroups)[0]["interval"] == 10
     assert drift_rule["for"] == "10s"
 
 
 def test_the_staleness_rule_compares_with_the_published_limit_and_pages_no_empty_stack() -> None:
-    [_, stale_rule, _] = of(stack(), RuleGroup).body["rules"]
+    [_, stale_rule, _] = rules()
     expr, _, threshold = condition_chain(stale_rule)
     assert expr == (
         "time() - drift_dataset_last_run_timestamp_seconds - on(dataset) group_left() "
@@ -264,11 +299,11 @@ def test_the_staleness_rule_compares_with_the_published_limit_and_pages_no_empty
     assert threshold["conditions"][0]["evaluator"] == {"type": "gt", "params": [0]}
     # No series (no scheduled dataset, or no run at all) pages nobody; errors still do.
     assert (stale_rule["noDataState"], stale_rule["execErrState"]) == ("OK", "Error")
-    assert stale_rule["labels"] == {"drift_run_stale": "true"}
+    assert stale_rule["labels"] == {"drift_run_stale": "true", "managed_by": "drift"}
 
 
 def test_the_monitor_down_rule_reads_prometheus_up_and_pages_when_there_is_none() -> None:
-    [_, _, down_rule] = of(stack(), RuleGroup).body["rules"]
+    [_, _, down_rule] = rules()
     assert down_rule["uid"] == "drift-monitor-down"
     expr, _, threshold = condition_chain(down_rule)
     # Prometheus's own series for its scrape of the job in prometheus/prometheus.yml, minus 1:
@@ -277,54 +312,66 @@ def test_the_monitor_down_rule_reads_prometheus_up_and_pages_when_there_is_none(
     assert threshold["conditions"][0]["evaluator"] == {"type": "lt", "params": [0]}
     # No up series at all: Prometheus does not scrape the monitor, which pages too.
     assert (down_rule["noDataState"], down_rule["execErrState"]) == ("NoData", "Error")
-    assert down_rule["labels"] == {"drift_monitor_down": "true"}
+    assert down_rule["labels"] == {"drift_monitor_down": "true", "managed_by": "drift"}
     assert down_rule["for"] == "10s"
     annotations = down_rule["annotations"]
     # No panel shows it: no panel link, and the dashboard link names no dataset.
-    assert "__dashboardUid__" not in annotations and "__panelId__" not in annotations
+    assert "__panelId__" not in annotations
     assert annotations["dashboard_url"] == "http://localhost:3000/d/data-drift"
     assert "$labels.dataset" not in annotations["summary"]
 
 
 def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() -> None:
-    rules = of(stack(), RuleGroup).body["rules"]
-    ref_ids = [[query["refId"] for query in rule["data"]] for rule in rules]
+    ref_ids = [[query["refId"] for query in rule["data"]] for rule in rules()]
     assert ref_ids == [
         [
-            "p_value_query", "p_value", "effect_size_query", "effect_size",
-            "p_minus_alpha_query", "p_minus_alpha", "drifted",
+            "p_value_query", "p_value", "p_minus_alpha_query", "p_minus_alpha", "drifted",
+            "effect_size_query", "effect_size",
         ],
         ["since_last_run_query", "since_last_run", "overdue_query", "overdue", "stale"],
         ["up_query", "up", "up_minus_one_query", "up_minus_one", "down"],
     ]  # fmt: skip
     reads = []
-    for rule in rules:
+    for rule in rules():
         kinds = {q["refId"]: q["model"].get("type", "query") for q in rule["data"]}
         read = re.findall(r"\$values\.(\w+)", " ".join(rule["annotations"].values()))
         reads.append(read)
         # Grafana's $values holds reduce, math and threshold results, not raw queries.
         assert all(kinds[ref] == "reduce" for ref in read), read
     assert [bool(read) for read in reads] == [True, True, False]  # up is 0: nothing to say
-    drift_values = {q["refId"]: q["model"] for q in rules[0]["data"]}
+    drift_values = {q["refId"]: q["model"] for q in rules()[0]["data"]}
     assert drift_values["p_value_query"]["expr"] == names.P_VALUE_ADJUSTED
     assert drift_values["effect_size_query"]["expr"] == names.EFFECT_SIZE
 
 
 def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
-    resources = stack()
-    drift_rule, stale_rule, _ = of(resources, RuleGroup).body["rules"]
+    definitions = found().definitions
+    group = drift_group()
+    drift_rule, stale_rule, down = group.rules
     # The course's rule: the p-value below a constant 0.05.
-    drift_rule["data"][-1]["model"]["expression"] = "p_value"
-    drift_rule["data"][-1]["model"]["conditions"][0]["evaluator"]["params"] = [0.05]
-    stale_rule["data"][-1]["model"]["conditions"][0]["evaluator"]["params"] = [7200]
-    panels = of(resources, Dashboard).body["dashboard"]["panels"]
-    [p_values] = [p for p in panels if p["title"] == "Adjusted p-value per feature"]
-    steps = p_values["fieldConfig"]["defaults"]["thresholds"]["steps"]
-    steps.append({"color": "red", "value": 0.01})
-    problems = "\n".join(validate(resources, load_secrets(ENV)))
-    assert "rule drift-p-value: its condition must compare with drift_dataset_alpha" in problems
-    assert "rule drift-stale: its condition must compare with drift_dataset_stale_after" in problems
-    assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in problems
+    course = replace(
+        drift_rule, steps={**drift_rule.steps, "drifted": Threshold("p_value", "<", 0.05)}
+    )
+    stale = replace(
+        stale_rule, steps={**stale_rule.steps, "stale": Threshold("overdue", ">", 7200)}
+    )
+    definitions = replaced(definitions, group, replace(group, rules=[course, stale, down]))
+    board = next(d for d in definitions if isinstance(d, Dashboard))
+    body = board.to_json()
+    [p_values] = [p for p in body["panels"] if p["title"] == "Adjusted p-value per feature"]
+    p_values["fieldConfig"]["defaults"]["thresholds"]["steps"].append(
+        {"color": "red", "value": 0.01}
+    )
+    definitions = replaced(definitions, board, replace(board, definition=body))
+    found_problems = problems(definitions)
+    assert (
+        "rule drift-p-value: its condition must compare with drift_dataset_alpha" in found_problems
+    )
+    assert (
+        "rule drift-stale: its condition must compare with drift_dataset_stale_after"
+        in found_problems
+    )
+    assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in found_problems
 
 
 # --- export -------------------------------------------------------------------------------
