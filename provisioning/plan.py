@@ -115,7 +115,7 @@ def _compare(
         for name, fields in item.unresolved.items()
     ]
     if current is None:
-        clash = kind.clash(item, live)
+        clash = kind.clash(item, live) or kind.takes(item, live)
         if clash:
             collisions.append(f"{kind.label} {item.key}: {clash}")
             return None
@@ -127,6 +127,10 @@ def _compare(
         owner = kind.owner(current)
         who = f"stack {owner!r}" if owner else "someone else (made by hand or another tool)"
         collisions.append(f"{kind.label} {item.key} exists and belongs to {who}")
+        return None
+    taken = kind.takes(item, live)
+    if taken:
+        collisions.append(f"{kind.label} {item.key}: {taken}")
         return None
     action = UPDATE if before != after else UNCHANGED
     return Change(kind, item.key, action, item, current, before, after, notes)

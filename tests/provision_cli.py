@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana
@@ -21,13 +23,26 @@ def telegram(fake: FakeGrafana) -> list[dict]:
     return [cp for cp in fake.state.contact_points.values() if cp["name"] == "Telegram"]
 
 
-def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def copy_definitions(target: Path) -> Path:
+    """The repository's dashboards/ and alerting/ copied into ``target`` (for --definitions),
+    where a test adds or edits modules."""
+    for package in ("dashboards", "alerting"):
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / package, target / package, ignore=ignore)
+    return target
+
+
+def provision(
+    fake: FakeGrafana | None, *args: str, telegram_env: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run provision.py; ``telegram_env=False``: with no TELEGRAM_* variable set."""
     environ = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PROVISION__", "GRAFANA_", "TELEGRAM_", "PROMETHEUS_", "PREVIEW_"))
     }
-    environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
+    if telegram_env:
+        environ |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
     if fake is not None:
         environ |= {"GRAFANA_URL": fake.url, "GRAFANA_TOKEN": DEFAULT_TOKEN}
     environ |= env
@@ -40,7 +55,7 @@ def provision(fake: FakeGrafana | None, *args: str, **env: str) -> subprocess.Co
     )
     for secret in (TOKEN, NEW_TOKEN, DEFAULT_TOKEN):  # never printed, whatever happens
         assert secret not in run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
     return run
 
 
@@ -50,8 +65,8 @@ def applied(fake: FakeGrafana, *args: str, **env: str) -> subprocess.CompletedPr
     return run
 
 
-def plan(fake: FakeGrafana, **env: str) -> tuple[int, dict]:
-    run = provision(fake, "plan", "--output", "json", **env)
+def plan(fake: FakeGrafana, *args: str, **env: str) -> tuple[int, dict]:
+    run = provision(fake, "plan", "--output", "json", *args, **env)
     assert run.returncode in (0, 2), run.stderr
     return run.returncode, json.loads(run.stdout)
 
