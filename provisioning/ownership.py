@@ -4,7 +4,7 @@ metadata, so each kind carries the mark in a field it does keep (README, "Owners
     data source     jsonData.managed_by = <stack>
     folder          holds objects of the stack (a folder has no field to mark)
     dashboard       the tag managed_by:<stack>
-    template        a first line {{/* managed_by: <stack> */}}
+    template        the name <stack>:<name>
     mute timing     the name <stack>:<name>
     contact point   each integration's uid <stack>_<identity><fingerprint>
     routes          the stack's branch of the policy tree, matching managed_by=<stack>
@@ -18,7 +18,6 @@ import hashlib
 import re
 
 LABEL = "managed_by"
-TEMPLATE_MARK = re.compile(r"^\{\{/\* managed_by: ([a-z0-9-]+) \*/\}\}\n?")
 INTEGRATION_UID = re.compile(r"^([a-z0-9-]+)_([0-9a-f]{8})([0-9a-f]{8})$")
 
 
@@ -26,15 +25,12 @@ def tag(stack: str) -> str:
     return f"{LABEL}:{stack}"
 
 
-def template_mark(stack: str) -> str:
-    return f"{{{{/* {LABEL}: {stack} */}}}}"
-
-
-def mute_timing_name(stack: str, name: str) -> str:
+def name(stack: str, name: str) -> str:
+    """The Grafana name of a template or a mute timing (their only field to mark)."""
     return f"{stack}:{name}"
 
 
-def mute_timing_owner(name: str) -> str | None:
+def name_owner(name: str) -> str | None:
     return name.split(":", 1)[0] if ":" in name else None
 
 

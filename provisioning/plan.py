@@ -145,9 +145,6 @@ def apply(
 ) -> list[Change]:
     """Write each change in order; returns those written. A failure stops at once: every
     write is one whole object, so a rerun picks up where this one stopped."""
-    missing = sorted({name for c in changes for name in (c.wanted.unresolved if c.wanted else {})})
-    if missing:
-        raise ProvisioningError(f"{', '.join(missing)} not set: apply needs them")
     done = []
     for change in changes:
         if change.action == UNCHANGED:

@@ -5,7 +5,7 @@ network and no secret is needed."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from provisioning.model import (
     Template,
     Threshold,
 )
-from provisioning.settings import SettingsError, duration_seconds
+from provisioning.settings import SettingsError, duration_seconds, read_env
 
 UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
 SCHEDULER_SECONDS = 10  # Grafana's rule scheduler ticks every 10 s
@@ -72,8 +72,9 @@ def validate(found: Discovered, stack: Stack) -> Report:
         report.problems += _dashboard(dashboard)
     groups = of(RuleGroup)
     defined_sources = {d.uid for d in of(DataSource)}
+    by_uid = {d.uid: d for d in dashboards}
     for group in groups:
-        report.problems += _group(group, dashboards)
+        report.problems += _group(group, by_uid)
         for rule in group.rules:
             for name, step in rule.steps.items():
                 if isinstance(step, Query) and step.datasource_uid not in defined_sources:
@@ -81,7 +82,8 @@ def validate(found: Discovered, stack: Stack) -> Report:
                         f"rule {rule.uid}, step {name}: data source {step.datasource_uid!r} is "
                         "not defined here; it must exist in Grafana"
                     )
-    _notifications(report, of(Template), of(ContactPoint), of(MuteTiming), of(Route), groups)
+    notifications = (of(Template), of(ContactPoint), of(MuteTiming), of(Route), groups)
+    _notifications(report, *notifications, stack.environ)
     for check in found.checks:
         report.problems += check(definitions)
     _dashboards_and_rules_in_defined_folders(report, dashboards, groups, of(Folder))
@@ -112,7 +114,7 @@ def _dashboard(dashboard: Dashboard) -> list[str]:
     return problems
 
 
-def _group(group: RuleGroup, dashboards: list[Dashboard]) -> list[str]:
+def _group(group: RuleGroup, dashboards: dict[str, Dashboard]) -> list[str]:
     where = f"rule group {group.name}"
     problems = []
     try:
@@ -127,9 +129,8 @@ def _group(group: RuleGroup, dashboards: list[Dashboard]) -> list[str]:
     titles = [rule.title for rule in group.rules]
     if len(set(titles)) != len(titles):
         problems.append(f"{where}: rule titles must be unique in a folder: {titles}")
-    defined = {d.uid: d for d in dashboards}
     for rule in group.rules:
-        problems += _rule(rule, interval, defined)
+        problems += _rule(rule, interval, dashboards)
     return problems
 
 
@@ -193,6 +194,7 @@ def _notifications(
     timings: list[MuteTiming],
     routes: list[Route],
     groups: list[RuleGroup],
+    environ: Mapping[str, str],
 ) -> None:
     defined = {name for t in templates for name in DEFINE.findall(t.text)}
     for point in points:
@@ -216,6 +218,8 @@ def _notifications(
                         f"{where}: {key} is a secret: give it as Env('NAME'), never in code"
                     )
             chat = integration.chat_id if isinstance(integration, Telegram) else None
+            if isinstance(chat, Env):  # checked when it is set
+                chat = read_env(chat.name, environ)
             if isinstance(chat, str) and not TELEGRAM_CHAT.match(chat):
                 report.problems.append(f"{where}: chat id {chat!r} is not a whole number or "
                                        "@channel")  # fmt: skip

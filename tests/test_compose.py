@@ -44,8 +44,12 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 PROMETHEUS_CONFIG = ROOT / "prometheus" / "prometheus.yml"
 DOCKER_COMPOSE = Path("/usr/bin/docker-compose")
 # The code that reads the environment; the names it reads are collected from it by grep.
-CODE_READING_ENV = [ROOT / "drift", ROOT / "monitor", ROOT / "provisioning", ROOT / "dags"]
-CODE_READING_ENV_FILES = [ROOT / "provision.py"]
+# The definitions (alerting/, dashboards/) read variables through Env("NAME").
+CODE_READING_ENV = [
+    ROOT / folder
+    for folder in ("drift", "monitor", "provisioning", "dags", "alerting", "dashboards")
+]
+CODE_READING_ENV_FILES = [ROOT / "provision.py", ROOT / "names.py"]
 
 ALERT_BUDGET_SECONDS = 30  # the settings must let a drifted run fire within this
 ALERTMANAGER_PORT = 9093
@@ -521,7 +525,7 @@ def test_the_dag_reaches_the_monitor_with_its_token(service: str) -> None:
 
 
 def test_grafanas_data_source_points_at_the_prometheus_service() -> None:
-    url = urlsplit(provision_settings().prometheus.url)
+    url = urlsplit(provision_settings().values["prometheus"]["url"])
     assert url.hostname == "prometheus" and "prometheus" in services()
     assert url.port == PUBLISHED["prometheus"]
 
@@ -530,7 +534,7 @@ def test_the_provision_service_reaches_grafana_inside_the_network() -> None:
     settings = provision_settings()
     url = urlsplit(settings.grafana.url)
     assert (url.hostname, url.port) == ("grafana", 3000)
-    public = urlsplit(settings.grafana.public_url)  # links in the Telegram messages
+    public = urlsplit(settings.values["public_url"])  # links in the Telegram messages
     assert (public.hostname, public.port) == ("localhost", PUBLISHED["grafana"])
 
 
@@ -761,17 +765,18 @@ def test_the_worst_case_alert_delay_the_settings_imply_is_within_budget() -> Non
     """Arithmetic on configuration: a scrape, an evaluation and the pending period, added up,
     fit in the budget. It measures nothing; the measured delay from a run to the message is in
     bench/telegram_latency.py and tests/test_alertmanager_telegram.py."""
-    alerting = provision_settings().alerting
+    alerting = provision_settings().values["alerting"]
     worst_case = (
         scrape_seconds()
-        + duration_seconds(alerting.interval)
-        + duration_seconds(alerting.pending_period)
+        + duration_seconds(alerting["interval"])
+        + duration_seconds(alerting["pending_period"])
     )
     assert worst_case <= ALERT_BUDGET_SECONDS
 
 
 def test_grafana_yaml_states_the_scrape_interval_prometheus_uses() -> None:
-    assert duration_seconds(provision_settings().prometheus.scrape_interval) == scrape_seconds()
+    scrape_interval = provision_settings().values["prometheus"]["scrape_interval"]
+    assert duration_seconds(scrape_interval) == scrape_seconds()
 
 
 def test_the_environment_helpers_see_what_compose_sees() -> None:

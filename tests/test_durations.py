@@ -20,8 +20,8 @@ from provisioning.settings import SettingsError, duration_seconds
 
 
 def overrides(settings: dict[str, str]) -> dict[str, str]:
-    """grafana.yaml keys (section__key) as the environment overrides provision.py reads."""
-    return {f"PROVISION__{key.upper()}": value for key, value in settings.items()}
+    """grafana.yaml values (section__key) as the environment overrides provision.py reads."""
+    return {f"PROVISION__VALUES__{key.upper()}": value for key, value in settings.items()}
 
 
 def applied_with(fake: FakeGrafana, **settings: str) -> None:
@@ -38,7 +38,8 @@ KINDS = ("notification policy", "rule group")
 
 
 def our_route(fake: FakeGrafana) -> dict:
-    return next(r for r in fake.state.policy_tree["routes"] if r.get("receiver") == "Telegram")
+    [branch] = fake.state.policy_tree["routes"]
+    return next(r for r in branch["routes"] if r.get("receiver") == "Telegram")
 
 
 def rule_for(fake: FakeGrafana) -> set[str]:

@@ -1,16 +1,13 @@
-"""provision.py without a Grafana: settings, validate, export, and the Telegram message
+"""provision.py without a Grafana: settings, validate, and the Telegram message
 rendered by Alertmanager's real template engine (amtool), which Grafana's shares."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 import subprocess
-import sys
-from html.parser import HTMLParser
 from dataclasses import replace
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +18,12 @@ import names
 from conftest import ROOT
 from provision_cli import CHAT_ID, TOKEN, error_line, provision
 from provisioning.discover import Discovered, discover
-from provisioning.kinds import Kind, Routes, RuleGroups, Stack
+from provisioning.kinds import ContactPoints, Kind, Routes, RuleGroups, Stack
 from provisioning.model import Dashboard, Reduce, Route, RuleGroup, Threshold
 from provisioning.settings import SettingsError, load_credentials, load_settings, read_env
 from provisioning.validate import validate
 
 AMTOOL = Path("/usr/bin/amtool")
-STRACE = Path("/usr/bin/strace")
 ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": CHAT_ID}
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a"}
 STACK = Stack("drift", environ=ENV)
@@ -56,7 +52,7 @@ def drift_group() -> RuleGroup:
 
 
 def replaced(definitions: list[Any], old: Any, new: Any) -> list[Any]:
-    return [new if d is old else d for d in definitions]
+    return [new if d == old else d for d in definitions]
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -126,7 +122,7 @@ def test_a_partial_settings_file_overrides_only_the_keys_it_sets(tmp_path: Path)
         ("dashboard:\n  title: x\n", "dashboard: the definitions' settings live under values:"),
         ("values:\n  dashboard: data-drift\n", "values.dashboard: expected a mapping"),
         ("values:\n  dashboard:\n    refresh: [10s]\n", "values.dashboard.refresh: expected text"),
-        ("values:\n  folder: {}\n", "missing setting: values.folder.uid"),
+        ("values:\n  folder:\n    uid: 5\n", "values.folder.uid: expected text"),
         ("- dashboard\n", "mine.yaml: expected a mapping of settings"),
         ("dashboard: [\n", "mine.yaml: not valid YAML"),
     ],
@@ -374,120 +370,6 @@ def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
     assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in found_problems
 
 
-# --- export -------------------------------------------------------------------------------
-
-
-def test_export_writes_file_provisioning_with_secrets_as_references(tmp_path: Path) -> None:
-    run = provision(None, "export", str(tmp_path))
-    assert run.returncode == 0, run.stderr
-    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert files == [
-        "alerting/drift.yaml",
-        "dashboards/drift.yaml",
-        "dashboards/drift/data-drift.json",
-        "datasources/drift.yaml",
-    ]
-    everything = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
-    assert TOKEN not in everything
-
-    datasources = yaml.safe_load((tmp_path / "datasources/drift.yaml").read_text())
-    assert set(datasources) == {"apiVersion", "datasources"}
-    assert {"name", "type", "uid", "url", "access"} <= set(datasources["datasources"][0])
-
-    providers = yaml.safe_load((tmp_path / "dashboards/drift.yaml").read_text())["providers"]
-    assert providers[0]["options"]["path"].endswith("/dashboards/drift")
-    assert json.loads((tmp_path / "dashboards/drift/data-drift.json").read_text())["uid"] == (
-        "data-drift"
-    )
-
-    alerting = yaml.safe_load((tmp_path / "alerting/drift.yaml").read_text())
-    assert set(alerting) == {"apiVersion", "templates", "contactPoints", "policies", "groups"}
-    settings = alerting["contactPoints"][0]["receivers"][0]["settings"]
-    assert (settings["bottoken"], settings["chatid"]) == (
-        "$TELEGRAM_BOT_TOKEN",
-        "$TELEGRAM_CHAT_ID",
-    )
-    group = alerting["groups"][0]
-    assert (group["folder"], group["interval"]) == ("Data drift", "10s")
-    rule = group["rules"][0]
-    assert {"uid", "title", "condition", "data", "for", "dashboardUid", "panelId"} <= set(rule)
-    assert "__dashboardUid__" not in rule["annotations"]
-    # Grafana expands $VAR in these files: template variables must arrive as $$.
-    assert rule["annotations"]["summary"].startswith("Drift in {{ $$labels.dataset }}")
-    assert "$$alert" in alerting["templates"][0]["template"]
-
-
-def test_export_under_a_file_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("keep me\n")
-    for target in ("grafana", "prometheus"):
-        run = provision(None, "export", "--target", target, str(blocker / "out"))
-        assert_one_error_line(run, f"{blocker} is not a directory")
-    assert list(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "keep me\n"
-
-
-def test_export_for_prometheus_without_telegram_leaves_nothing_behind(tmp_path: Path) -> None:
-    run = provision(None,
-        "export", "--target", "prometheus", str(tmp_path / "out"),
-        TELEGRAM_BOT_TOKEN="", TELEGRAM_CHAT_ID="",
-    )  # fmt: skip
-    assert_one_error_line(run, "TELEGRAM_BOT_TOKEN")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_failed_export_removes_what_it_created_and_keeps_what_was_there(tmp_path: Path) -> None:
-    (tmp_path / "dashboards").mkdir()
-    (tmp_path / "dashboards" / "drift").write_text("in the way of the dashboard JSON's folder")
-    (tmp_path / "notes.txt").write_text("mine\n")
-    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
-    run = provision(None, "export", str(tmp_path))
-    assert_one_error_line(run, "cannot write")
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
-
-
-def test_alertmanager_yml_holds_the_token_and_is_private_from_its_creation(tmp_path: Path) -> None:
-    """Traced: every file that becomes alertmanager.yml is created 0600 and never chmod-ed."""
-    if not STRACE.exists():
-        pytest.skip(f"{STRACE} not installed (make system-packages installs it)")
-    out, trace = tmp_path / "out", tmp_path / "trace"
-    out.mkdir()
-    (out / "alertmanager.yml").write_text("left by an older export\n")
-    (out / "alertmanager.yml").chmod(0o644)
-    calls = "open,openat,creat,chmod,fchmod,fchmodat,rename,renameat,renameat2"
-    run = subprocess.run(
-        [str(STRACE), "-f", "-qq", "-e", f"trace={calls}", "-o", str(trace),
-         sys.executable, str(ROOT / "provision.py"), "export", "--target", "prometheus",
-         str(out)],
-        env={**os.environ, **ENV}, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    if "Operation not permitted" in run.stderr:
-        pytest.skip("ptrace is not permitted here")
-    assert run.returncode == 0, run.stderr
-    secret = out / "alertmanager.yml"
-    assert TOKEN in secret.read_text()
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    umask = os.umask(0)
-    os.umask(umask)
-    assert stat.S_IMODE((out / "rules.yml").stat().st_mode) == 0o666 & ~umask  # as any file
-    assert sorted(p.name for p in out.iterdir()) == [
-        "alertmanager.yml",
-        "rules.yml",
-        "telegram.tmpl",
-    ]
-
-    log = trace.read_text()
-    calls_here = [line for line in log.splitlines() if str(out) in line]
-    names = {str(secret)} | {
-        source for source, target in re.findall(r'rename\w*\(.*?"([^"]+)".*?"([^"]+)"', log)
-        if target == str(secret)
-    }  # fmt: skip
-    created = re.findall(r'(?:open|openat|creat)\(.*?"([^"]+)", ([^)]*O_CREAT[^)]*)', log)
-    modes = [args.rsplit(", ", 1)[1] for name, args in created if name in names]
-    assert modes == ["0600"], calls_here
-    assert [line for line in calls_here if "chmod" in line] == []
-    assert "fchmod(" not in log
-
-
 # --- the Telegram message -----------------------------------------------------------------
 
 
@@ -556,8 +438,9 @@ def render(alerts: list[dict[str, Any]], tmp_path: Path, message: str = "drift.t
         "externalURL": "http://localhost:3000",
     }
     (tmp_path / "data.json").write_text(json.dumps(data))
-    environ = {"PROVISION__TELEGRAM__MESSAGE_TEMPLATE": message}
-    template = of(stack(environ), ContactPoint).body["settings"]["message"]
+    environ = {"PROVISION__VALUES__TELEGRAM__MESSAGE_TEMPLATE": message}
+    [contact_point] = bodies(ContactPoints, environ)
+    template = contact_point["settings"]["message"]
     run = subprocess.run(
         [str(AMTOOL), "template", "render", f"--template.glob={ROOT / 'alerting/telegram.tmpl'}",
          f"--template.text={template}", f"--template.data={tmp_path / 'data.json'}"],
@@ -620,7 +503,7 @@ def test_the_plain_text_message_for_parse_mode_none(tmp_path: Path) -> None:
     run = provision(
         None,
         "validate",
-        PROVISION__TELEGRAM__MESSAGE_TEMPLATE="drift.telegram.text",
-        PROVISION__TELEGRAM__PARSE_MODE="None",
+        PROVISION__VALUES__TELEGRAM__MESSAGE_TEMPLATE="drift.telegram.text",
+        PROVISION__VALUES__TELEGRAM__PARSE_MODE="None",
     )
     assert run.returncode == 0, run.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,7 +66,15 @@ class Dashboard:
     folder: Folder
 
     def to_json(self) -> dict[str, Any]:
-        """The dashboard's JSON model (``id`` null: Grafana saves by uid)."""
+        """The dashboard's JSON model (``id`` null: Grafana saves by uid), a fresh copy."""
+        return copy.deepcopy(self._json)
+
+    @property
+    def uid(self) -> str:
+        return str(self._json["uid"])
+
+    @functools.cached_property
+    def _json(self) -> dict[str, Any]:
         try:
             body = json.loads(json.dumps(self.definition, cls=DashboardEncoder, allow_nan=False))
         except (TypeError, ValueError) as exc:
@@ -72,7 +82,3 @@ class Dashboard:
         if not isinstance(body, dict) or not body.get("uid"):
             raise DefinitionError("dashboard: its JSON needs a uid (stable links and alerts)")
         return body | {"id": None}
-
-    @property
-    def uid(self) -> str:
-        return str(self.to_json()["uid"])
