@@ -32,7 +32,8 @@ from typing import Any
 import requests
 
 from provisioning import expressions
-from provisioning.client import GrafanaError, short_reason
+from provisioning.client import short_reason
+from provisioning.errors import ProvisioningError
 from provisioning.expressions import (
     NO_LABELS,
     Command,
@@ -87,7 +88,7 @@ class Instance:
         return asdict(self) | {"values": values}
 
 
-class PreviewError(GrafanaError):
+class PreviewError(ProvisioningError):
     """Prometheus did not answer, or a rule uses what the preview does not evaluate."""
 
 
@@ -417,7 +418,7 @@ class _Prometheus:
                 points = tuple((float(t), float(v)) for t, v in series["values"])
                 yield Series(series["metric"], points)
         else:
-            raise ValueError(kind)
+            raise PreviewError(f"Prometheus answered a {kind!r} result, which no rule reads")
 
     def _get(self, endpoint: str, params: Mapping[str, Any]) -> dict[str, Any]:
         try:
