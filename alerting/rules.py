@@ -127,6 +127,7 @@ def drift_rule(
         no_data="OK",
         dashboard=board,
         panel_id=ADJUSTED_P_VALUE_PANEL_ID,
+        prometheus_alert="DataDriftDetected",  # the name it had before names were derived
     )
 
 
@@ -150,6 +151,7 @@ def stale_rule(*, source: DataSource, board: Dashboard, public_url: str, pending
         no_data="OK",
         dashboard=board,
         panel_id=LAST_RUN_PANEL_ID,
+        prometheus_alert="DriftRunStale",  # the name it had before names were derived
     )
 
 

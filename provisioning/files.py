@@ -8,12 +8,15 @@ import os
 import secrets
 from pathlib import Path
 
+from provisioning.errors import ProvisioningError
+
 PUBLIC_MODE = 0o666  # less the umask, as for any new file
 PRIVATE_MODE = 0o600
 
 
-class ExportError(ValueError):
-    """The files cannot be written; the message says where and why."""
+class ExportError(ProvisioningError, ValueError):
+    """The files cannot be written, or the definitions cannot take the exported form; the
+    message says where and why."""
 
 
 def write_files(

@@ -35,10 +35,10 @@ TOKEN = "123456:fake-test-token"
 CHAT_ID = "-1001234567890"
 # Fast timings for the test; the defaults are measured by bench/telegram_latency.py.
 FAST = {
-    "PROVISION__ALERTING__INTERVAL": "1s",
-    "PROVISION__ALERTING__PENDING_PERIOD": "1s",
-    "PROVISION__POLICY__GROUP_WAIT": "1s",
-    "PROVISION__POLICY__GROUP_INTERVAL": "1s",
+    "PROVISION__VALUES__ALERTING__INTERVAL": "1s",
+    "PROVISION__VALUES__ALERTING__PENDING_PERIOD": "1s",
+    "PROVISION__VALUES__POLICY__GROUP_WAIT": "1s",
+    "PROVISION__VALUES__POLICY__GROUP_INTERVAL": "1s",
 }
 
 

@@ -125,6 +125,7 @@ class Rule:
     paused: bool = False
     dashboard: Dashboard | None = None  # the alert links to it (and to ``panel_id`` on it)
     panel_id: int | None = None
+    prometheus_alert: str | None = None  # its alerts' name when exported for Prometheus
 
     @property
     def condition_step(self) -> str:
