@@ -307,7 +307,9 @@ def exported_intervals(folder: Path) -> dict[str, str]:
         for r in g["rules"]
         if r.get("labels", {}).get(names.ALERT_LABEL) == names.ALERT_LABEL_VALUE
     )
-    routes = yaml.safe_load((folder / "alertmanager.yml").read_text())["route"]["routes"]
+    # The stack's routes sit in its branch, under the root.
+    [branch] = yaml.safe_load((folder / "alertmanager.yml").read_text())["route"]["routes"]
+    routes = branch["routes"]
     matcher = f'{names.ALERT_LABEL}="{names.ALERT_LABEL_VALUE}"'
     route = next(r for r in routes if matcher in r.get("matchers", []))
     return {

@@ -66,7 +66,7 @@ PUBLISHED = {
 ALERTMANAGER_PROFILE = "alertmanager"
 PROFILE_SERVICES = {"alerting-config", "alertmanager"}
 ALERTING_VOLUME = "alerting-config"
-EXPORTED_FILES = {"rules.yml", "alertmanager.yml", "telegram.tmpl"}
+EXPORTED_FILES = {"rules.yml", "alertmanager.yml", "templates.tmpl"}
 # Alertmanager has telegram_configs since 0.24; the export writes a 0.25 configuration.
 OLDEST_ALERTMANAGER = (0, 25)
 # Postgres majors both Airflow 3 and the PostgreSQL project support (13 ended in Nov 2025).
@@ -863,7 +863,7 @@ def test_alertmanager_reads_the_exported_config_read_only() -> None:
     mount = named_volumes("alertmanager")[ALERTING_VOLUME]
     assert mounted_read_only("alertmanager", mount)
     config_file = PurePosixPath(flags("alertmanager")["--config.file"])
-    # telegram.tmpl, which the config names by a relative path, lies next to it.
+    # templates.tmpl, which the config names by a relative path, lies next to it.
     assert config_file == PurePosixPath(mount) / "alertmanager.yml"
 
 
@@ -952,7 +952,7 @@ def test_prometheus_starts_without_the_profile_and_loads_the_rules_on_reload(
         rules = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "vector(1)"}]}]}
         (folder / "rules.yml").write_text(yaml.safe_dump(rules))
         (folder / "alertmanager.yml").write_text("route:\n  receiver: telegram\n")
-        (folder / "telegram.tmpl").write_text('{{ define "t" }}{{ end }}\n')
+        (folder / "templates.tmpl").write_text('{{ define "t" }}{{ end }}\n')
         response = requests.post(f"{url}/-/reload", timeout=10)
         assert response.status_code == 200, response.text
         assert rule_files() == {str(folder / "rules.yml")}
