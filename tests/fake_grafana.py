@@ -22,7 +22,8 @@ Options (``FakeGrafana(**options)``): ``user``/``password`` (basic-auth admin, a
 For tests:
 
 * ``fake.state`` (org 1) / ``fake.org_state(n)``: ``OrgState``, plain dicts (layout in its
-  docstring) to read, or to edit like "someone in the UI" did; ``fake.ui_save_dashboard``.
+  docstring) to read, or to edit like "someone in the UI" did; ``fake.ui_save_dashboard``,
+  ``fake.ui_edit_rule(uid, **fields)`` (validated like the server, refuses locked rules).
 * ``fake.seed_datasource / seed_folder / seed_dashboard / seed_contact_point / seed_route /
   seed_template / seed_mute_timing / seed_rule_group``: "foreign" objects (another team's),
   bypassing the API and the log.
@@ -64,6 +65,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 import yaml
@@ -111,8 +113,13 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
 PROVISIONING_WITHOUT_SECRETS: frozenset[str] = ALL_PERMISSIONS - {PERM_PROVISIONING_SECRETS_READ}
 DEFAULT_TOKEN = "glsa_fake_admin_token"
 
-# Secure settings per integration type: redacted on GET (§0.3), kept on "[REDACTED]" in a PUT.
-# From grafana/alerting receivers (the ones provision.py could plausibly use).
+# Secure settings per integration type: redacted on GET (§0.3), kept on "[REDACTED]" in a PUT;
+# omitted from a PUT, a secret is gone (UpdateContactPoint restores only "[REDACTED]" values).
+# Checked for 11.4 against Grafana's channels_config/available_channels.go (Secure: true) and
+# grafana/alerting's receivers at its late-2024 commit be61d61f (decryptFn keys): telegram
+# bottoken; slack url, token; webhook password, authorization_credentials (webhook's
+# hmacConfig.secret only exists since grafana/alerting 2acbeef2, 2025-02, after 11.4); email
+# none. The other rows are unverified.
 SECRET_KEYS: dict[str, tuple[str, ...]] = {
     "telegram": ("bottoken",),
     "slack": ("url", "token"),
@@ -147,6 +154,7 @@ THRESHOLD_TWO_PARAMS = frozenset(
     {"within_range", "outside_range", "within_range_included", "outside_range_included"}
 )
 TELEGRAM_PARSE_MODES = frozenset({"markdown", "markdownv2", "html", "none"})
+SLACK_API_URL = "https://slack.com/api/chat.postMessage"  # receivers/slack APIURL
 
 _UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
 _MATH_REF_RE = re.compile(r"\$\{?([A-Za-z0-9_]+)\}?")
@@ -414,6 +422,20 @@ def normalise_matcher(text: str) -> str:
     return f"{name}{op}{json.dumps(value, ensure_ascii=False)}"
 
 
+def split_matcher(text: str) -> list[str]:
+    """A normalised matcher string back into ``[name, op, value]``."""
+    match = _MATCHER_RE.match(text)
+    assert match is not None
+    name, op, value = match.groups()
+    return [name, op, json.loads(value)]
+
+
+def matcher_order(matcher: list[str]) -> tuple[str, str, int]:
+    """labels.Matchers.Less: by name, then value, then match type (=, !=, =~, !~)."""
+    name, op, value = matcher
+    return name, value, MATCH_OPERATORS.index(op)
+
+
 def check_object_matcher(matcher: Any) -> list[str]:
     """One ``object_matchers`` entry, ``["label", "=|!=|=~|!~", "value"]`` (§5.2)."""
     if (
@@ -456,6 +478,617 @@ def now_iso() -> str:
 def template_version(template: str) -> str:
     """The optimistic-concurrency token of a template (§5.5): a hash of its content."""
     return hashlib.sha256(template.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# Go text/template: what Parse accepts (Grafana parses a template group on PUT, §5.5)
+# --------------------------------------------------------------------------------------------
+
+# Go's builtins (text/template funcs.go) and Alertmanager's template.DefaultFuncs as of late 2024
+# (prometheus/alertmanager template/template.go). Grafana 11.x's NotificationTemplate.Validate
+# (definitions/provisioning_templates.go) parses with text/template and html/template and these
+# funcs; grafana/alerting's own template factory only came in 2025 (its commit 9fa39c48), after
+# 11.4. Any other function is "function %q not defined".
+TEMPLATE_FUNCS = frozenset(
+    {
+        *("and", "call", "html", "index", "slice", "js", "len", "not", "or", "print"),
+        *("printf", "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"),
+        *("toUpper", "toLower", "title", "trimSpace", "join", "match", "safeHtml"),
+        *("reReplaceAll", "stringSlice", "date", "tz", "since", "humanizeDuration"),
+    }
+)
+_TEMPLATE_KEYWORDS = frozenset(
+    {"block", "break", "continue", "define", "else", "end", "if", "range", "template", "with"}
+)
+_SPACE = " \t\r\n"
+_WORD_RE = re.compile(r"\w*")
+_NUMBER_RE = re.compile(
+    r"[+-]?(?:0[xX][\w.]*(?:[pP][+-]?\d+)?|0[bBoO][\w]*|\d[\d_]*\.?[\d_]*(?:[eE][+-]?\d+)?"
+    r"|\.\d[\d_]*(?:[eE][+-]?\d+)?)i?"
+)
+_OPERAND_KINDS = frozenset({"ident", "dot", "nil", "var", "field", "bool", "number", "string"})
+_CHAINABLE = _OPERAND_KINDS | {"chain", "rparen"}
+
+
+class GoTemplateError(ValueError):
+    """A Go template parse error, worded like Go: ``template: NAME:LINE: MESSAGE``."""
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # text left right ident keyword dot nil var field chain bool number string
+    #            pipe declare assign comma lparen rparen char error eof
+    value: str
+    line: int
+    spaced: bool = False  # white space before it, inside an action
+
+
+class _GoTemplateLexer:
+    """text/template/parse/lex.go, reduced to the tokens the parser needs. A ``chain`` token
+    is a ``.Field`` written right after an operand (``$x.A``, ``(f).A``, ``.A.B``)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name, self.text = name, text
+        self.pos, self.line, self.spaced = 0, 1, False
+        self.tokens: list[_Tok] = []
+
+    def fail(self, message: str) -> GoTemplateError:
+        return GoTemplateError(f"template: {self.name}:{self.line}: {message}")
+
+    def emit(self, kind: str, value: str) -> None:
+        self.tokens.append(_Tok(kind, value, self.line, self.spaced))
+        self.spaced = False
+
+    def advance(self, end: int) -> None:
+        self.line += self.text.count("\n", self.pos, end)
+        self.pos = end
+
+    def right_delim(self) -> int:
+        """Length of the right delimiter here ("}}" or " -}}"), or 0."""
+        if self.text.startswith("}}", self.pos):
+            return 2
+        rest = self.text[self.pos : self.pos + 4]
+        return 4 if len(rest) == 4 and rest[0] in _SPACE and rest[1:] == "-}}" else 0
+
+    def run(self) -> list[_Tok]:
+        """The tokens; a lexing error becomes an ``error`` token where it happened, so that
+        the parser reports an earlier error first, as Go's concurrent lexer lets it."""
+        try:
+            self.lex()
+        except GoTemplateError as exc:
+            self.emit("error", str(exc))
+        return self.tokens
+
+    def lex(self) -> None:
+        text = self.text
+        while True:
+            start = text.find("{{", self.pos)
+            if start < 0:
+                self.emit("text", text[self.pos :])
+                self.advance(len(text))
+                break
+            self.emit("text", text[self.pos : start])
+            self.advance(start + 2)
+            trim = text[self.pos : self.pos + 2]
+            marker = 2 if len(trim) == 2 and trim[0] == "-" and trim[1] in _SPACE else 0
+            if text.startswith("/*", self.pos + marker):
+                self.comment(self.pos + marker)
+            else:
+                self.advance(self.pos + marker)
+                self.action()
+        self.emit("eof", "")
+
+    def comment(self, at: int) -> None:
+        end = self.text.find("*/", at + 2)
+        if end < 0:
+            raise self.fail("unclosed comment")
+        self.advance(end + 2)
+        delim = self.right_delim()
+        if not delim:
+            raise self.fail("comment ends before closing delimiter")
+        self.advance(self.pos + delim)
+
+    def action(self) -> None:
+        text, depth = self.text, 0
+        self.emit("left", "{{")
+        while True:
+            delim = self.right_delim()
+            if delim:
+                if depth:
+                    raise self.fail("unclosed left paren")
+                self.advance(self.pos + delim)
+                self.emit("right", "}}")
+                return
+            if self.pos >= len(text):
+                raise self.fail("unclosed action")
+            char = text[self.pos]
+            after = text[self.pos + 1 : self.pos + 2]
+            if char in _SPACE:
+                self.advance(self.pos + 1)
+                self.spaced = True
+            elif char == ":":
+                if after != "=":
+                    raise self.fail("expected :=")
+                self.emit("declare", ":=")
+                self.pos += 2
+            elif char in "=|,":
+                self.emit({"=": "assign", "|": "pipe", ",": "comma"}[char], char)
+                self.pos += 1
+            elif char == '"':
+                self.quoted()
+            elif char == "`":
+                end = text.find("`", self.pos + 1)
+                if end < 0:
+                    raise self.fail("unterminated raw quoted string")
+                self.emit("string", text[self.pos : end + 1])
+                self.advance(end + 1)
+            elif char == "'":
+                self.char_constant()
+            elif (
+                char == "$"
+                or char == "_"
+                or char.isalpha()
+                or (char == "." and not after.isdigit())
+            ):
+                self.word()
+            elif char.isdigit() or char in "+-.":
+                self.number()
+            elif char == "(":
+                depth += 1
+                self.emit("lparen", "(")
+                self.pos += 1
+            elif char == ")":
+                depth = max(depth - 1, 0)
+                self.emit("rparen", ")")
+                self.pos += 1
+            elif char.isprintable() and ord(char) < 128:
+                self.emit("char", char)
+                self.pos += 1
+            else:
+                raise self.fail(f"unrecognized character in action: {char!r}")
+
+    def quoted(self) -> None:
+        end = self.pos + 1
+        while True:
+            if end >= len(self.text) or self.text[end] == "\n":
+                raise self.fail("unterminated quoted string")
+            if self.text[end] == "\\":
+                end += 2
+            elif self.text[end] == '"':
+                break
+            else:
+                end += 1
+        self.emit("string", self.text[self.pos : end + 1])
+        self.pos = end + 1
+
+    def char_constant(self) -> None:
+        end = self.pos + 1
+        while end < len(self.text) and self.text[end] != "'":
+            if self.text[end] == "\n":
+                break
+            end += 2 if self.text[end] == "\\" else 1
+        if end >= len(self.text) or self.text[end] != "'":
+            raise self.fail("unterminated character constant")
+        self.emit("number", self.text[self.pos : end + 1])
+        self.pos = end + 1
+
+    def word(self) -> None:
+        text, start = self.text, self.pos
+        first = text[start] if text[start] in "$." else ""
+        end = _WORD_RE.match(text, start + len(first)).end()  # type: ignore[union-attr]
+        word = text[start:end]
+        if end < len(text) and not self.at_terminator(end):
+            raise self.fail(f"bad character {text[end]!r}")
+        adjacent = self.tokens[-1].kind in _CHAINABLE and text[start - 1] not in _SPACE
+        if word == ".":
+            kind = "dot"
+        elif word.startswith("."):
+            kind = "chain" if adjacent else "field"
+        elif word.startswith("$"):
+            kind = "var"
+        elif word in ("true", "false"):
+            kind = "bool"
+        elif word == "nil":
+            kind = "nil"
+        else:
+            kind = "keyword" if word in _TEMPLATE_KEYWORDS else "ident"
+        self.emit(kind, word)
+        self.pos = end
+
+    def at_terminator(self, at: int) -> bool:
+        return self.text[at] in _SPACE + ".,|:)(=" or self.text.startswith("}}", at)
+
+    def number(self) -> None:
+        match = _NUMBER_RE.match(self.text, self.pos)
+        end = match.end() if match else self.pos
+        if end == self.pos or (end < len(self.text) and (self.text[end].isalnum())):
+            raise self.fail(f'bad number syntax: "{self.text[self.pos : end + 1]}"')
+        self.emit("number", self.text[self.pos : end])
+        self.pos = end
+
+
+class _GoTemplateParser:
+    """text/template/parse/parse.go: the structure (define, if/range/with/else/end, block,
+    template, break/continue), pipelines, declared variables and known functions."""
+
+    def __init__(self, name: str, tokens: list[_Tok]) -> None:
+        self.name, self.tokens, self.at = name, tokens, 0
+        self.vars: list[str] = ["$"]
+        self.range_depth = 0
+        self.defined: dict[str, bool] = {}  # template name -> has a non-empty body
+
+    def fail(self, message: str, token: _Tok | None = None) -> GoTemplateError:
+        line = (token or self.peek()).line
+        return GoTemplateError(f"template: {self.name}:{line}: {message}")
+
+    def peek(self) -> _Tok:
+        token = self.tokens[self.at]
+        if token.kind == "error":
+            raise GoTemplateError(token.value)
+        return token
+
+    def next(self) -> _Tok:
+        token = self.peek()
+        self.at += 1
+        return token
+
+    @staticmethod
+    def describe(token: _Tok) -> str:
+        if token.kind == "eof":
+            return "EOF"
+        if token.kind == "keyword":
+            return f"<{token.value}>"
+        return f'"{token.value}"'
+
+    def unexpected(self, token: _Tok, context: str) -> GoTemplateError:
+        return self.fail(f"unexpected {self.describe(token)} in {context}", token)
+
+    def expect(self, kind: str, context: str) -> _Tok:
+        token = self.next()
+        if token.kind != kind:
+            raise self.unexpected(token, context)
+        return token
+
+    def parse(self) -> None:
+        top_empty = True
+        while self.peek().kind != "eof":
+            token = self.peek()
+            after = self.tokens[self.at + 1]
+            if token.kind == "left" and (after.kind, after.value) == ("keyword", "define"):
+                self.at += 2
+                self.definition()
+                continue
+            node = self.text_or_action()
+            if node in ("end", "else"):
+                raise self.fail(f"unexpected {{{{{node}}}}}", token)
+            top_empty = top_empty and node == "empty"
+        if not top_empty:
+            self.add(self.name, empty=False)
+
+    def add(self, name: str, empty: bool) -> None:
+        if self.defined.get(name) and not empty:
+            raise self.fail(f'template: multiple definition of template "{name}"')
+        self.defined[name] = self.defined.get(name, False) or not empty
+
+    def template_name(self, context: str) -> str:
+        token = self.next()
+        if token.kind != "string":
+            raise self.unexpected(token, context)
+        return token.value[1:-1]
+
+    def definition(self) -> None:
+        name = self.template_name("define clause")
+        self.expect("right", "define clause")
+        saved, self.vars = self.vars, ["$"]
+        empty, end = self.item_list()
+        if end != "end":
+            raise self.fail(f"unexpected {{{{{end}}}}} in define clause")
+        self.vars = saved
+        self.add(name, empty)
+
+    def item_list(self) -> tuple[bool, str]:
+        """Items up to {{end}} or {{else}}: (whether all were empty, which ended it)."""
+        empty = True
+        while self.peek().kind != "eof":
+            node = self.text_or_action()
+            if node in ("end", "else"):
+                return empty, node
+            empty = empty and node == "empty"
+        raise self.fail("unexpected EOF")
+
+    def text_or_action(self) -> str:
+        token = self.next()
+        if token.kind == "text":
+            return "empty" if not token.value.strip() else "node"
+        return self.action()
+
+    def action(self) -> str:
+        token = self.next()
+        if token.kind == "keyword":
+            handler = {
+                "block": self.block,
+                "break": self.loop_control,
+                "continue": self.loop_control,
+                "else": self.else_control,
+                "end": self.end_control,
+                "if": self.control,
+                "range": self.control,
+                "template": self.template_control,
+                "with": self.control,
+            }.get(token.value)
+            if handler is not None:
+                return handler(token)
+        self.at -= 1
+        self.pipeline("command", "right")
+        return "node"
+
+    def loop_control(self, token: _Tok) -> str:
+        following = self.next()
+        if following.kind != "right":
+            raise self.unexpected(following, f"{{{{{token.value}}}}}")
+        if not self.range_depth:
+            raise self.fail(f"{{{{{token.value}}}}} outside {{{{range}}}}", token)
+        return "node"
+
+    def else_control(self, token: _Tok) -> str:
+        following = self.peek()
+        if (following.kind, following.value) not in (("keyword", "if"), ("keyword", "with")):
+            self.expect("right", "else")
+        return "else"
+
+    def end_control(self, token: _Tok) -> str:
+        self.expect("right", "end")
+        return "end"
+
+    def control(self, token: _Tok) -> str:
+        context, saved = token.value, len(self.vars)
+        self.pipeline(context, "right")
+        self.range_depth += context == "range"
+        _, end = self.item_list()
+        self.range_depth -= context == "range"
+        if end == "else":
+            chained = self.peek()
+            if context in ("if", "with") and (chained.kind, chained.value) == ("keyword", context):
+                self.next()
+                self.control(chained)
+            else:
+                _, end = self.item_list()
+                if end != "end":
+                    raise self.fail(f"expected end; found {{{{{end}}}}}")
+        del self.vars[saved:]
+        return "node"
+
+    def template_control(self, token: _Tok) -> str:
+        self.template_name("template clause")
+        if self.peek().kind != "right":
+            self.pipeline("template clause", "right")
+        else:
+            self.next()
+        return "node"
+
+    def block(self, token: _Tok) -> str:
+        name = self.template_name("block clause")
+        self.pipeline("block clause", "right")
+        saved, self.vars = self.vars, ["$"]
+        empty, end = self.item_list()
+        self.vars = saved
+        if end != "end":
+            raise self.fail(f"unexpected {{{{{end}}}}} in block clause")
+        self.add(name, empty)
+        return "node"
+
+    def pipeline(self, context: str, end: str) -> None:
+        declared = 0
+        while self.peek().kind == "var" and self.tokens[self.at + 1].kind in (
+            "declare",
+            "assign",
+            "comma",
+        ):
+            variable, sign = self.next(), self.next()
+            self.vars.append(variable.value)
+            declared += 1
+            if sign.kind != "comma":
+                break
+            if context != "range" or declared >= 2:
+                raise self.fail(f"too many declarations in {context}", sign)
+            if self.peek().kind not in ("var", "right", "rparen"):
+                raise self.fail("range can only initialize variables")
+        commands: list[str] = []
+        while True:
+            token = self.next()
+            if token.kind == end:
+                break
+            if token.kind not in _OPERAND_KINDS | {"lparen"}:
+                raise self.unexpected(token, context)
+            self.at -= 1
+            commands.append(self.command())
+        if not commands:
+            raise self.fail(f"missing value for {context}")
+        for stage, first in enumerate(commands[1:], start=2):
+            if first in ("bool", "dot", "nil", "number", "string"):
+                raise self.fail(f"non executable command in pipeline stage {stage}")
+
+    def command(self) -> str:
+        """One command of a pipeline; the kind of its first operand."""
+        first = ""
+        while True:
+            kind = self.operand()
+            first = first or kind
+            token = self.peek()
+            if token.kind in ("right", "rparen"):
+                break
+            if token.kind == "pipe":
+                self.next()
+                break
+            if token.kind not in _OPERAND_KINDS | {"lparen"} or not token.spaced:
+                raise self.unexpected(token, "operand")
+        return first
+
+    def operand(self) -> str:
+        token = self.next()
+        kind = token.kind
+        if kind == "ident" and token.value not in TEMPLATE_FUNCS:
+            raise self.fail(f'function "{token.value}" not defined', token)
+        if kind == "var" and token.value not in self.vars:
+            raise self.fail(f'undefined variable "{token.value}"', token)
+        if kind == "lparen":
+            self.pipeline("parenthesized pipeline", "rparen")
+        elif kind not in _OPERAND_KINDS:
+            raise self.unexpected(token, "operand")
+        if self.peek().kind == "chain":
+            if kind in ("bool", "string", "number", "nil", "dot"):
+                raise self.fail(f'unexpected . after term "{token.value}"')
+            while self.peek().kind == "chain":
+                self.next()
+        return kind
+
+
+def go_template_error(name: str, text: str) -> str | None:
+    """Why Go's template.New(name).Funcs(TEMPLATE_FUNCS).Parse(text) fails, or None."""
+    try:
+        _GoTemplateParser(name, _GoTemplateLexer(name, text).run()).parse()
+    except GoTemplateError as exc:
+        return str(exc)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Alertmanager time intervals (mute timings, §5.5)
+# --------------------------------------------------------------------------------------------
+
+# prometheus/alertmanager timeinterval/timeinterval.go: what its JSON decoders accept and how
+# its encoders write a value back (weekdays as names, months/days/years as numbers, "a:b").
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MONTHS = (
+    *("january", "february", "march", "april", "may", "june", "july", "august"),
+    *("september", "october", "november", "december"),
+)
+_CLOCK_RE = re.compile(r"^((([01][0-9])|(2[0-3])):[0-5][0-9])$|(^24:00$)")  # validTime
+
+
+def _go_atoi(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ValueError(f'strconv.Atoi: parsing "{text}": invalid syntax')
+    return int(text)
+
+
+def _range(text: str, member: Callable[[str], int]) -> tuple[int, int]:
+    """stringableRangeFromString: lower-cased, "a" or "a:b"."""
+    text = text.lower()
+    parts = text.split(":")
+    if len(parts) > 2:
+        raise ValueError(f"couldn't parse range {text}, invalid format")
+    return member(parts[0]), member(parts[-1])
+
+
+def _weekday(text: str) -> int:
+    if text not in WEEKDAYS:
+        raise ValueError(f"{text} is not a valid weekday")
+    return WEEKDAYS.index(text)
+
+
+def _month(text: str) -> int:
+    if text in MONTHS:
+        return MONTHS.index(text) + 1
+    try:
+        return _go_atoi(text)
+    except ValueError:
+        raise ValueError(f"{text} is not a valid month") from None
+
+
+def _inclusive(begin: int, end: int) -> str:
+    """InclusiveRange.MarshalText."""
+    return str(begin) if begin == end else f"{begin}:{end}"
+
+
+def _clock_minutes(text: str) -> int:
+    if not _CLOCK_RE.match(text):
+        raise ValueError(f"couldn't parse timestamp {text}, invalid format")
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _time_range(item: Mapping[str, Any]) -> dict[str, str]:
+    start, end = item.get("start_time") or "", item.get("end_time") or ""
+    if not start or not end:
+        raise ValueError("both start and end times must be provided")
+    first, last = _clock_minutes(start), _clock_minutes(end)
+    if first >= last:
+        raise ValueError("start time cannot be equal or greater than end time")
+    return {
+        "start_time": f"{first // 60:02d}:{first % 60:02d}",
+        "end_time": f"{last // 60:02d}:{last % 60:02d}",
+    }
+
+
+def _weekday_range(text: str) -> str:
+    begin, end = _range(text, _weekday)
+    if begin > end:
+        raise ValueError("start day cannot be before end day")
+    return WEEKDAYS[begin] if begin == end else f"{WEEKDAYS[begin]}:{WEEKDAYS[end]}"
+
+
+def _day_of_month_range(text: str) -> str:
+    begin, end = _range(text, _go_atoi)
+    for day in (begin, end):
+        if day == 0 or not -31 <= day <= 31:
+            raise ValueError(f"{day} is not a valid day of the month: out of range")
+    if begin < 0 < end:
+        raise ValueError("end day must be negative if start day is negative")
+    if (28 + begin if begin < 0 else begin) > (28 + end if end < 0 else end):
+        raise ValueError(f"end day {end} is always before start day {begin}")
+    return _inclusive(begin, end)
+
+
+def _month_range(text: str) -> str:
+    begin, end = _range(text, _month)
+    if begin > end:
+        names = {i + 1: name for i, name in enumerate(MONTHS)}
+        raise ValueError(
+            f"end month {names.get(end, '')} is before start month {names.get(begin, '')}"
+        )
+    return _inclusive(begin, end)
+
+
+def _year_range(text: str) -> str:
+    begin, end = _range(text, _go_atoi)
+    if begin > end:
+        raise ValueError(f"end year {end} is before start year {begin}")
+    return _inclusive(begin, end)
+
+
+def _location(name: str) -> str:
+    """time.LoadLocation: "" and "UTC" are UTC, "Local" is local, else an IANA zone name."""
+    if name in ("", "UTC"):
+        return "UTC"
+    if name == "Local":
+        return name
+    try:
+        if name.startswith("/") or ".." in name:
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown time zone {name}") from None
+    return name
+
+
+def normalise_time_interval(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``time_intervals`` entry as Grafana stores and returns it (Alertmanager's decoders
+    validate, its encoders normalise; empty lists vanish, omitempty). Raises ValueError."""
+    out: dict[str, Any] = {}
+    if item.get("times"):
+        out["times"] = [_time_range(t) for t in item["times"]]
+    for key, parse in (
+        ("weekdays", _weekday_range),
+        ("days_of_month", _day_of_month_range),
+        ("months", _month_range),
+        ("years", _year_range),
+    ):
+        if item.get(key):
+            out[key] = [parse(value) for value in item[key]]
+    if item.get("location") is not None:
+        out["location"] = _location(item["location"])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,9 +1209,11 @@ class OrgState:
       disableResolveMessage, provenance}``; a contact point is every integration of a name.
     * ``policy_tree``: the root ``Route`` as stored (durations normalised);
       ``policy_provenance`` its provenance.
-    * ``templates[name]``: ``{name, template, provenance}``; ``mute_timings[name]`` likewise.
+    * ``templates[name]``: ``{name, template, provenance}``; ``mute_timings[name]``: ``{name,
+      time_intervals (normalised as Alertmanager encodes them), provenance}``.
     * ``rule_groups[(folderUid, title)]``: ``{title, folderUid, interval, rules: [rule]}`` where a
-      rule is the ``ProvisionedAlertRule`` shape plus ``provenance`` (may be "").
+      rule is the ``ProvisionedAlertRule`` shape plus ``provenance`` (may be "");
+      ``notification_settings`` and ``record`` are None when unset.
     * ``test_notifications``: what the receiver test endpoint "sent".
     """
 
@@ -610,7 +1245,12 @@ class OrgState:
 
     def routes(self) -> Iterator[dict[str, Any]]:
         """Every node of the policy tree, root first."""
-        stack = [self.policy_tree]
+        return self.routes_of(self.policy_tree)
+
+    @staticmethod
+    def routes_of(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every node of a route tree, root first."""
+        stack = [tree]
         while stack:
             node = stack.pop()
             yield node
@@ -1295,7 +1935,10 @@ class _Api:
                 title = dash.get("title", "")
                 if query and query not in title.lower():
                     continue
-                if tags and not set(tags) <= set(dash.get("tags") or []):
+                # searchstore.TagsFilter: term IN (tags) ... HAVING COUNT(dashboard.id) >=
+                # len(tags), one row per stored tag: every requested tag must be carried (AND).
+                carried = [tag for tag in dash.get("tags") or [] if tag in tags]
+                if tags and len(carried) < len(tags):
                     continue
                 if folder_uids and record["folderUid"] not in folder_uids:
                     continue
@@ -1405,10 +2048,27 @@ class _Api:
                 return "unknown parse_mode, must be Markdown, MarkdownV2, HTML or None"
         elif kind == "email" and not settings.get("addresses"):
             return "could not find addresses in settings"
-        elif kind == "webhook" and not settings.get("url"):
-            return "required field 'url' is not specified"
-        elif kind == "slack" and not settings.get("url") and not settings.get("token"):
-            return "token must be specified when using the Slack chat API"
+        elif kind == "webhook":
+            if not settings.get("url"):
+                return "required field 'url' is not specified"
+            basic = settings.get("username") and settings.get("password")
+            if basic and settings.get("authorization_credentials"):
+                return (
+                    "both HTTP Basic Authentication and Authorization Header are set, only 1 is "
+                    "permitted"
+                )
+        elif kind == "slack":
+            # receivers/slack/config.go: the url, else endpointUrl, else the chat API, which
+            # needs a recipient, then a token.
+            target = settings.get("url") or settings.get("endpointUrl") or SLACK_API_URL
+            chat_api = target == SLACK_API_URL
+            if chat_api and not str(settings.get("recipient") or "").strip():
+                return "recipient must be specified when using the Slack chat API"
+            mention = settings.get("mentionChannel") or ""
+            if mention not in ("", "here", "channel"):
+                return f'invalid value for mentionChannel: "{mention}"'
+            if chat_api and not settings.get("token"):
+                return "token must be specified when using the Slack chat API"
         return None
 
     def _validate_contact_point(self, cp: dict[str, Any]) -> None:
@@ -1529,10 +2189,15 @@ class _Api:
             for key in ("match", "match_re"):
                 if route.get(key):
                     out[key] = dict(route[key])
+            # Matchers and ObjectMatchers sort themselves when decoded (labels.Matchers order:
+            # name, value, type; alertmanager config/common/matchers.go and the definition
+            # package's ObjectMatchers.UnmarshalJSON).
             if route.get("matchers"):
-                out["matchers"] = [normalise_matcher(m) for m in route["matchers"]]
+                matchers = [normalise_matcher(m) for m in route["matchers"]]
+                out["matchers"] = sorted(matchers, key=lambda m: matcher_order(split_matcher(m)))
             if route.get("object_matchers"):
-                out["object_matchers"] = [check_object_matcher(m) for m in route["object_matchers"]]
+                objects = [check_object_matcher(m) for m in route["object_matchers"]]
+                out["object_matchers"] = sorted(objects, key=matcher_order)
             for key in ("mute_time_intervals", "active_time_intervals"):
                 if route.get(key):
                     out[key] = list(route[key])
@@ -1594,6 +2259,16 @@ class _Api:
                 stack.extend(node.get("routes") or [])
         if problem:
             raise error(400, f"invalid object specification: {problem}")
+        # 11.4 validates mute_time_intervals only (Route.ValidateMuteTimes); an unknown active
+        # time interval fails later, when the saved configuration is decoded again
+        # (checkTimeInterval in the definition package, "undefined active time interval"), a
+        # plain error that RoutePutPolicyTree answers with a bare 500.
+        if any(
+            name not in org.mute_timings
+            for node in org.routes_of(tree)
+            for name in node.get("active_time_intervals") or []
+        ):
+            raise error(500, "Internal Server Error")
 
     def policy_tree_out(self, org: OrgState) -> dict[str, Any]:
         out = copy.deepcopy(org.policy_tree)
@@ -1654,28 +2329,27 @@ class _Api:
 
     @staticmethod
     def _check_template(name: str, text: str) -> str:
-        """``NotificationTemplate.Validate``: content required, trimmed (TrimSpace), wrapped in a
-        define unless it has one (the regex is Grafana's), and it must parse."""
+        """``NotificationTemplate.Validate`` (11.4, definitions/provisioning_templates.go):
+        content required, trimmed (TrimSpace; comments stay), wrapped in a define unless it
+        has one (the regex is Grafana's), then parsed as a Go template (go_template_error)."""
+
+        def invalid(reason: str) -> ApiError:
+            return public_error(
+                400,
+                "alerting.notifications.templates.invalidFormat",
+                "Template is in invalid format. Correct the payload and try again.",
+                {"Error": reason},
+            )
+
         if not text:
-            raise public_error(
-                400,
-                "alerting.notifications.templates.invalidFormat",
-                "Template is in invalid format. Correct the payload and try again.",
-                {"Error": "template must have content"},
-            )
-        opened = len(re.findall(r"\{\{-?\s*(?:define|if|range|with|block)\b", text))
-        closed = len(re.findall(r"\{\{-?\s*end\s*-?\}\}", text))
-        if text.count("{{") != text.count("}}") or opened != closed:
-            raise public_error(
-                400,
-                "alerting.notifications.templates.invalidFormat",
-                "Template is in invalid format. Correct the payload and try again.",
-                {"Error": "invalid template: unbalanced actions"},
-            )
+            raise invalid("template must have content")
         content = text.strip()
         if not re.search(r"\{\{\s*define", content):
             body = "\n".join("  " + line for line in content.split("\n"))
             content = f'{{{{ define "{name}" }}}}\n{body}\n{{{{ end }}}}'
+        problem = go_template_error(name, content)
+        if problem:
+            raise invalid(f"invalid template: {problem}")
         return content
 
     def put_template(self, ctx: Ctx) -> Reply:
@@ -1711,6 +2385,8 @@ class _Api:
         return Reply(204)
 
     # -- §5.5 mute timings ----------------------------------------------------------------
+    # The 11.4 service: pkg/services/ngalert/provisioning/mute_timings.go (MuteTimingService),
+    # errors from provisioning/errors.go; the values are Alertmanager's (normalise_time_interval).
 
     @staticmethod
     def mute_timing_out(timing: dict[str, Any]) -> dict[str, Any]:
@@ -1723,13 +2399,45 @@ class _Api:
             out["provenance"] = timing["provenance"]
         return out
 
-    def _mute_timing(self, ctx: Ctx) -> dict[str, Any]:
-        timing = ctx.org.mute_timings.get(ctx.params["name"])
+    @staticmethod
+    def _find_mute_timing(org: OrgState, name_or_uid: str) -> dict[str, Any] | None:
+        """By name, else by uid (legacy_storage.NameToUid: the name in unpadded base64url)."""
+        timing = org.mute_timings.get(name_or_uid)
         if timing is None:
-            raise public_error(
-                404, "alerting.notifications.time-intervals.notFound", "Time interval not found"
-            )
+            try:
+                padded = name_or_uid + "=" * (-len(name_or_uid) % 4)
+                name = base64.urlsafe_b64decode(padded.encode()).decode()
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
+            timing = org.mute_timings.get(name)
         return timing
+
+    def _mute_timing(self, ctx: Ctx) -> dict[str, Any]:
+        timing = self._find_mute_timing(ctx.org, ctx.params["name"])
+        if timing is None:
+            # ErrTimeIntervalNotFound has no public message: errutil answers its status text.
+            raise public_error(404, "alerting.notifications.time-intervals.notFound", "Not found")
+        return timing
+
+    @staticmethod
+    def _time_intervals(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The body's intervals as stored. Alertmanager's UnmarshalJSON methods validate while
+        the request is decoded, so a bad value is "bad request data" (400)."""
+        try:
+            return [normalise_time_interval(item) for item in body.get("time_intervals") or []]
+        except ValueError as exc:
+            raise BadRequestData(f"time_intervals: {exc}") from exc
+
+    @staticmethod
+    def _check_mute_timing_name(name: str) -> None:
+        """MuteTimeInterval.Validate (a YAML round trip): the only rule is a non-empty name."""
+        if not name:
+            raise public_error(
+                400,
+                "alerting.notifications.time-intervals.invalidFormat",
+                "Time interval is in invalid format. Correct the payload and try again.",
+                {"Error": "missing name in mute time interval"},
+            )
 
     def list_mute_timings(self, ctx: Ctx) -> Reply:
         found = sorted(ctx.org.mute_timings.values(), key=lambda t: t["name"])
@@ -1739,13 +2447,9 @@ class _Api:
         return Reply(200, self.mute_timing_out(self._mute_timing(ctx)))
 
     def create_mute_timing(self, ctx: Ctx) -> Reply:
+        intervals = self._time_intervals(ctx.body)
         name = ctx.body.get("name") or ""
-        if not name:
-            raise public_error(
-                400,
-                "alerting.notifications.time-intervals.invalidFormat",
-                "Time interval is in invalid format. Correct the payload and try again.",
-            )
+        self._check_mute_timing_name(name)
         if name in ctx.org.mute_timings:
             raise public_error(
                 400,
@@ -1753,41 +2457,73 @@ class _Api:
                 "Time interval with this name already exists. Use a different name or update "
                 "existing one.",
             )
-        timing = {
-            "name": name,
-            "time_intervals": copy.deepcopy(ctx.body.get("time_intervals") or []),
-            "provenance": ctx.provenance,
-        }
+        timing = {"name": name, "time_intervals": intervals, "provenance": ctx.provenance}
         ctx.org.mute_timings[name] = timing
         return Reply(201, self.mute_timing_out(timing))
 
     def put_mute_timing(self, ctx: Ctx) -> Reply:
-        timing = self._mute_timing(ctx)
+        intervals = self._time_intervals(ctx.body)
+        # RoutePutMuteTiming: the body's name defaults to the path; a different body name
+        # makes the path a uid, and the timing is renamed.
+        name = ctx.body.get("name") or ctx.params["name"]
+        if name == ctx.params["name"]:
+            timing = ctx.org.mute_timings.get(name)
+        else:
+            timing = self._find_mute_timing(ctx.org, ctx.params["name"])
+            timing = None if timing is None or timing["name"] == ctx.params["name"] else timing
+        if timing is None:
+            raise public_error(404, "alerting.notifications.time-intervals.notFound", "Not found")
         version = ctx.body.get("version") or ""
         if version and version != self.mute_timing_out(timing)["version"]:
-            raise public_error(
-                409, "alerting.notifications.conflict", "provided version does not match"
-            )
+            raise public_error(409, "alerting.notifications.conflict", "Conflict")
         check_relaxed_provenance(timing["provenance"], ctx.provenance)
-        timing["time_intervals"] = copy.deepcopy(ctx.body.get("time_intervals") or [])
-        timing["provenance"] = ctx.provenance
+        if name != timing["name"]:
+            self._rename_mute_timing(ctx.org, timing["name"], name)
+        timing.update(name=name, time_intervals=intervals, provenance=ctx.provenance)
         return Reply(202, self.mute_timing_out(timing))
 
+    @staticmethod
+    def _rename_mute_timing(org: OrgState, old: str, new: str) -> None:
+        """replaceMuteTiming and RenameTimeIntervalInNotificationSettings: routes (mute and
+        active) and rules follow the new name."""
+        org.mute_timings[new] = org.mute_timings.pop(old)
+        for node in org.routes():
+            for key in ("mute_time_intervals", "active_time_intervals"):
+                if node.get(key):
+                    node[key] = [new if n == old else n for n in node[key]]
+        for rule in org.alert_rules().values():
+            settings = rule.get("notification_settings") or {}
+            if settings.get("mute_time_intervals"):
+                settings["mute_time_intervals"] = [
+                    new if n == old else n for n in settings["mute_time_intervals"]
+                ]
+
     def delete_mute_timing(self, ctx: Ctx) -> Reply:
-        timing = ctx.org.mute_timings.get(ctx.params["name"])
+        timing = self._find_mute_timing(ctx.org, ctx.params["name"])
         if timing is None:
-            return Reply(204)
+            return Reply(204)  # "Time interval was not found. Skip deleting"
         name = timing["name"]
-        in_routes = any(name in (n.get("mute_time_intervals") or []) for n in ctx.org.routes())
-        in_rules = any(
-            name in ((r.get("notification_settings") or {}).get("mute_time_intervals") or [])
-            for r in ctx.org.alert_rules().values()
-        )
-        if in_routes or in_rules:
-            raise public_error(
-                409, "alerting.notifications.time-intervals.used", "Time interval is used"
-            )
         check_relaxed_provenance(timing["provenance"], ctx.provenance)
+        # isMuteTimeInUseInRoutes looks at mute_time_intervals only (active ones are not checked
+        # in 11.4); the rules are those whose notification settings name it.
+        in_routes = any(name in (n.get("mute_time_intervals") or []) for n in ctx.org.routes())
+        rules = sorted(
+            uid
+            for uid, rule in ctx.org.alert_rules().items()
+            if name in ((rule.get("notification_settings") or {}).get("mute_time_intervals") or [])
+        )
+        if in_routes or rules:
+            # MakeErrTimeIntervalInUse: a template without a public message, so errutil
+            # answers the status text; what uses it is in "extra".
+            extra: dict[str, Any] = {}
+            if rules:
+                extra["UsedByRules"] = rules
+            if in_routes:
+                extra["UsedByRoutes"] = True
+            raise public_error(409, "alerting.notifications.time-intervals.used", "Conflict", extra)
+        version = ctx.arg("version")
+        if version and version != self.mute_timing_out(timing)["version"]:
+            raise public_error(409, "alerting.notifications.conflict", "Conflict")
         del ctx.org.mute_timings[name]
         return Reply(204)
 
@@ -1843,19 +2579,68 @@ class _Api:
         for key in ("annotations", "labels"):
             if raw.get(key):
                 rule[key] = dict(raw[key])
-        settings = raw.get("notification_settings")
-        if settings:
-            ns = {k: copy.deepcopy(v) for k, v in settings.items() if v not in (None, [], "")}
-            for key in ("group_wait", "group_interval", "repeat_interval"):
-                if key in ns:
-                    ns[key] = self._duration(ns[key], f"notification_settings.{key}")
-            rule["notification_settings"] = ns
-        if raw.get("record"):
-            rule["record"] = dict(raw["record"])
+        rule["notification_settings"] = self.notification_settings(raw)
+        rule["record"] = dict(raw["record"]) if raw.get("record") else None
         return rule
 
+    def notification_settings(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A rule's ``notification_settings`` as Go re-encodes AlertRuleNotificationSettings:
+        a nil pointer is null; receiver always there; group_by, the durations (normalised) and
+        mute_time_intervals omitted when empty. 11.4 has no active_time_intervals (its spec and
+        struct lack it, so Go drops it), nor keep_firing_for or missingSeriesEvalsToResolve on
+        the rule (both came in Grafana 12: grafana/grafana#100750, #109699)."""
+        settings = raw.get("notification_settings")
+        if settings is None:
+            return None
+        out: dict[str, Any] = {"receiver": settings.get("receiver") or ""}
+        if settings.get("group_by"):
+            out["group_by"] = list(settings["group_by"])
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            if settings.get(key) is not None:
+                out[key] = self._duration(settings[key], f"notification_settings.{key}")
+        if settings.get("mute_time_intervals"):
+            out["mute_time_intervals"] = list(settings["mute_time_intervals"])
+        return out
+
+    @staticmethod
+    def notification_settings_problems(settings: Mapping[str, Any], org: OrgState) -> list[str]:
+        """notifier.staticValidator.Validate (pkg/services/ngalert/notifier/validation.go):
+        the settings' own Validate first (its first error only), else every unknown receiver
+        and mute timing ("receiver does not exist: X", "time interval does not exist: Y")."""
+        receiver = settings.get("receiver", "")
+        if not receiver:
+            return ["receiver must be specified"]
+        group_by = settings.get("group_by") or []
+        required = {"alertname", "grafana_folder"}
+        if group_by and group_by != ["..."] and not required <= set(group_by):
+            return [
+                "group by override must contain two required labels: 'alertname' and "
+                "'grafana_folder'"
+            ]
+        for key, what in (
+            ("group_interval", "group interval"),
+            ("repeat_interval", "repeat interval"),
+        ):
+            if settings.get(key) == "0s":
+                return [f"{what} must be greater than zero"]
+        problems = []
+        if receiver not in org.receiver_names():
+            problems.append(f"receiver does not exist: {receiver}")
+        for name in settings.get("mute_time_intervals") or []:
+            if name not in org.mute_timings:
+                problems.append(f"time interval does not exist: {name}")
+        return problems
+
+    def check_single_rule_settings(self, rule: Mapping[str, Any], org: OrgState) -> None:
+        """CreateAlertRule / UpdateAlertRule (provisioning/alert_rules.go) return the
+        validator's plain error, which the handler answers with a bare 500."""
+        settings = rule.get("notification_settings")
+        if settings and self.notification_settings_problems(settings, org):
+            raise error(500, "Internal Server Error")
+
     def check_rule(self, rule: dict[str, Any], org: OrgState) -> None:
-        """Grafana's rule validation (PreSave, expressions, notification settings)."""
+        """Grafana's rule validation (PreSave, expressions); the notification settings are
+        checked by the endpoints (notification_settings_problems)."""
         data = rule["data"]
         if not data:
             raise invalid_rule("no queries or expressions are found")
@@ -1890,21 +2675,6 @@ class _Api:
                 )
         if rule.get("record") and not self.fake.recording_rules_enabled:
             raise invalid_rule("recording rules cannot be created on this instance")
-        settings = rule.get("notification_settings")
-        if settings:
-            receiver = settings.get("receiver", "")
-            if receiver not in org.receiver_names():
-                raise invalid_rule(f"receiver '{receiver}' does not exist")
-            group_by = settings.get("group_by") or []
-            required = {"alertname", "grafana_folder"}
-            if group_by and group_by != ["..."] and not required <= set(group_by):
-                raise invalid_rule(
-                    "group by override must contain two required labels: 'alertname' "
-                    "and 'grafana_folder'"
-                )
-            for name in settings.get("mute_time_intervals") or []:
-                if name not in org.mute_timings:
-                    raise invalid_rule(f"mute time interval '{name}' does not exist")
 
     @staticmethod
     def _check_expression(query: dict[str, Any], refs: list[str]) -> None:
@@ -1981,10 +2751,15 @@ class _Api:
                     raise fail("classic condition refers to an unknown query")
 
     def rule_out(self, rule: dict[str, Any]) -> dict[str, Any]:
-        """A stored rule as the API returns it (provenance omitted when empty)."""
+        """A stored rule as the API returns it (provenance omitted when empty; the pointers
+        notification_settings and record are null when unset, as in the 11.x docs' example
+        response, docs/sources/developers/http_api/alerting_provisioning.md)."""
         out = {k: copy.deepcopy(v) for k, v in rule.items() if k != "provenance"}
         if rule.get("provenance"):
             out["provenance"] = rule["provenance"]
+        out.setdefault("isPaused", False)
+        out.setdefault("notification_settings", None)
+        out.setdefault("record", None)
         return out
 
     @staticmethod
@@ -2054,6 +2829,7 @@ class _Api:
         folder, group = body.get("folderUID", ""), body.get("ruleGroup", "")
         self._folder_for_rules(org, folder)
         rule = self.normalise_rule(body, org, folder, group)
+        self.check_single_rule_settings(rule, org)
         self.check_rule(rule, org)
         rule["uid"] = rule["uid"] or new_uid()
         if self._locate(org, rule["uid"]) is not None:
@@ -2086,6 +2862,7 @@ class _Api:
         folder, group = body.get("folderUID", ""), body.get("ruleGroup", "")
         self._folder_for_rules(org, folder)
         rule = self.normalise_rule({**body, "uid": uid}, org, folder, group)
+        self.check_single_rule_settings(rule, org)
         self.check_rule(rule, org)
         self._title_conflict(
             rule, (r for r in org.alert_rules().values() if r["folderUID"] == folder)
@@ -2166,8 +2943,10 @@ class _Api:
             "execErrState": raw.get("execErrState", ""),
             "for": self._duration(raw.get("for", "0s"), "for"),
             "isPaused": bool(raw.get("isPaused", False)),
+            "notification_settings": self.notification_settings(raw),
+            "record": copy.deepcopy(raw.get("record")),
         }
-        for key in ("annotations", "labels", "notification_settings", "record"):
+        for key in ("annotations", "labels"):
             if raw.get(key):
                 out[key] = copy.deepcopy(raw[key])
         return out
@@ -2224,6 +3003,13 @@ class _Api:
         deleted = [rule for rule in current_rules if rule["uid"] not in kept]
         if not updated and not inserted and not deleted:
             return Reply(200, echo)  # §5.4: an identical body is a no-op (delta.IsEmpty())
+        # ReplaceRuleGroup validates the new or updated rules' notification settings and joins
+        # the validator's errors to ErrAlertRuleFailedValidation (errors.Join: one per line).
+        for rule in result:
+            settings = rule.get("notification_settings")
+            problems = self.notification_settings_problems(settings, org) if settings else []
+            if "updated" not in rule and problems:
+                raise error(400, "\n".join(["invalid alert rule", *problems]))
         # §0.2: api -> none is allowed in a rule group, file -> anything is a 409.
         for old in [*updated, *deleted]:
             if not rule_group_provenance_allowed(old["provenance"], ctx.provenance):
@@ -2779,6 +3565,43 @@ class FakeGrafana:
                 org, {**dashboard, "uid": uid}, record["folderUid"], "ui edit", record
             )
 
+    def ui_edit_rule(
+        self, uid: str, *, org_id: int = 1, allow_provisioned: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Someone edits alert rule ``uid`` in the UI. ``fields`` are ProvisionedAlertRule keys
+        that replace the rule's (``isPaused=True``, ``labels={...}``, ``notification_settings=
+        {"receiver": ...}`` or ``None``, ``**{"for": "5m"}``), normalised and validated as the
+        server does: ValueError when Grafana 11.4 would refuse the edit, or has no such field
+        (``keep_firing_for``). The UI cannot edit a provisioned rule (provenance "api" or
+        "file") unless ``allow_provisioned``. The rule keeps its id and provenance; ``updated``
+        moves. Returns the rule as the API now shows it."""
+        org = self.orgs[org_id]
+        fixed = {"id", "uid", "orgID", "folderUID", "ruleGroup", "updated", "provenance"}
+        editable = set(self.spec.definitions["ProvisionedAlertRule"]["properties"]) - fixed
+        if set(fields) - editable:
+            raise ValueError(f"not an editable rule field in {GRAFANA_VERSION}: {sorted(fields)}")
+        with self._lock:
+            found = self.api._locate(org, uid)
+            if found is None:
+                raise KeyError(f"no alert rule {uid!r}")
+            (folder, title), stored = found
+            if stored["provenance"] and not allow_provisioned:
+                raise ValueError(f"rule {uid!r} is provisioned ({stored['provenance']}): locked")
+            raw = {**self.api.rule_out(stored), **fields}
+            try:
+                rule = self.api.normalise_rule(raw, org, folder, title)
+                self.api.check_rule(rule, org)
+            except (ApiError, BadRequestData) as exc:
+                raise ValueError(f"Grafana refuses this edit: {exc}") from exc
+            settings = rule["notification_settings"]
+            problems = self.api.notification_settings_problems(settings, org) if settings else []
+            if problems:
+                raise ValueError(f"Grafana refuses this edit: {problems}")
+            rule.update(id=stored["id"], updated=now_iso(), provenance=stored["provenance"])
+            rules = org.rule_groups[(folder, title)]["rules"]
+            rules[rules.index(stored)] = rule
+            return self.api.rule_out(rule)
+
     def seed_contact_point(
         self,
         name: str,
@@ -2828,7 +3651,9 @@ class FakeGrafana:
         provenance: str = "",
         org_id: int = 1,
     ) -> dict[str, Any]:
-        timing = {"name": name, "time_intervals": time_intervals or [], "provenance": provenance}
+        """Normalised as Grafana stores it (ValueError for what Alertmanager refuses)."""
+        intervals = [normalise_time_interval(item) for item in time_intervals or []]
+        timing = {"name": name, "time_intervals": intervals, "provenance": provenance}
         with self._lock:
             self.orgs[org_id].mute_timings[name] = timing
         return timing

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -422,14 +425,6 @@ def test_unknown_endpoints_are_404_and_recorded(fake: FakeGrafana, api: Client) 
     ]
 
 
-def test_fields_unknown_to_11_4_are_dropped_like_go_does(fake: FakeGrafana, drift: Client) -> None:
-    newer = rule(keep_firing_for="5m", missingSeriesEvalsToResolve=2)
-    assert drift.put(GROUP_PATH, group(newer)).status_code == 200
-    stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
-    assert "keep_firing_for" not in stored
-    assert "missingSeriesEvalsToResolve" not in stored
-
-
 def test_nulls_on_typed_fields_are_ignored_like_go(fake: FakeGrafana, api: Client) -> None:
     body = {
         "dashboard": {"uid": "d", "id": None, "title": "D"},
@@ -487,6 +482,24 @@ def test_datasource_put_replaces_json_data_but_keeps_secrets(
     assert got["secureJsonFields"] == {"basicAuthPassword": True}
     assert "secureJsonData" not in got
     assert fake.state.datasources["prom"]["secureJsonData"] == {"basicAuthPassword": "pw"}
+
+
+def test_json_data_keys_unknown_to_grafana_come_back_verbatim(api: Client) -> None:
+    """jsonData is a JSON blob (simplejson) in the data_source table: every read path returns it
+    as stored, GET by uid and by name and the list (DataSourceListItemDTO.JsonData)."""
+    json_data = {
+        "httpMethod": "POST",
+        "driftMonitor": {"owner": "drift", "checks": [1, 2.5, None, {"deep": True}]},
+        "x-odd key": "",
+    }
+    assert api.post("/api/datasources", {**PROMETHEUS, "jsonData": json_data}).ok
+    assert api.get("/api/datasources/uid/prom").json()["jsonData"] == json_data
+    assert api.get("/api/datasources/name/Prometheus").json()["jsonData"] == json_data
+    [listed] = api.get("/api/datasources").json()
+    assert listed["jsonData"] == json_data
+    changed = {**json_data, "driftMonitor": {"owner": "ml"}}
+    api.put("/api/datasources/uid/prom", {**PROMETHEUS, "jsonData": changed})
+    assert api.get("/api/datasources").json()[0]["jsonData"] == changed
 
 
 def test_file_provisioned_datasources_are_read_only(fake: FakeGrafana, api: Client) -> None:
@@ -678,6 +691,29 @@ def test_search_filters_by_type_folder_tag_and_query(drift: Client) -> None:
     assert (hit["folderUid"], hit["type"]) == ("drift", "dash-db")
 
 
+def test_search_by_tags_needs_every_tag(drift: Client) -> None:
+    """searchstore.TagsFilter: term IN (tags) GROUP BY dashboard HAVING COUNT >= len(tags)."""
+    for uid, tags, folder in [
+        ("both", ["drift", "prod"], "drift"),
+        ("drift-only", ["drift"], ""),
+        ("prod-only", ["prod"], "drift"),
+    ]:
+        body = {"dashboard": {"uid": uid, "title": uid, "tags": tags}, "folderUid": folder}
+        assert drift.post("/api/dashboards/db", body).ok
+
+    def hits(query: str) -> list[dict[str, Any]]:
+        return drift.get(f"/api/search?type=dash-db&{query}").json()
+
+    assert sorted(h["uid"] for h in hits("tag=drift")) == ["both", "drift-only"]
+    [hit] = hits("tag=drift&tag=prod")
+    assert (hit["uid"], hit["title"], hit["folderUid"]) == ("both", "both", "drift")
+    assert hit["tags"] == ["drift", "prod"]
+    [root] = hits("tag=drift&query=only")
+    assert "folderUid" not in root  # a dashboard at the root: omitempty
+    assert hits("tag=nope") == []
+    assert hits("tag=drift&tag=drift") == []  # the count wants two rows, there is one
+
+
 # -- §0.1 / §0.2 provenance --------------------------------------------------------------------
 
 
@@ -768,6 +804,98 @@ def test_redacted_in_a_put_keeps_the_secret_and_a_new_one_replaces_it(
     body["settings"]["bottoken"] = "654321:NEW"
     drift.put(f"{PROV}/contact-points/tg-drift", body)
     assert fake.state.contact_points["tg-drift"]["settings"]["bottoken"] == "654321:NEW"
+
+
+SECURE_CASES = [
+    ("telegram", {"bottoken": "123:ABC", "chatid": "-100"}, {"bottoken"}),
+    ("slack", {"url": "https://hooks.slack.test/x", "recipient": "#drift"}, {"url"}),
+    ("slack", {"token": "xoxb-1", "recipient": "#drift"}, {"token"}),
+    ("email", {"addresses": "a@example.com;b@example.com"}, set()),
+    (
+        "webhook",
+        {"url": "https://hook.test", "authorization_credentials": "t0ken", "httpMethod": "POST"},
+        {"authorization_credentials"},
+    ),
+    ("webhook", {"url": "https://hook.test", "username": "u", "password": "p"}, {"password"}),
+]
+
+
+@pytest.mark.parametrize(("kind", "settings", "secure"), SECURE_CASES)
+def test_secure_fields_are_redacted_and_only_they(
+    fake: FakeGrafana, api: Client, kind: str, settings: dict[str, str], secure: set[str]
+) -> None:
+    body = {"uid": "cp", "name": "cp", "type": kind, "settings": settings}
+    assert api.post(f"{PROV}/contact-points", body).status_code == 202
+    [shown] = api.get(f"{PROV}/contact-points?name=cp").json()
+    redacted = {k for k, v in shown["settings"].items() if v == REDACTED}
+    assert redacted == secure
+    assert {k: v for k, v in shown["settings"].items() if k not in secure} == {
+        k: v for k, v in settings.items() if k not in secure
+    }
+    assert fake.state.contact_points["cp"]["settings"] == settings  # stored in clear
+
+
+def test_a_secure_field_left_out_of_a_put_is_gone(fake: FakeGrafana, api: Client) -> None:
+    """UpdateContactPoint restores only "[REDACTED]" values from the stored secrets."""
+    settings = {"url": "https://hook.test", "username": "u", "password": "p"}
+    hook = {"uid": "hook", "name": "hook", "type": "webhook", "settings": settings}
+    api.post(f"{PROV}/contact-points", hook)
+    kept = {**hook, "settings": {**settings, "password": REDACTED}}
+    assert api.put(f"{PROV}/contact-points/hook", kept).status_code == 202
+    assert fake.state.contact_points["hook"]["settings"]["password"] == "p"
+    left_out = {**hook, "settings": {"url": "https://hook.test", "username": "u"}}
+    assert api.put(f"{PROV}/contact-points/hook", left_out).status_code == 202
+    assert "password" not in fake.state.contact_points["hook"]["settings"]
+    telegram = copy.deepcopy(TELEGRAM)
+    api.post(f"{PROV}/contact-points", telegram)
+    del telegram["settings"]["bottoken"]
+    response = api.put(f"{PROV}/contact-points/tg-drift", telegram)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": "invalid object specification: could not find Bot Token in settings"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "problem"),
+    [
+        ("slack", {"token": "xoxb-1"}, "recipient must be specified when using the Slack chat API"),
+        ("slack", {"recipient": "#d"}, "token must be specified when using the Slack chat API"),
+        (
+            "slack",
+            {"url": "https://h.test", "mentionChannel": "all"},
+            'invalid value for mentionChannel: "all"',
+        ),
+        ("email", {"singleEmail": True}, "could not find addresses in settings"),
+        ("webhook", {"httpMethod": "POST"}, "required field 'url' is not specified"),
+        (
+            "webhook",
+            {
+                "url": "https://h.test",
+                "username": "u",
+                "password": "p",
+                "authorization_credentials": "t",
+            },
+            "both HTTP Basic Authentication and Authorization Header are set, only 1 is permitted",
+        ),
+        ("pigeon", {"url": "https://h.test"}, "unknown type 'pigeon'"),
+    ],
+)
+def test_contact_point_settings_are_validated_per_type(
+    api: Client, kind: str, settings: dict[str, Any], problem: str
+) -> None:
+    body = {"name": "cp", "type": kind, "settings": settings}
+    response = api.post(f"{PROV}/contact-points", body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": f"invalid object specification: {problem}"},
+    )
+
+
+def test_a_slack_webhook_url_or_custom_endpoint_needs_no_token(api: Client) -> None:
+    for settings in ({"url": "https://hooks.slack.test/x"}, {"endpointUrl": "https://s.test"}):
+        body = {"name": "slack", "type": "slack", "settings": settings}
+        assert api.post(f"{PROV}/contact-points", body).status_code == 202
 
 
 def test_contact_points_are_sorted_and_filtered_by_name(fake: FakeGrafana, drift: Client) -> None:
@@ -897,6 +1025,71 @@ def test_the_policy_root_and_children_are_validated(
     assert response.json()["message"] == f"invalid object specification: {problem}"
 
 
+def test_nested_policies_round_trip_as_grafana_encodes_them(drift: Client) -> None:
+    drift.post(f"{PROV}/mute-timings", {"name": "drift:night", "time_intervals": []})
+    drift.post(f"{PROV}/mute-timings", {"name": "office", "time_intervals": []})
+    tree = {
+        "receiver": DEFAULT_RECEIVER,
+        "group_by": ["grafana_folder", "alertname"],
+        "group_wait": "30s",
+        "routes": [
+            {
+                "receiver": "telegram-drift",
+                "object_matchers": [["team", "=", "drift"], ["env", "!=", "dev"]],
+                "continue": True,
+                "group_by": [],
+                "mute_time_intervals": ["drift:night"],
+                "active_time_intervals": ["office"],
+                "routes": [
+                    {
+                        "matchers": ['severity=~"page|critical"', "dataset=a"],
+                        "group_by": ["..."],
+                        "repeat_interval": "1440m",
+                        "continue": False,
+                        "routes": [],
+                    }
+                ],
+            }
+        ],
+    }
+    assert drift.put(f"{PROV}/policies", tree).status_code == 202
+    got = drift.get(f"{PROV}/policies").json()
+    assert got == {
+        "receiver": DEFAULT_RECEIVER,
+        "group_by": ["grafana_folder", "alertname"],
+        "group_wait": "30s",
+        "routes": [
+            {
+                "receiver": "telegram-drift",
+                "object_matchers": [["env", "!=", "dev"], ["team", "=", "drift"]],  # sorted
+                "continue": True,
+                "mute_time_intervals": ["drift:night"],
+                "active_time_intervals": ["office"],
+                "routes": [
+                    {
+                        "matchers": ['dataset="a"', 'severity=~"page|critical"'],
+                        "group_by": ["..."],
+                        "repeat_interval": "1d",
+                    }
+                ],
+            }
+        ],
+        "provenance": "api",
+    }
+
+
+def test_a_route_naming_an_unknown_active_time_interval_is_a_500(drift: Client) -> None:
+    """11.4 checks mute_time_intervals (400), not active ones: those fail when the saved
+    configuration is decoded again, a plain error answered 500."""
+    tree = {
+        "receiver": DEFAULT_RECEIVER,
+        "routes": [{"receiver": "telegram-drift", "active_time_intervals": ["office"]}],
+    }
+    response = drift.put(f"{PROV}/policies", tree)
+    assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"})
+    assert "routes" not in drift.get(f"{PROV}/policies").json()
+
+
 def test_an_invalid_duration_or_matcher_is_bad_request_data(fake: FakeGrafana, api: Client) -> None:
     bad_duration = {"receiver": DEFAULT_RECEIVER, "group_wait": "10 seconds"}
     assert api.put(f"{PROV}/policies", bad_duration).json() == {"message": "bad request data"}
@@ -959,6 +1152,87 @@ def test_a_template_without_define_is_wrapped_in_one(api: Client) -> None:
     assert trimmed.json()["template"] == '{{ define "t" }}x{{ end }}'  # TrimSpace, like Grafana
 
 
+def test_the_template_list_returns_each_full_text_comments_included(api: Client) -> None:
+    text = (
+        "{{/* Drift messages.\n     Two lines of comment. */}}\n"
+        '{{ define "drift.title" }}{{ .CommonLabels.alertname }}{{ end }}\n'
+        "{{- /* trimmed comment */ -}}\n"
+        '{{ define "drift.body" }}{{ range .Alerts }}{{ .Labels.dataset }}{{ end }}{{ end }}'
+    )
+    assert api.put(f"{PROV}/templates/drift", {"template": f"\n\n{text}\n  "}).ok
+    api.put(f"{PROV}/templates/other", {"template": '{{ define "o" }}o{{ end }}'})
+    listed = {t["name"]: t["template"] for t in api.get(f"{PROV}/templates").json()}
+    assert listed == {"drift": text, "other": '{{ define "o" }}o{{ end }}'}  # only TrimSpace
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ('{{ define "a" }}{{ if .X }}no end{{ end }}', "unexpected EOF"),
+        ('{{ define "a" }}{{ .X }}{{ end }}{{ end }}', "unexpected {{end}}"),
+        ('{{ define "a" }}{{ toupper .X }}{{ end }}', 'function "toupper" not defined'),
+        ('{{ define "a" }}{{ $x }}{{ end }}', 'undefined variable "$x"'),
+        ('{{ define "a" }}{{ .X {{ end }}', 'unexpected "{" in operand'),
+        ('{{ define "a" }}{{/* open comment }}{{ end }}', "unclosed comment"),
+        ('{{ define "a" }}{{ break }}{{ end }}', "{{break}} outside {{range}}"),
+        ('{{ define "a" }}a{{ end }}{{ define "a" }}b{{ end }}', "multiple definition"),
+    ],
+)
+def test_a_template_that_go_cannot_parse_is_400(api: Client, template: str, reason: str) -> None:
+    response = api.put(f"{PROV}/templates/t", {"template": template})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["messageId"] == "alerting.notifications.templates.invalidFormat"
+    assert body["extra"]["Error"].startswith("invalid template: template: t:1: ")
+    assert reason in body["extra"]["Error"]
+    assert api.get(f"{PROV}/templates/t").status_code == 404
+
+
+# What Go's parser accepts or refuses, independent of any function set (amtool is built with
+# Alertmanager's own, older, function list), checked against amtool below.
+GO_TEMPLATE_SYNTAX = [
+    '{{ define "a" }}{{ if .A }}a{{ else if .B }}b{{ else }}c{{ end }}{{ end }}',
+    '{{ define "a" }}{{ range $i, $e := .A }}{{ $i }}{{ $e.Name }}{{ end }}{{ end }}',
+    '{{ define "a" }}{{ with index .Alerts 0 }}{{ .Labels.x }}{{ end }}{{ end }}',
+    '{{ define "a" }}{{ $x := 1 }}{{ $x = 2 }}{{ printf "%d" $x }}{{ end }}',
+    '{{ define "a" }}{{ (len .A).X }}{{ .A.B.C | len }}{{ end }}',
+    '{{ define "a" -}} {{- /* c */ -}} {{ template "b" . }}{{- end }}',
+    '{{ define "a" }}{{ block "b" . }}x{{ end }}{{ end }}',
+    '{{ define "a" }}{{ "s" | printf "%s" }}{{ 1.5e3 }}{{ -3 }}{{ \'c\' }}{{ end }}',
+    '{{ define "a" }}{{ if .A }}{{ $z := 1 }}{{ end }}{{ $z }}{{ end }}',
+    '{{ define "a" }}{{ .A | "x" }}{{ end }}',
+    '{{ define "a" }}{{ }}{{ end }}',
+    '{{ define "a" }}{{ /* not a comment */ }}{{ end }}',
+    '{{ define "a" }}{{/* c */ x}}{{ end }}',
+    '{{ define "a" }}{{ "s".X }}{{ end }}',
+    '{{ define "a" }}{{ .A. }}{{ end }}',
+    '{{ define "a" }}{{ (len .A }}{{ end }}',
+    '{{ define "a" }}{{ len .A) }}{{ end }}',
+    '{{ define "a" }}{{ 3x }}{{ end }}',
+    '{{ define "a" }}{{ "open }}{{ end }}',
+    '{{ define "a" }}{{ range $i, $e, $f := .A }}{{ end }}{{ end }}',
+    '{{ define "a" }}{{ else }}{{ end }}',
+    'text {{ define "t" }}x{{ end }}',
+]
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool (Alertmanager) not installed")
+@pytest.mark.parametrize("template", GO_TEMPLATE_SYNTAX)
+def test_template_parsing_agrees_with_go_as_amtool_runs_it(
+    api: Client, tmp_path: Path, template: str
+) -> None:
+    (tmp_path / "t").write_text(template)
+    amtool = subprocess.run(
+        ["amtool", "template", "render", f"--template.glob={tmp_path / 't'}", "--template.text=x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    response = api.put(f"{PROV}/templates/t", {"template": template})
+    assert response.ok == (amtool.returncode == 0), amtool.stderr
+
+
 def test_template_get_404_and_delete_204(api: Client) -> None:
     missing = api.get(f"{PROV}/templates/nope")
     assert missing.status_code == 404
@@ -980,6 +1254,108 @@ def test_mute_timings_round_trip_and_are_protected_when_used(api: Client) -> Non
     tree = {"receiver": DEFAULT_RECEIVER, "routes": [{"mute_time_intervals": ["night"]}]}
     assert api.put(f"{PROV}/policies", tree).status_code == 202
     assert api.delete(f"{PROV}/mute-timings/night").status_code == 409
+
+
+def test_mute_timing_names_with_a_colon_are_addressable(api: Client) -> None:
+    night = {"name": "drift:night", "time_intervals": [{"weekdays": ["saturday"]}]}
+    assert api.post(f"{PROV}/mute-timings", night).status_code == 201
+    for path in ("drift%3Anight", "drift:night"):
+        assert api.get(f"{PROV}/mute-timings/{path}").json()["name"] == "drift:night"
+    weekend = {**night, "time_intervals": [{"weekdays": ["saturday", "sunday"]}]}
+    assert api.put(f"{PROV}/mute-timings/drift%3Anight", weekend).status_code == 202
+    got = api.get(f"{PROV}/mute-timings/drift%3Anight").json()
+    assert got["time_intervals"] == weekend["time_intervals"]
+    assert [t["name"] for t in api.get(f"{PROV}/mute-timings").json()] == ["drift:night"]
+    assert api.delete(f"{PROV}/mute-timings/drift%3Anight").status_code == 204
+    assert api.get(f"{PROV}/mute-timings/drift%3Anight").status_code == 404
+
+
+def test_time_intervals_come_back_as_alertmanager_encodes_them(api: Client) -> None:
+    sent = {
+        "times": [{"start_time": "09:00", "end_time": "24:00"}],
+        "weekdays": ["Monday:FRIDAY", "sunday"],
+        "days_of_month": ["1:7", "-1"],
+        "months": ["january:march", "May", "12"],
+        "years": ["2024:2026"],
+        "location": "Europe/Paris",
+    }
+    timing = {"name": "office", "time_intervals": [sent, {"weekdays": [], "months": []}]}
+    assert api.post(f"{PROV}/mute-timings", timing).status_code == 201
+    got = api.get(f"{PROV}/mute-timings/office").json()["time_intervals"]
+    assert got == [
+        {
+            "times": [{"start_time": "09:00", "end_time": "24:00"}],
+            "weekdays": ["monday:friday", "sunday"],
+            "days_of_month": ["1:7", "-1"],
+            "months": ["1:3", "5", "12"],
+            "years": ["2024:2026"],
+            "location": "Europe/Paris",
+        },
+        {},
+    ]
+
+
+@pytest.mark.parametrize(
+    "interval",
+    [
+        {"times": [{"start_time": "9:00", "end_time": "17:00"}]},
+        {"times": [{"start_time": "17:00", "end_time": "09:00"}]},
+        {"times": [{"start_time": "09:00"}]},
+        {"times": [{"start_time": "09:00", "end_time": "24:01"}]},
+        {"weekdays": ["funday"]},
+        {"weekdays": ["friday:monday"]},
+        {"weekdays": ["monday:tuesday:friday"]},
+        {"days_of_month": ["0"]},
+        {"days_of_month": ["-1:5"]},
+        {"days_of_month": ["32"]},
+        {"months": ["smarch"]},
+        {"months": ["december:january"]},
+        {"years": ["2026:2024"]},
+        {"location": "Mars/Olympus_Mons"},
+    ],
+)
+def test_an_invalid_time_interval_is_bad_request_data(
+    fake: FakeGrafana, api: Client, interval: dict[str, Any]
+) -> None:
+    """Alertmanager's timeinterval decoders refuse it while Grafana binds the body."""
+    response = api.post(f"{PROV}/mute-timings", {"name": "bad", "time_intervals": [interval]})
+    assert (response.status_code, response.json()) == (400, {"message": "bad request data"})
+    assert [v["operation"] for v in fake.spec_violations] == ["decode"]
+    assert api.get(f"{PROV}/mute-timings/bad").status_code == 404
+
+
+def test_a_mute_timing_needs_a_name(api: Client) -> None:
+    response = api.post(f"{PROV}/mute-timings", {"time_intervals": []})
+    assert response.status_code == 400
+    assert response.json()["messageId"] == "alerting.notifications.time-intervals.invalidFormat"
+    assert response.json()["extra"] == {"Error": "missing name in mute time interval"}
+
+
+def test_a_mute_timing_in_use_cannot_be_deleted(drift: Client) -> None:
+    """MakeErrTimeIntervalInUse (11.4): 409, no public message (errutil's status text),
+    what uses it in extra; routes count by mute_time_intervals only."""
+    drift.post(f"{PROV}/mute-timings", {"name": "drift:night", "time_intervals": []})
+    tree = {
+        "receiver": DEFAULT_RECEIVER,
+        "routes": [{"receiver": "telegram-drift", "mute_time_intervals": ["drift:night"]}],
+    }
+    assert drift.put(f"{PROV}/policies", tree).ok
+    by_route = drift.delete(f"{PROV}/mute-timings/drift%3Anight")
+    assert by_route.status_code == 409
+    assert by_route.json() == {
+        "message": "Conflict",
+        "messageId": "alerting.notifications.time-intervals.used",
+        "statusCode": 409,
+        "extra": {"UsedByRoutes": True},
+    }
+    settings = {"receiver": "telegram-drift", "mute_time_intervals": ["drift:night"]}
+    assert drift.put(GROUP_PATH, group(rule(notification_settings=settings))).ok
+    drift.delete(f"{PROV}/policies")
+    by_rule = drift.delete(f"{PROV}/mute-timings/drift%3Anight")
+    assert by_rule.status_code == 409
+    assert by_rule.json()["extra"] == {"UsedByRules": ["drift-pvalue"]}
+    assert drift.put(GROUP_PATH, group(RULE)).ok
+    assert drift.delete(f"{PROV}/mute-timings/drift%3Anight").status_code == 204
 
 
 def test_mute_timing_updates_check_version_and_provenance(api: Client) -> None:
@@ -1159,12 +1535,150 @@ def test_an_invalid_for_is_bad_request_data(fake: FakeGrafana, drift: Client) ->
     assert fake.spec_violations[0]["operation"] == "decode"
 
 
-def test_notification_settings_need_an_existing_receiver(drift: Client) -> None:
+def test_a_rule_comes_back_with_the_defaults_of_what_it_left_out(drift: Client) -> None:
+    """11.4's ProvisionedAlertRule: isPaused false, the pointers notification_settings and
+    record null (the docs' example response), no keep_firing_for (Grafana 12)."""
+    bare = {k: v for k, v in RULE.items() if k not in ("isPaused", "labels", "annotations")}
+    echo = drift.put(GROUP_PATH, group(bare)).json()["rules"][0]
+    answers = [
+        echo,
+        drift.get(GROUP_PATH).json()["rules"][0],
+        drift.get(f"{PROV}/alert-rules/drift-pvalue").json(),
+        drift.get(f"{PROV}/alert-rules").json()[0],
+    ]
+    for answer in answers:
+        assert answer["isPaused"] is False
+        assert answer["notification_settings"] is None
+        assert answer["record"] is None
+        assert "keep_firing_for" not in answer
+        assert "missingSeriesEvalsToResolve" not in answer
+        assert "labels" not in answer and "annotations" not in answer  # omitempty
+
+
+def test_grafana_12_rule_fields_are_dropped(drift: Client) -> None:
+    """Go drops what 11.4's structs lack (keep_firing_for, missingSeriesEvalsToResolve,
+    notification_settings.active_time_intervals all came in Grafana 12)."""
+    newer = rule(
+        keep_firing_for="5m",
+        missingSeriesEvalsToResolve=2,
+        missing_series_evals_to_resolve=2,
+        notification_settings={"receiver": "telegram-drift", "active_time_intervals": ["x"]},
+    )
+    assert drift.put(GROUP_PATH, group(newer)).status_code == 200
+    stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
+    assert "keep_firing_for" not in stored
+    assert "missingSeriesEvalsToResolve" not in stored
+    assert "missing_series_evals_to_resolve" not in stored
+    assert stored["notification_settings"] == {"receiver": "telegram-drift"}
+
+
+def test_notification_settings_round_trip_as_go_encodes_them(drift: Client) -> None:
+    drift.post(f"{PROV}/mute-timings", {"name": "night", "time_intervals": []})
+    settings = {
+        "receiver": "telegram-drift",
+        "group_by": ["alertname", "grafana_folder", "dataset"],
+        "group_wait": "60s",
+        "group_interval": "300s",
+        "repeat_interval": "240m",
+        "mute_time_intervals": ["night"],
+    }
+    assert drift.put(GROUP_PATH, group(rule(notification_settings=settings))).ok
+    stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()["notification_settings"]
+    assert stored == {
+        **settings,
+        "group_wait": "1m",
+        "group_interval": "5m",
+        "repeat_interval": "4h",
+    }
+    minimal = {"receiver": "telegram-drift", "group_by": [], "mute_time_intervals": []}
+    assert drift.put(GROUP_PATH, group(rule(notification_settings=minimal))).ok
+    stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()["notification_settings"]
+    assert stored == {"receiver": "telegram-drift"}  # omitempty
+
+
+@pytest.mark.parametrize(
+    ("settings", "lines"),
+    [
+        ({"receiver": "nobody"}, ["receiver does not exist: nobody"]),
+        (
+            {"receiver": "telegram-drift", "mute_time_intervals": ["nope"]},
+            ["time interval does not exist: nope"],
+        ),
+        (
+            {"receiver": "nobody", "mute_time_intervals": ["a", "b"]},
+            [
+                "receiver does not exist: nobody",
+                "time interval does not exist: a",
+                "time interval does not exist: b",
+            ],
+        ),
+        (
+            {"receiver": "telegram-drift", "group_by": ["dataset"]},
+            [
+                "group by override must contain two required labels: 'alertname' and "
+                "'grafana_folder'"
+            ],
+        ),
+        (
+            {"receiver": "telegram-drift", "repeat_interval": "0s"},
+            ["repeat interval must be greater than zero"],
+        ),
+    ],
+)
+def test_notification_settings_are_validated_on_a_group_put(
+    drift: Client, settings: dict[str, Any], lines: list[str]
+) -> None:
+    """ReplaceRuleGroup: errors.Join(ErrAlertRuleFailedValidation, validator errors)."""
+    response = drift.put(GROUP_PATH, group(rule(notification_settings=settings)))
+    assert response.status_code == 400
+    assert response.json() == {"message": "\n".join(["invalid alert rule", *lines])}
+    assert drift.get(GROUP_PATH).status_code == 404  # nothing stored
+
+
+def test_a_single_rule_with_an_unknown_receiver_is_a_plain_500(drift: Client) -> None:
+    """CreateAlertRule / UpdateAlertRule return the validator's error unwrapped."""
     body = rule(notification_settings={"receiver": "nobody"})
-    response = drift.put(GROUP_PATH, group(body))
-    assert response.json() == {"message": "invalid alert rule: receiver 'nobody' does not exist"}
-    ok = rule(notification_settings={"receiver": "telegram-drift", "group_wait": "30s"})
-    assert drift.put(GROUP_PATH, group(ok)).status_code == 200
+    created = drift.post(f"{PROV}/alert-rules", body)
+    assert (created.status_code, created.json()) == (500, {"message": "Internal Server Error"})
+    assert drift.post(f"{PROV}/alert-rules", RULE).status_code == 201
+    updated = drift.put(f"{PROV}/alert-rules/drift-pvalue", body)
+    assert updated.status_code == 500
+    assert drift.get(f"{PROV}/alert-rules/drift-pvalue").json()["notification_settings"] is None
+
+
+def test_ui_edit_rule_plays_someone_editing_in_the_ui(fake: FakeGrafana, drift: Client) -> None:
+    none = {"X-Disable-Provenance": "true"}
+    assert drift.put(GROUP_PATH, group(RULE), headers=none).ok
+    before = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
+    shown = fake.ui_edit_rule(
+        "drift-pvalue",
+        isPaused=True,
+        notification_settings={"receiver": "telegram-drift", "group_wait": "60s"},
+        **{"for": "120s"},
+    )
+    after = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
+    assert after == shown
+    assert (after["isPaused"], after["for"], after["id"]) == (True, "2m", before["id"])
+    assert after["notification_settings"] == {"receiver": "telegram-drift", "group_wait": "1m"}
+    assert "provenance" not in after
+    # the next PUT of the original body is a change again, not a no-op
+    assert drift.put(GROUP_PATH, group(RULE), headers=none).ok
+    assert drift.get(f"{PROV}/alert-rules/drift-pvalue").json()["isPaused"] is False
+
+
+def test_ui_edit_rule_refuses_what_grafana_11_4_refuses(fake: FakeGrafana, drift: Client) -> None:
+    drift.put(GROUP_PATH, group(RULE))  # provenance api: locked in the UI
+    with pytest.raises(ValueError, match="provisioned"):
+        fake.ui_edit_rule("drift-pvalue", isPaused=True)
+    assert fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, isPaused=True)["isPaused"]
+    with pytest.raises(ValueError, match="editable"):
+        fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, keep_firing_for="5m")
+    with pytest.raises(ValueError, match="receiver does not exist"):
+        fake.ui_edit_rule(
+            "drift-pvalue", allow_provisioned=True, notification_settings={"receiver": "x"}
+        )
+    with pytest.raises(KeyError):
+        fake.ui_edit_rule("nope", isPaused=True)
 
 
 def test_recording_rules_are_refused_by_default(drift: Client) -> None:
