@@ -114,6 +114,7 @@ def drift_rule(
         },
         condition="drifted",
         labels=labels or {names.ALERT_LABEL: names.ALERT_LABEL_VALUE},
+        series_labels=(names.DATASET_LABEL, names.FEATURE_LABEL),
         annotations={
             "summary": "Drift in {{ $labels.dataset }} / {{ $labels.feature }}",
             "description": "The adjusted p-value of the feature is below the alpha of its run "
@@ -137,6 +138,7 @@ def stale_rule(*, source: DataSource, board: Dashboard, public_url: str, pending
         title="Data drift: scheduled run overdue",
         steps=STALE.steps(source, "overdue", "stale"),
         labels={names.STALE_LABEL: names.ALERT_LABEL_VALUE},
+        series_labels=(names.DATASET_LABEL,),
         annotations={
             "summary": "No drift run for {{ $labels.dataset }} in "
             "{{ humanizeDuration $values.since_last_run.Value }}, longer than its schedule "

@@ -46,6 +46,14 @@ class Wanted:
     secret: frozenset[str] = frozenset()  # settings compared through the key only
 
 
+@dataclass(frozen=True)
+class Clash:
+    """An object under another key holding what a create needs (a name, a title)."""
+
+    key: str | None  # None: not one object of this kind (a contact point's name)
+    message: str
+
+
 class Live:
     """What Grafana holds, read once per plan: each list request is made once and shared by
     the kinds that need it."""
@@ -68,6 +76,7 @@ class Kind:
     model: ClassVar[type]
     locks: ClassVar[bool] = False  # carries provenance, which Grafana never unlocks
     shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
+    holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -106,7 +115,7 @@ class Kind:
         """Remove it (gone already is fine); returns notes for the person."""
         raise NotImplementedError
 
-    def clash(self, wanted: Wanted, live: Live) -> str | None:
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         """What, held by someone else under another key, keeps a create from working."""
         return None
 
@@ -167,12 +176,12 @@ class DataSources(Kind):
         client.request("DELETE", f"/api/datasources/uid/{key}", missing_ok=True)
         return []
 
-    def clash(self, wanted: Wanted, live: Live) -> str | None:
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         name = wanted.body["name"]
         other = next((d for d in live.get("/api/datasources") or [] if d["name"] == name), None)
         if other is None:
             return None
-        return f"its name {name!r} is taken by data source {other['uid']!r}"
+        return Clash(other["uid"], f"its name {name!r} is taken by data source {other['uid']!r}")
 
 
 class Folders(Kind):
@@ -180,7 +189,7 @@ class Folders(Kind):
     dashboards or rules. A folder defined with the uid and title of an existing one is shared,
     and is deleted only when it is the stack's and empty."""
 
-    label, model, shared = "folder", Folder, True
+    label, model, shared, holds = "folder", Folder, True, True
 
     def render(self, definition: Folder) -> Wanted:
         return Wanted(definition.uid, definition.to_json())
@@ -236,11 +245,13 @@ class Folders(Kind):
         )
         return []
 
-    def clash(self, wanted: Wanted, live: Live) -> str | None:
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         title = wanted.body["title"]
         folders = live.get("/api/folders", {"limit": 1000}) or []
         other = next((f for f in folders if f.get("title") == title), None)
-        return None if other is None else f"its title {title!r} is taken by folder {other['uid']!r}"
+        if other is None:
+            return None
+        return Clash(other["uid"], f"its title {title!r} is taken by folder {other['uid']!r}")
 
 
 class Dashboards(Kind):
@@ -294,16 +305,16 @@ class Dashboards(Kind):
         client.request("DELETE", f"/api/dashboards/uid/{key}", missing_ok=True)
         return []
 
-    def clash(self, wanted: Wanted, live: Live) -> str | None:
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         title = wanted.body["dashboard"].get("title", "")
         hits = live.client.get(
             "/api/search",
             params={"type": "dash-db", "query": title, "folderUIDs": wanted.body["folderUid"]},
         )
         other = next((h for h in hits or [] if h.get("title") == title), None)
-        return (
-            None if other is None else f"its title {title!r} is taken by dashboard {other['uid']!r}"
-        )
+        if other is None:
+            return None
+        return Clash(other["uid"], f"its title {title!r} is taken by dashboard {other['uid']!r}")
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -481,7 +492,7 @@ class ContactPoints(Kind):
         client.request("DELETE", f"{PROVISIONING}/contact-points/{key}", missing_ok=True)
         return []
 
-    def clash(self, wanted: Wanted, live: Live) -> str | None:
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         name = wanted.body["name"]
         points = live.get(f"{PROVISIONING}/contact-points") or []
         other = [
@@ -489,7 +500,7 @@ class ContactPoints(Kind):
         ]
         if not other:
             return None
-        return f"its name {name!r} is taken by a contact point that this stack does not own"
+        return Clash(None, f"its name {name!r} is taken by a contact point this stack does not own")
 
 
 class Routes(Kind):
@@ -757,7 +768,11 @@ def _normal_route(route: dict[str, Any]) -> dict[str, Any]:
     timing = ("group_wait", "group_interval", "repeat_interval")
     return {
         "receiver": route.get("receiver") or None,
-        "object_matchers": _matchers(route) + [[m] for m in route.get("matchers") or []],
+        # Grafana answers matchers sorted (by name, value, operator): order means nothing.
+        "object_matchers": sorted(
+            _matchers(route) + [[m] for m in route.get("matchers") or []],
+            key=lambda m: (m[0], m[-1], m[1:-1]),
+        ),
         "group_by": route.get("group_by"),
         **{key: same_duration(route.get(key)) for key in timing},
         "continue": bool(route.get("continue")),

@@ -64,9 +64,10 @@ def make_plan(
     definition names any more are deleted; objects others own are never touched, and a
     definition naming one stops the plan.
 
-    Order: rule groups that go, first (their rules' uids may move to a new group); then
-    every create and update, each kind after those it refers to; then the other deletions,
-    in reverse. An integration replaced by one with new secrets is deleted right after its
+    Order: rule groups that go, first (their rules' uids may move to a new group), and any
+    object of the stack holding the name or title a renamed definition takes; then every
+    create and update, each kind after those it refers to; then the other deletions, in
+    reverse. An integration replaced by one with new secrets is deleted right after its
     successor is written: a rotated secret cannot move into the integration in place (its uid
     carries the fingerprint), and Grafana refuses to delete the last integration of a contact
     point that a route uses."""
@@ -79,17 +80,19 @@ def make_plan(
         wanted = [] if destroy else kind.wanted(definitions)
         found = kind.read(live, wanted)
         keys = {w.key for w in wanted}
+        doomed = {
+            key: Change(kind, key, DELETE, None, current, kind.actual(current, None), None)
+            for key, current in found.items()
+            if key not in keys and kind.owner(current) == stack.name
+        }
         for item in wanted:
-            change = _compare(kind, item, found.get(item.key), live, collisions)
-            if change:
+            change = _compare(kind, item, found.get(item.key), live, collisions, doomed, first)
+            if change is not None:
                 writes.append(change)
-        for key, current in found.items():
-            if key in keys or kind.owner(current) != stack.name:
-                continue
-            change = Change(kind, key, DELETE, None, current, kind.actual(current, None), None)
+        for change in doomed.values():
             if isinstance(kind, RuleGroups):
                 first.append(change)
-            elif isinstance(kind, ContactPoints) and current.get("name") in _names(wanted):
+            elif isinstance(kind, ContactPoints) and change.live.get("name") in _names(wanted):
                 writes.append(change)  # replaced by a rotation: right after its successor
             else:
                 last.append(change)
@@ -107,17 +110,30 @@ def make_plan(
 
 
 def _compare(
-    kind: Kind, item: Wanted, current: Any, live: Live, collisions: list[str]
+    kind: Kind,
+    item: Wanted,
+    current: Any,
+    live: Live,
+    collisions: list[str],
+    doomed: dict[str, Change],
+    first: list[Change],
 ) -> Change | None:
+    """The change ``item`` needs, or None after adding to ``collisions``. A create whose
+    name or title an object of the stack holds that goes (in ``doomed``) moves that object's
+    deletion to ``first``."""
     after = kind.expected(item)
     notes = [
         f"not compared: {', '.join(fields)} ({name} is not set; apply needs it)"
         for name, fields in item.unresolved.items()
     ]
     if current is None:
-        clash = kind.clash(item, live) or kind.takes(item, live)
-        if clash:
-            collisions.append(f"{kind.label} {item.key}: {clash}")
+        clash = kind.clash(item, live)
+        if clash is not None and clash.key in doomed and not kind.holds:
+            first.append(doomed.pop(clash.key))
+            clash = None
+        problem = clash.message if clash else kind.takes(item, live)
+        if problem:
+            collisions.append(f"{kind.label} {item.key}: {problem}")
             return None
         return Change(kind, item.key, CREATE, item, None, None, after, notes)
     before = kind.actual(current, item)

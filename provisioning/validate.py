@@ -242,16 +242,15 @@ def _notifications(
             if isinstance(interval, MuteTiming) and interval.name not in timing_names:
                 report.problems.append(f"{where}: mute timing {interval.name!r} is not defined")
     rules = [rule for group in groups for rule in group.rules]
-    labelled = [dict(rule.labels) for rule in rules]
     for route in routes:
-        if not any(_routes(route, labels) for labels in labelled):
+        if not any(_routes(route, rule) for rule in rules):
             report.problems.append(f"route {_describe(route)}: no rule's labels match it, so "
                                    "it routes nothing")  # fmt: skip
-    for rule, labels in zip(rules, labelled, strict=True):
-        if not any(_routes(route, labels) for route in routes):
+    for rule in rules:
+        if not any(_routes(route, rule) for route in routes):
             report.problems.append(
-                f"rule {rule.uid}: no route matches its labels {labels}: its alerts would go "
-                "to the policy tree's default contact point"
+                f"rule {rule.uid}: no route matches its labels {dict(rule.labels)}: its alerts "
+                "would go to the policy tree's default contact point"
             )
 
 
@@ -279,13 +278,17 @@ def _describe(route: Route) -> str:
     return f"{{{matchers}}} -> {route.receiver_name or '(inherited)'}"
 
 
-def _routes(route: Route, labels: dict[str, str]) -> bool:
-    """Whether an alert with ``labels`` ends at a receiver through ``route``."""
-    if not all(_matches(m.operator, labels.get(m.label, ""), m.value) for m in route.matcher_list):
-        return False
+def _routes(route: Route, rule: Rule) -> bool:
+    """Whether an alert of ``rule`` can end at a receiver through ``route``: a matcher on one
+    of the rule's ``series_labels`` may match (the value comes from the series)."""
+    for matcher in route.matcher_list:
+        if matcher.label in rule.series_labels and matcher.label not in rule.labels:
+            continue
+        if not _matches(matcher.operator, rule.labels.get(matcher.label, ""), matcher.value):
+            return False
     return (
         not route.routes
-        or any(_routes(child, labels) for child in route.routes)
+        or any(_routes(child, rule) for child in route.routes)
         or bool(route.receiver_name)
     )
 

@@ -16,7 +16,16 @@ from fake_grafana import (
     PERM_PROVISIONING_WRITE,
     FakeGrafana,
 )
-from provision_cli import CHAT_ID, NEW_TOKEN, TOKEN, applied, plan, provision, telegram
+from provision_cli import (
+    CHAT_ID,
+    NEW_TOKEN,
+    TOKEN,
+    applied,
+    copy_definitions,
+    plan,
+    provision,
+    telegram,
+)
 
 RESOURCES = 7
 # The stack's mark on an integration: <stack>_<identity><fingerprint of its secrets>.
@@ -303,3 +312,25 @@ def test_apply_validates_first_and_writes_nothing_invalid(fake: FakeGrafana) -> 
     assert run.returncode == 1
     assert "not valid: contact point Telegram (telegram): chat id 'my channel'" in run.stderr
     assert fake.requests == []
+
+
+def test_a_route_with_several_matchers_in_any_order_plans_as_unchanged(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    # Grafana answers a route's matchers sorted by name (its routes are read that way). The
+    # route matches a label the drift rule's alerts take from their series.
+    definitions = copy_definitions(tmp_path)
+    (definitions / "alerting/bikes.py").write_text(
+        "from provisioning.model import Route, Values\n\n\n"
+        "def define(values: Values) -> list:\n"
+        "    matchers = {'drift_threshold_detected': 'true', 'dataset': 'bikes'}\n"
+        "    return [Route(receiver='Telegram', matchers=matchers, continue_matching=True)]\n"
+    )
+    applied(fake, "--definitions", str(definitions))
+    [branch] = fake.state.policy_tree["routes"]
+    # Modules are read in name order: alerting/bikes.py comes first.
+    assert [m[0] for m in branch["routes"][0]["object_matchers"]] == [
+        "dataset",
+        "drift_threshold_detected",
+    ]
+    assert plan(fake, "--definitions", str(definitions))[0] == 0

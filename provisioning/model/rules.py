@@ -117,6 +117,8 @@ class Rule:
     steps: Mapping[str, Step]
     condition: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Labels its alerts take from the query's series (e.g. dataset): routes may match them.
+    series_labels: Sequence[str] = ()
     annotations: Mapping[str, str] = field(default_factory=dict)
     pending: str = "0s"
     keep_firing_for: str = "0s"
