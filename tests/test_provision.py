@@ -291,7 +291,7 @@ def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> 
 def test_export_matches_what_apply_sends(fake: FakeGrafana, tmp_path: Path) -> None:
     applied(fake)
     assert provision(None, "export", str(tmp_path)).returncode == 0
-    exported = json.loads((tmp_path / "dashboards/drift/data-drift.json").read_text())
+    exported = json.loads((tmp_path / "dashboards/drift/drift/data-drift.json").read_text())
     live = fake.state.dashboards["data-drift"]["dashboard"]
     assert {k: v for k, v in exported.items() if k not in ("id", "version")} == {
         k: v for k, v in live.items() if k not in ("id", "version")

@@ -78,7 +78,7 @@ def test_config_after_the_subcommand(tmp_path: Path) -> None:
 
     run = provision("export", str(tmp_path / "out"), "--config", str(good), "--org-id", "3")
     assert run.returncode == 0, run.stderr
-    dashboard = json.loads((tmp_path / "out/dashboards/drift/data-drift.json").read_text())
+    dashboard = json.loads((tmp_path / "out/dashboards/drift/drift/data-drift.json").read_text())
     datasources = yaml.safe_load((tmp_path / "out/datasources/drift.yaml").read_text())
     assert dashboard["title"] == "Mine"
     assert datasources["datasources"][0]["orgId"] == 3
