@@ -59,7 +59,6 @@ from fake_grafana import DEFAULT_TOKEN, FakeGrafana, Reply
 from provisioning.discover import discover
 from provisioning.kinds import (
     KINDS,
-    PROVISIONING,
     ContactPoints,
     Dashboards,
     DataSources,
@@ -69,6 +68,7 @@ from provisioning.kinds import (
     RuleGroups,
     Templates,
 )
+from provisioning.kinds.base import PROVISIONING
 from provisioning.model import ContactPoint, Definition, Route
 from provisioning.settings import load_settings
 

@@ -39,7 +39,6 @@ import yaml
 from provisioning.errors import DefinitionError
 from provisioning.files import write_files
 from provisioning.kinds import (
-    ROOT_RECEIVER,
     ContactPoints,
     Dashboards,
     DataSources,
@@ -52,6 +51,7 @@ from provisioning.kinds import (
     Templates,
     Wanted,
 )
+from provisioning.kinds.notifications import ROOT_RECEIVER
 from provisioning.model import Definition
 
 # Where Grafana reads the dashboards' JSON when DIR is mounted at its provisioning path.

@@ -1,0 +1,56 @@
+"""Each kind of Grafana object the toolkit manages: the bodies the definitions ask for, what
+Grafana holds (one list per kind, a read per object where the list is not enough), who owns
+what it holds, what is compared, and how to write or delete it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from provisioning.kinds.base import Clash, Kind, Live, Stack, Wanted
+from provisioning.kinds.dashboards import Dashboards, DataSources, Folders
+from provisioning.kinds.notifications import ContactPoints, MuteTimings, Routes, Templates
+from provisioning.kinds.rules import RuleGroups
+from provisioning.model import Definition
+
+# In the order they are written: each refers only to kinds before it.
+KINDS: tuple[Callable[[Stack], Kind], ...] = (
+    DataSources,
+    Folders,
+    Dashboards,
+    Templates,
+    MuteTimings,
+    ContactPoints,
+    Routes,
+    RuleGroups,
+)
+
+
+def unresolved(definitions: list[Definition], stack: Stack) -> list[str]:
+    """The environment variables that definitions read and that are not set."""
+    return sorted(
+        {
+            name
+            for make in KINDS
+            for item in make(stack).wanted(definitions)
+            for name in item.unresolved
+        }
+    )
+
+
+__all__ = [
+    "KINDS",
+    "Clash",
+    "ContactPoints",
+    "Dashboards",
+    "DataSources",
+    "Folders",
+    "Kind",
+    "Live",
+    "MuteTimings",
+    "Routes",
+    "RuleGroups",
+    "Stack",
+    "Templates",
+    "Wanted",
+    "unresolved",
+]

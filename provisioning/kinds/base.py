@@ -1,0 +1,162 @@
+"""What every kind of Grafana object shares: the stack that writes, an object as wanted, a
+clash, the plan's shared reads, and the interface each kind implements (the kinds are in the
+modules beside this one, in the model's layout).
+
+A kind keeps no state between reading and writing: everything a write needs travels in the
+``Wanted`` and the live object that the plan carries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from provisioning.client import GrafanaClient
+from provisioning.model import Definition
+from provisioning.settings import SettingsError, duration_seconds
+
+PROVISIONING = "/api/v1/provisioning"
+NOT_COMPARED = "(not compared)"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Who writes (the stack's name marks what it owns), where, and how."""
+
+    name: str
+    org_id: int = 1
+    provenance: str = "api"  # what objects should carry: "api" locked, "" UI-editable
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Wanted:
+    """One object as the definitions want it. ``unresolved``: settings read from environment
+    variables that are not set (NAME -> fields); they are not compared and apply needs them."""
+
+    key: str
+    body: dict[str, Any]
+    unresolved: dict[str, list[str]] = field(default_factory=dict)
+    secret: frozenset[str] = frozenset()  # settings compared through the key only
+
+
+@dataclass(frozen=True)
+class Clash:
+    """An object under another key holding what a create needs (a name, a title)."""
+
+    key: str | None  # None: not one object of this kind (a contact point's name)
+    message: str
+
+
+class Live:
+    """What Grafana holds, read once per plan: each list request is made once and shared by
+    the kinds that need it."""
+
+    def __init__(self, client: GrafanaClient) -> None:
+        self.client = client
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        key = (path, repr(sorted((params or {}).items())))
+        if key not in self._cache:
+            self._cache[key] = self.client.get(path, params=params)
+        return self._cache[key]
+
+
+class Kind:
+    """How one kind of object is read, compared, written and deleted."""
+
+    label: ClassVar[str]
+    model: ClassVar[type]
+    locks: ClassVar[bool] = False  # carries provenance, which Grafana never unlocks
+    shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
+    holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def wanted(self, definitions: Iterable[Definition]) -> list[Wanted]:
+        mine = [d for d in definitions if isinstance(d, self.model)]
+        return unique(self.label, [self.render(d) for d in mine])
+
+    def render(self, definition: Any) -> Wanted:
+        raise NotImplementedError
+
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        """Grafana's objects at the wanted keys and every object of the stack, by key."""
+        raise NotImplementedError
+
+    def owner(self, live: Any) -> str | None:
+        """The stack that owns ``live`` (None: made by hand, or by another tool)."""
+        raise NotImplementedError
+
+    def expected(self, wanted: Wanted) -> Any:
+        """What is compared of the definition."""
+        raise NotImplementedError
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        """What is compared of the live object (in the shape of ``wanted``, if any)."""
+        raise NotImplementedError
+
+    def fetch(self, client: GrafanaClient, key: str) -> Any:
+        """The live object at ``key`` now, bypassing the plan's reads (None: absent)."""
+        raise NotImplementedError
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        raise NotImplementedError
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        """Remove it (gone already is fine); returns notes for the person."""
+        raise NotImplementedError
+
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
+        """What, held by someone else under another key, keeps a create from working."""
+        return None
+
+    def takes(self, wanted: Wanted, live: Live) -> str | None:
+        """What a write, create or update, would take from someone else's object."""
+        return None
+
+    def title(self, key: str, body: Any) -> str:
+        """How the plan names the object."""
+        return key
+
+
+# --- comparison helpers -----------------------------------------------------------------------
+
+
+def project(value: Any, shape: Any) -> Any:
+    """``value`` reduced to the keys that ``shape`` has: fields the server adds (ids,
+    versions, defaults) do not count as differences, while every field we set does."""
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {key: project(value.get(key), sub) for key, sub in shape.items()}
+    if isinstance(shape, list) and isinstance(value, list) and len(shape) == len(value):
+        return [project(v, s) for v, s in zip(value, shape, strict=True)]
+    return value
+
+
+def same_duration(text: Any) -> Any:
+    """'60s' and '1m' are the same duration; Grafana answers with its own spelling."""
+    try:
+        return duration_seconds(text) if isinstance(text, str) else text
+    except SettingsError:
+        return text
+
+
+def without_provenance(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_provenance(v) for k, v in value.items() if k != "provenance"}
+    if isinstance(value, list):
+        return [without_provenance(v) for v in value]
+    return value
+
+
+def unique(label: str, items: list[Wanted]) -> list[Wanted]:
+    """Each key once: the same object defined twice counts once, two different ones under
+    one key are an error."""
+    seen: dict[str, Wanted] = {}
+    for item in items:
+        if item.key in seen and seen[item.key].body != item.body:
+            raise SettingsError(f"two different definitions of {label} {item.key!r}")
+        seen.setdefault(item.key, item)
+    return list(seen.values())

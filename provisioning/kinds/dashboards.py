@@ -1,0 +1,203 @@
+"""Data sources, folders and dashboards (API-NOTES §2-4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioning import ownership
+from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Stack, Wanted, project
+from provisioning.kinds.rules import rule_owner
+from provisioning.model.dashboards import Dashboard, DataSource, Folder
+
+
+class DataSources(Kind):
+    label, model = "data source", DataSource
+
+    def render(self, definition: DataSource) -> Wanted:
+        body = definition.to_json()
+        body["jsonData"] = body["jsonData"] | {ownership.LABEL: self.stack.name}
+        return Wanted(definition.uid, body)
+
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        """Each wanted or owned one read by itself: the list has no version to write with."""
+        listed = live.get("/api/datasources") or []
+        keys = {w.key for w in wanted} | {
+            d["uid"] for d in listed if self.owner(d) == self.stack.name
+        }
+        keys &= {d["uid"] for d in listed}
+        return {key: self.fetch(live.client, key) for key in sorted(keys)}
+
+    def owner(self, live: Any) -> str | None:
+        return (live.get("jsonData") or {}).get(ownership.LABEL)
+
+    def expected(self, wanted: Wanted) -> Any:
+        return wanted.body
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        return live if wanted is None else project(live, wanted.body)
+
+    def fetch(self, client: GrafanaClient, key: str) -> Any:
+        return client.get(f"/api/datasources/uid/{key}", missing_ok=True)
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        if live is None:
+            client.request("POST", "/api/datasources", json=wanted.body)
+            return
+        if live.get("readOnly"):
+            raise GrafanaError(
+                f"data source {wanted.key} is provisioned from a file (read-only): remove it "
+                "from Grafana's provisioning files or pick another uid"
+            )
+        body = wanted.body | {"version": live.get("version")}  # refused if edited since read
+        client.request("PUT", f"/api/datasources/uid/{wanted.key}", json=body)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        client.request("DELETE", f"/api/datasources/uid/{key}", missing_ok=True)
+        return []
+
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
+        name = wanted.body["name"]
+        other = next((d for d in live.get("/api/datasources") or [] if d["name"] == name), None)
+        if other is None:
+            return None
+        return Clash(other["uid"], f"its name {name!r} is taken by data source {other['uid']!r}")
+
+
+class Folders(Kind):
+    """A folder has no field to carry a mark: it is the stack's while it holds the stack's
+    dashboards or rules. A folder defined with the uid and title of an existing one is shared,
+    and is deleted only when it is the stack's and empty."""
+
+    label, model, shared, holds = "folder", Folder, True, True
+
+    def render(self, definition: Folder) -> Wanted:
+        return Wanted(definition.uid, definition.to_json())
+
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        """Each wanted or held one read by itself: the list has no version to write with."""
+        mine = self.holding(live)
+        listed = {f["uid"] for f in live.get("/api/folders", {"limit": 1000}) or []}
+        keys = ({w.key for w in wanted} | mine) & listed
+        return {
+            key: self.fetch(live.client, key) | {"owner": self.stack.name if key in mine else None}
+            for key in sorted(keys)
+        }
+
+    def holding(self, live: Live) -> set[str]:
+        """The folders holding the stack's dashboards or rules."""
+        dashboards = live.get("/api/search", Dashboards.search(self.stack)) or []
+        rules = live.get(f"{PROVISIONING}/alert-rules") or []
+        return {d.get("folderUid") or "" for d in dashboards} | {
+            r["folderUID"] for r in rules if rule_owner(r) == self.stack.name
+        }
+
+    def owner(self, live: Any) -> str | None:
+        return live.get("owner")
+
+    def expected(self, wanted: Wanted) -> Any:
+        return {"title": wanted.body["title"]}
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        return {"title": live.get("title")}
+
+    def fetch(self, client: GrafanaClient, key: str) -> Any:
+        return client.get(f"/api/folders/{key}", missing_ok=True)
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        if live is None:
+            client.request("POST", "/api/folders", json=wanted.body)
+        else:
+            body = {"title": wanted.body["title"], "version": live.get("version")}
+            client.request("PUT", f"/api/folders/{wanted.key}", json=body)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        # Deleting a folder deletes everything in it (API-NOTES §3): only an empty one goes.
+        left = client.get("/api/search", params={"folderUIDs": key})
+        rules = [
+            r for r in client.get(f"{PROVISIONING}/alert-rules") or [] if r["folderUID"] == key
+        ]
+        if left or rules:
+            titles = sorted(str(hit.get("title")) for hit in [*left, *rules])
+            return [f"kept: it still holds objects that others made ({', '.join(titles)})"]
+        client.request(
+            "DELETE", f"/api/folders/{key}", params={"forceDeleteRules": "false"}, missing_ok=True
+        )
+        return []
+
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
+        title = wanted.body["title"]
+        folders = live.get("/api/folders", {"limit": 1000}) or []
+        other = next((f for f in folders if f.get("title") == title), None)
+        if other is None:
+            return None
+        return Clash(other["uid"], f"its title {title!r} is taken by folder {other['uid']!r}")
+
+
+class Dashboards(Kind):
+    label, model = "dashboard", Dashboard
+
+    @staticmethod
+    def search(stack: Stack) -> dict[str, Any]:
+        return {"type": "dash-db", "tag": ownership.tag(stack.name), "limit": 5000}
+
+    def render(self, definition: Dashboard) -> Wanted:
+        dashboard = definition.to_json()
+        tags = [t for t in dashboard.get("tags") or [] if not t.startswith(ownership.LABEL)]
+        dashboard["tags"] = [*tags, ownership.tag(self.stack.name)]
+        return Wanted(
+            str(dashboard["uid"]), {"dashboard": dashboard, "folderUid": definition.folder.uid}
+        )
+
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        keys = {hit["uid"] for hit in live.get("/api/search", self.search(self.stack)) or []}
+        keys |= {w.key for w in wanted}
+        found = {key: self.fetch(live.client, key) for key in sorted(keys)}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def owner(self, live: Any) -> str | None:
+        tags = (live.get("dashboard") or {}).get("tags") or []
+        prefix = ownership.tag("")
+        return next((t[len(prefix) :] for t in tags if t.startswith(prefix)), None)
+
+    def expected(self, wanted: Wanted) -> Any:
+        body = wanted.body
+        return {"folderUid": body["folderUid"], "dashboard": _without_ids(body["dashboard"])}
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        meta = live.get("meta") or {}
+        actual = {"folderUid": meta.get("folderUid") or "", "dashboard": live.get("dashboard")}
+        return actual if wanted is None else project(actual, self.expected(wanted))
+
+    def fetch(self, client: GrafanaClient, key: str) -> Any:
+        return client.get(f"/api/dashboards/uid/{key}", missing_ok=True)
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        if live and (live.get("meta") or {}).get("provisioned"):
+            raise GrafanaError(
+                f"dashboard {wanted.key} is provisioned from a file: Grafana refuses API "
+                "changes to it; remove it from the provisioning files first"
+            )
+        body = wanted.body | {"overwrite": True, "message": "provision.py apply"}
+        client.request("POST", "/api/dashboards/db", json=body)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        client.request("DELETE", f"/api/dashboards/uid/{key}", missing_ok=True)
+        return []
+
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
+        title = wanted.body["dashboard"].get("title", "")
+        hits = live.client.get(
+            "/api/search",
+            params={"type": "dash-db", "query": title, "folderUIDs": wanted.body["folderUid"]},
+        )
+        other = next((h for h in hits or [] if h.get("title") == title), None)
+        if other is None:
+            return None
+        return Clash(other["uid"], f"its title {title!r} is taken by dashboard {other['uid']!r}")
+
+
+def _without_ids(dashboard: Any) -> Any:
+    if not isinstance(dashboard, dict):
+        return dashboard
+    return {k: v for k, v in dashboard.items() if k not in ("id", "version")}
