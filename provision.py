@@ -37,12 +37,13 @@ from provisioning.client import GrafanaClient
 from provisioning.discover import DEFAULT_ROOT, Discovered, discover
 from provisioning.errors import ProvisioningError
 from provisioning.export import export
-from provisioning.kinds import ContactPoints, RuleGroups, Stack, unresolved
-from provisioning.model import RuleGroup
+from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
+from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
 from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
+from provisioning.server import Server, read_server
 from provisioning.settings import (
     DEFAULT_FILE,
     Credentials,
@@ -81,6 +82,26 @@ SETTINGS_OPTIONS = (
 
 
 @dataclass(frozen=True)
+class Connection:
+    """A Grafana that answered, what it is, and the kinds through the APIs it serves."""
+
+    client: GrafanaClient
+    server: Server
+
+    def kinds(self, stack: Stack) -> list[Kind]:
+        return [make(stack) for make in kinds_for(self.server)]
+
+    def plan(
+        self, definitions: list[Definition], stack: Stack, destroy: bool = False
+    ) -> list[Change]:
+        return make_plan(self.client, definitions, self.kinds(stack), destroy=destroy)
+
+    def apis(self, stack: Stack) -> dict[str, str]:
+        """Which API each kind goes through."""
+        return {kind.label: kind.api for kind in self.kinds(stack)}
+
+
+@dataclass(frozen=True)
 class Context:
     settings: Settings
     credentials: Credentials
@@ -96,11 +117,13 @@ class Context:
         provenance = "" if grafana.ui_editable else "api"
         return Stack(self.settings.stack, grafana.org_id, provenance, dict(os.environ))
 
-    def client(self, wait: float = 0) -> GrafanaClient:
-        """A client of a Grafana that answers and is healthy (waiting up to ``wait`` s)."""
+    def connect(self, wait: float = 0) -> Connection:
+        """A Grafana that answers and is healthy (waiting up to ``wait`` s), its version and
+        APIs. What it says about deprecated endpoints is shown when the command ends."""
         client = self._client()
-        _guard(lambda: client.wait_until_healthy(wait) if wait else client.check_health())
-        return client
+        health = _guard(lambda: client.wait_until_healthy(wait) if wait else client.check_health())
+        click.get_current_context().call_on_close(lambda: _show_deprecations(client))
+        return Connection(client, _guard(lambda: read_server(client, health)))
 
     def _client(self) -> GrafanaClient:
         grafana = self.settings.grafana
@@ -185,8 +208,9 @@ def plan_command(context: Context, output: str) -> None:
     """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error.
     Needs no integration secret: settings it cannot compare are named."""
     definitions = context.discovered.definitions
-    changes = _guard(lambda: make_plan(context.client(), definitions, context.stack))
-    _show(changes, output)
+    grafana = context.connect()
+    changes = _guard(lambda: grafana.plan(definitions, context.stack))
+    _show(changes, grafana, context.stack, output)
     if any(c.action != UNCHANGED for c in changes):
         raise SystemExit(2)
 
@@ -210,13 +234,14 @@ def apply_command(context: Context, wait: float, output: str) -> None:
     missing = _guard(lambda: unresolved(found.definitions, context.stack))
     if missing:
         raise click.ClickException(f"not set: {', '.join(missing)}; apply needs every one")
-    client = context.client(wait)
+    grafana = context.connect(wait)
 
     def run() -> None:
-        changes = make_plan(client, found.definitions, context.stack)
-        done = apply(client, changes, progress=_progress(output))
+        changes = grafana.plan(found.definitions, context.stack)
+        done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
-            click.echo(json.dumps({"applied": as_json(done), "writes": client.writes}, indent=2))
+            writes = grafana.client.writes
+            click.echo(json.dumps({"applied": as_json(done), "writes": writes}, indent=2))
         else:
             unchanged = len(changes) - len(done)
             click.echo(f"Apply complete: {len(done)} changed, {unchanged} unchanged.")
@@ -229,11 +254,11 @@ def apply_command(context: Context, wait: float, output: str) -> None:
 @with_settings
 def destroy_command(context: Context, output: str) -> None:
     """Remove everything the stack owns, in reverse order; nothing else."""
-    client = context.client()
+    grafana = context.connect()
 
     def run() -> None:
-        changes = make_plan(client, [], context.stack, destroy=True)
-        done = apply(client, changes, progress=_progress(output))
+        changes = grafana.plan([], context.stack, destroy=True)
+        done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
             click.echo(json.dumps({"destroyed": as_json(done)}, indent=2))
         else:
@@ -289,7 +314,10 @@ def test_notification_command(context: Context, contact_point: str | None) -> No
     if missing:
         raise click.ClickException(f"{', '.join(missing)} not set: the test needs them")
     labels = {ownership.LABEL: context.stack.name}
-    _guard(lambda: send_test_notification(context.client(), chosen, labels))
+    grafana, namespace = context.connect(), context.stack.namespace
+    _guard(
+        lambda: send_test_notification(grafana.client, grafana.server, namespace, chosen, labels)
+    )
     click.echo(f"test notification sent through {contact_point}")
 
 
@@ -344,11 +372,21 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 
-def _show(changes: list[Change], output: str) -> None:
+def _show(changes: list[Change], grafana: Connection, stack: Stack, output: str) -> None:
+    apis = grafana.apis(stack)
     if output == "json":
-        click.echo(json.dumps({"changes": as_json(changes)}, indent=2))
-    else:
-        click.echo(render(changes))
+        about = {"version": grafana.server.version, "apis": apis}
+        click.echo(json.dumps({"grafana": about, "changes": as_json(changes)}, indent=2))
+        return
+    click.echo(f"Grafana {grafana.server.version}, stack {stack.name}, org {stack.org_id}:")
+    for label, api in apis.items():
+        click.echo(f"  {label}: {api}")
+    click.echo(render(changes))
+
+
+def _show_deprecations(client: GrafanaClient) -> None:
+    for message, request in client.deprecations.items():
+        click.echo(f"Grafana deprecates {request}: {message}", err=True)
 
 
 def _progress(output: str) -> Callable[[str], None]:

@@ -16,6 +16,8 @@ from provisioning.errors import ProvisioningError
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 60.0
 
+# What Grafana sends about a deprecated endpoint (apps/NOTES.md §a).
+DEPRECATION_HEADERS = ("Warning", "X-API-Deprecation-Date", "X-API-Replacement")
 # What a 403 on a path most likely lacks (API-NOTES §1, "Permissions").
 PERMISSIONS = (
     ("/api/v1/provisioning", "alert.provisioning:write (role fixed:alerting.provisioning:writer)"),
@@ -67,6 +69,7 @@ class GrafanaClient:
         self.backoff = timeout / 20
         self.disable_provenance = disable_provenance
         self.reads = self.writes = 0
+        self.deprecations: dict[str, str] = {}  # what Grafana said -> the first request
         self._session = requests.Session()
         self._session.headers["X-Grafana-Org-Id"] = str(org_id)
         if token:
@@ -140,6 +143,7 @@ class GrafanaClient:
             except requests.RequestException as exc:
                 message = f"{method} {path}: the answer was cut short ({short_reason(exc)})"
                 raise _Passing(GrafanaError(message)) from None
+        self._note_deprecation(method, path, response)
         status = response.status_code
         if status in RETRY_STATUSES:
             wait, unsent = _retry_after(response), status == 429
@@ -159,8 +163,18 @@ class GrafanaClient:
             )
             raise _Passing(GrafanaError(message)) from None
 
-    def check_health(self) -> None:
-        """Fail with one clear line unless a healthy Grafana answers at the URL."""
+    def _note_deprecation(self, method: str, path: str, response: requests.Response) -> None:
+        """Keep what Grafana says about a deprecated endpoint (``Warning``,
+        ``X-API-Deprecation-Date``, ``X-API-Replacement``): each message once, with the first
+        request it came with."""
+        said = [f"{name}: {response.headers[name]}" for name in DEPRECATION_HEADERS
+                if response.headers.get(name)]  # fmt: skip
+        if said:
+            self.deprecations.setdefault("; ".join(said), f"{method} {path}")
+
+    def check_health(self) -> dict[str, Any]:
+        """The health answer (its version); one clear line unless a healthy Grafana answers
+        at the URL."""
         try:
             health = self.get("/api/health")
         except GrafanaError as exc:
@@ -176,14 +190,14 @@ class GrafanaClient:
             raise GrafanaError(
                 f"Grafana at {self.url} is not healthy: database {health['database']}"
             )
+        return health
 
-    def wait_until_healthy(self, seconds: float) -> None:
-        """Poll /api/health until Grafana and its database answer."""
+    def wait_until_healthy(self, seconds: float) -> dict[str, Any]:
+        """Poll /api/health until Grafana and its database answer; the health answer."""
         deadline = time.monotonic() + seconds
         while True:
             try:
-                self.check_health()
-                return
+                return self.check_health()
             except GrafanaError as exc:
                 if time.monotonic() >= deadline:
                     raise GrafanaError(

@@ -4,46 +4,88 @@ provisioned."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.kinds import Wanted
+from provisioning.server import NOTIFICATIONS, Server
 
 TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
 
 
 def send_test_notification(
-    client: GrafanaClient, integrations: list[Wanted], labels: dict[str, str]
+    client: GrafanaClient,
+    server: Server,
+    namespace: str,
+    integrations: list[Wanted],
+    labels: dict[str, str],
 ) -> None:
     """``integrations``: one contact point's, as planned (secrets resolved); the test alert
-    carries ``labels``."""
+    carries ``labels``. Grafana 13 removed the Alertmanager endpoint (410 Gone) for the
+    receivers' ``test`` subresource (apps/NOTES.md §c): that one where it is served."""
+    alert = {
+        "labels": {"alertname": "Test notification from provision.py", **labels},
+        "annotations": {"summary": "If you can read this, alerts reach this contact point."},
+    }
+    version = server.served(NOTIFICATIONS, "beta")
+    failed = (
+        _through_receivers(client, f"{NOTIFICATIONS}/{version}", namespace, integrations, alert)
+        if version
+        else _through_alertmanager(client, integrations, alert)
+    )
+    if failed:
+        raise GrafanaError(f"the test notification failed: {'; '.join(failed)}")
+
+
+def _config(integration: Wanted) -> dict[str, Any]:
+    body = integration.body
+    return {
+        "uid": body["uid"],
+        "type": body["type"],
+        "disableResolveMessage": body["disableResolveMessage"],
+        "settings": body["settings"],
+    }
+
+
+def _through_receivers(
+    client: GrafanaClient,
+    api: str,
+    namespace: str,
+    integrations: list[Wanted],
+    alert: dict[str, Any],
+) -> list[str]:
+    """One test per integration, sent with its whole configuration (secrets in its settings),
+    as the UI tests a contact point being edited; the receiver named as Grafana names it
+    (base64url of its title)."""
+    title = integrations[0].body["name"]
+    name = base64.urlsafe_b64encode(title.encode()).decode().rstrip("=")
+    path = f"/apis/{api}/namespaces/{namespace}/receivers/{name}/test"
+    failed = []
+    for integration in integrations:
+        request = {"integration": _config(integration), "alert": alert}
+        answer = client.request("POST", path, json=request, repeatable=False) or {}
+        if answer.get("status") != "success":
+            failed.append(f"{integration.body['type']}: {answer.get('error') or answer}")
+    return failed
+
+
+def _through_alertmanager(
+    client: GrafanaClient, integrations: list[Wanted], alert: dict[str, Any]
+) -> list[str]:
     name = integrations[0].body["name"]
     configs = []
     for integration in integrations:
-        body = integration.body
-        secure = {k: v for k, v in body["settings"].items() if k in integration.secret}
-        settings = {k: v for k, v in body["settings"].items() if k not in secure}
-        configs.append(
-            {
-                "uid": body["uid"],
-                "name": name,
-                "type": body["type"],
-                "disableResolveMessage": body["disableResolveMessage"],
-                "settings": settings,
-                "secureSettings": secure,
-            }
-        )
+        config = _config(integration) | {"name": name}
+        secure = {k: v for k, v in config["settings"].items() if k in integration.secret}
+        config["settings"] = {k: v for k, v in config["settings"].items() if k not in secure}
+        configs.append(config | {"secureSettings": secure})
     request = {
         "receivers": [{"name": name, "grafana_managed_receiver_configs": configs}],
-        "alert": {
-            "labels": {"alertname": "Test notification from provision.py", **labels},
-            "annotations": {"summary": "If you can read this, alerts reach this contact point."},
-        },
+        "alert": alert,
     }
     answer = client.request("POST", TEST_PATH, json=request, repeatable=False) or {}
-    failed = _failures(answer)
-    if failed:
-        raise GrafanaError(f"the test notification failed: {'; '.join(failed)}")
+    return _failures(answer)
 
 
 def _failures(answer: dict[str, Any]) -> list[str]:

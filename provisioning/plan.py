@@ -12,13 +12,11 @@ from typing import Any
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.errors import ProvisioningError
 from provisioning.kinds import (
-    KINDS,
     ContactPoints,
     Kind,
     Live,
     Routes,
     RuleGroups,
-    Stack,
     Wanted,
 )
 from provisioning.model import Definition
@@ -58,7 +56,7 @@ class Change:
 
 
 def make_plan(
-    client: GrafanaClient, definitions: list[Definition], stack: Stack, destroy: bool = False
+    client: GrafanaClient, definitions: list[Definition], kinds: list[Kind], destroy: bool = False
 ) -> list[Change]:
     """What apply (or destroy) would do; reads only. Objects the stack owns that no
     definition names any more are deleted; objects others own are never touched, and a
@@ -76,7 +74,8 @@ def make_plan(
     writes: list[Change] = []
     last: list[Change] = []
     collisions: list[str] = []
-    for kind in (make(stack) for make in KINDS):
+    for kind in kinds:
+        stack = kind.stack
         wanted = [] if destroy else kind.wanted(definitions)
         found = kind.read(live, wanted)
         keys = {w.key for w in wanted}

@@ -11,6 +11,7 @@ from provisioning.kinds.dashboards import Dashboards, DataSources, Folders
 from provisioning.kinds.notifications import ContactPoints, MuteTimings, Routes, Templates
 from provisioning.kinds.rules import RuleGroups
 from provisioning.model import Definition
+from provisioning.server import Server
 
 # In the order they are written: each refers only to kinds before it.
 KINDS: tuple[Callable[[Stack], Kind], ...] = (
@@ -23,6 +24,14 @@ KINDS: tuple[Callable[[Stack], Kind], ...] = (
     Routes,
     RuleGroups,
 )
+
+
+def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
+    """The kinds, each through the API that ``server`` serves for it (ISSUE: per kind, from
+    discovery): the app-platform API where it is served at a stable enough version, the
+    legacy API otherwise. Rules stay on the rule-group API everywhere: their replacement,
+    rules.alerting.grafana.app, is still v0alpha1."""
+    return KINDS
 
 
 def unresolved(definitions: list[Definition], stack: Stack) -> list[str]:
@@ -52,5 +61,6 @@ __all__ = [
     "Stack",
     "Templates",
     "Wanted",
+    "kinds_for",
     "unresolved",
 ]

@@ -28,6 +28,11 @@ class Stack:
     provenance: str = "api"  # what objects should carry: "api" locked, "" UI-editable
     environ: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def namespace(self) -> str:
+        """The org's namespace in the app-platform APIs: default for org 1 (apps/NOTES.md §b)."""
+        return "default" if self.org_id == 1 else f"org-{self.org_id}"
+
 
 @dataclass
 class Wanted:
@@ -68,6 +73,7 @@ class Kind:
 
     label: ClassVar[str]
     model: ClassVar[type]
+    api: ClassVar[str]  # which of Grafana's APIs it goes through, for the plan's header
     locks: ClassVar[bool] = False  # carries provenance, which Grafana never unlocks
     shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
     holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out

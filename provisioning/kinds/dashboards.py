@@ -12,7 +12,7 @@ from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
 
 class DataSources(Kind):
-    label, model = "data source", DataSource
+    label, model, api = "data source", DataSource, "/api/datasources"
 
     def render(self, definition: DataSource) -> Wanted:
         body = definition.to_json()
@@ -69,7 +69,7 @@ class Folders(Kind):
     dashboards or rules. A folder defined with the uid and title of an existing one is shared,
     and is deleted only when it is the stack's and empty."""
 
-    label, model, shared, holds = "folder", Folder, True, True
+    label, model, api, shared, holds = "folder", Folder, "/api/folders", True, True
 
     def render(self, definition: Folder) -> Wanted:
         return Wanted(definition.uid, definition.to_json())
@@ -135,7 +135,7 @@ class Folders(Kind):
 
 
 class Dashboards(Kind):
-    label, model = "dashboard", Dashboard
+    label, model, api = "dashboard", Dashboard, "/api/dashboards"
 
     @staticmethod
     def search(stack: Stack) -> dict[str, Any]:

@@ -29,7 +29,7 @@ ROOT_RECEIVER = "grafana-default-email"
 
 
 class Templates(Kind):
-    label, model, locks = "notification template", Template, True
+    label, model, api, locks = "notification template", Template, PROVISIONING, True
 
     def render(self, definition: Template) -> Wanted:
         name = ownership.name(self.stack.name, definition.name)
@@ -63,7 +63,7 @@ class Templates(Kind):
 
 
 class MuteTimings(Kind):
-    label, model, locks = "mute timing", MuteTiming, True
+    label, model, api, locks = "mute timing", MuteTiming, PROVISIONING, True
 
     def render(self, definition: MuteTiming) -> Wanted:
         name = ownership.name(self.stack.name, definition.name)
@@ -107,7 +107,7 @@ class ContactPoints(Kind):
     integration's secrets. New secrets make a new integration, and the one holding the old
     ones goes; no one needs the permission to read secrets."""
 
-    label, model, locks = "contact point", ContactPoint, True
+    label, model, api, locks = "contact point", ContactPoint, PROVISIONING, True
 
     def render(self, definition: ContactPoint) -> Wanted:
         raise NotImplementedError  # a contact point is several objects: see ``wanted``
@@ -217,7 +217,7 @@ class Routes(Kind):
     there and nowhere else, other branches stay as they are. The API writes the whole tree
     (API-NOTES §0.4): it is read, the branch is replaced, the rest is written back."""
 
-    label, model, locks = "notification policy", Route, True
+    label, model, api, locks = "notification policy", Route, PROVISIONING, True
 
     def wanted(self, definitions: Iterable[Definition]) -> list[Wanted]:
         routes = [d for d in definitions if isinstance(d, Route)]

@@ -24,7 +24,7 @@ class RuleGroups(Kind):
     """A rule group is written whole. Each rule carries the stack's label, which marks it
     the stack's and routes its alerts into the stack's branch of the policy tree."""
 
-    label, model = "rule group", RuleGroup
+    label, model, api = "rule group", RuleGroup, PROVISIONING
 
     def render(self, definition: RuleGroup) -> Wanted:
         folder, name = definition.folder, definition.name

@@ -1,0 +1,65 @@
+"""Which Grafana answers: its version (``/api/health``) and the API groups it serves
+(``/apis`` discovery). Each kind of object then goes through the API that Grafana serves for
+it (apps/NOTES.md §d): chosen from what is served, not from the version number alone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioning.client import GrafanaClient, GrafanaError
+
+OLDEST_MAJOR = 11
+# The app-platform API groups the toolkit can use (apps/NOTES.md §b).
+NOTIFICATIONS = "notifications.alerting.grafana.app"
+DASHBOARDS = "dashboard.grafana.app"
+FOLDERS = "folder.grafana.app"
+# Kubernetes API versions: v1 (GA) > v1beta2 > v1beta1 > v1alpha1; v0alpha1 is alpha.
+API_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+STABILITY = {"alpha": 0, "beta": 1, None: 2}
+
+
+@dataclass(frozen=True)
+class Server:
+    version: str
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # served versions
+
+    def served(self, group: str, at_least: str) -> str | None:
+        """The most mature version of ``group`` served at ``at_least`` stability ("beta" or
+        "ga") or above; None when there is none."""
+        floor = STABILITY["beta" if at_least == "beta" else None]
+        ranked = [(_rank(v), v) for v in self.groups.get(group, ()) if _rank(v)[0] >= floor]
+        return max(ranked)[1] if ranked else None
+
+
+def _rank(version: str) -> tuple[int, int, int]:
+    found = API_VERSION.match(version)
+    if not found:
+        return (-1, 0, 0)
+    major, stability, minor = found.groups()
+    return (STABILITY[stability], int(major), int(minor or 0))
+
+
+def read_server(client: GrafanaClient, health: Mapping[str, Any]) -> Server:
+    """The version from the health answer (or, when Grafana hides it, the frontend
+    settings), the groups from discovery; Grafana older than 11 is refused in one line."""
+    version = health.get("version")
+    if not version:
+        settings = client.get("/api/frontend/settings", missing_ok=True) or {}
+        version = (settings.get("buildInfo") or {}).get("version")
+    if not version:
+        raise GrafanaError(f"Grafana at {client.url} does not say its version; check hide_version")
+    major = re.match(r"^(\d+)\.", str(version))
+    if major is None or int(major.group(1)) < OLDEST_MAJOR:
+        raise GrafanaError(
+            f"Grafana {version} at {client.url} is too old: this toolkit supports 11.6, 12.4 "
+            "and 13.x"
+        )
+    discovery = client.get("/apis", missing_ok=True) or {}
+    groups = {
+        group["name"]: tuple(v["version"] for v in group.get("versions") or [])
+        for group in discovery.get("groups") or []
+    }
+    return Server(str(version), groups)
