@@ -37,6 +37,32 @@ For tests:
 * ``fake.sent_test_notifications``: what the receiver test endpoint "sent" (secrets resolved).
 * ``fake.database_ok = False``: /api/health answers 503.
 
+Version profiles (``FakeGrafana(version="13.2")``; default ``$FAKE_GRAFANA_VERSION``, else
+"11.6"): ``PROFILES`` ("11.6", "12.4", "13.2") give the full version /api/health answers and the
+API groups served under ``/apis`` (discovery: ``GET /apis``, ``/apis/<group>``,
+``/apis/<group>/<version>/``; evidence next to ``PROFILES``). ``fake.version`` is the profile's
+name, ``fake.profile`` the ``Profile``.
+
+App-platform resources live in their own modules (tests/fake_apps_notifications.py,
+tests/fake_apps_dashboards.py), named in ``APP_MODULES`` by group version. When the profile
+serves one, the fake imports the module and calls ``register(api, add, group, version)``:
+
+* ``add(method, template, handler, *permissions)`` adds a route; ``{name}`` in the template
+  matches one path segment; ``permissions`` are any-of, from ``ALL_PERMISSIONS`` (a token
+  lacking them gets a Kubernetes 403 ``Status``); a handler takes a ``Ctx`` and returns a
+  ``Reply`` (JSON body) or raises ``ApiError``.
+* A ``{namespace}`` segment is resolved before the handler runs: ``ctx.namespace`` is it and
+  ``ctx.org`` its ``OrgState`` (``default`` = org 1, ``org-N``; ``org_namespace(org_id)`` is the
+  reverse); a bad namespace or an org the caller is not in is a 403 ``Status``.
+* ``/apis`` bodies are not checked against the legacy spec: ``ctx.body`` is the parsed JSON
+  (invalid JSON is a 400 ``Status``); the module validates and may call
+  ``api.fake.record_violation(...)``.
+* Errors: ``k8s_status(code, message, reason="", details=None)`` and ``k8s_not_found(group,
+  resource, name)`` build Kubernetes ``Status`` bodies; a path no route serves is the
+  apiserver's 404 ``Status``.
+* ``api`` is the ``_Api`` (legacy handlers and normalisers, e.g. ``api.normalise_route``) and
+  ``api.fake`` the ``FakeGrafana`` (``fake.profile``, ``fake.orgs``).
+
 Deliberate choices (where the notes leave room): permissions are read/write pairs per area;
 a service-account token ignores ``X-Grafana-Org-Id``; an unknown org is a 401; ``null`` on a
 typed field is ignored like Go does, but every other spec constraint is enforced, including
@@ -50,6 +76,7 @@ import base64
 import binascii
 import copy
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -1177,6 +1204,108 @@ def rule_group_provenance_allowed(stored: str, requested: str) -> bool:
     return stored in ("api", "converted_prometheus") and requested == ""
 
 
+# The app platform (/apis) answers errors as Kubernetes ``metav1.Status`` bodies; reasons as
+# apimachinery's StatusReason for each code (k8s.io/apimachinery/pkg/api/errors).
+K8S_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Gone",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
+
+
+def k8s_status(
+    code: int, message: str, reason: str = "", details: Mapping[str, Any] | None = None
+) -> ApiError:
+    """A Kubernetes ``Status`` failure (``reason`` defaults from the code: 409 "Conflict";
+    pass "AlreadyExists" for a create whose name is taken). ``details``: ``{name, group, kind,
+    uid?, causes?}`` as apimachinery fills them (``kind`` is the plural resource)."""
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason or K8S_REASONS.get(code, "Unknown"),
+        "code": code,
+    }
+    present = {key: value for key, value in (details or {}).items() if value}  # omitempty
+    if present:
+        body["details"] = present
+    return ApiError(code, body)
+
+
+def k8s_not_found(group: str, resource: str, name: str) -> ApiError:
+    """apierrors.NewNotFound: ``receivers.notifications.alerting.grafana.app "x" not found``."""
+    details = {"name": name, "group": group, "kind": resource}
+    return k8s_status(404, f'{resource}.{group} "{name}" not found', "NotFound", details)
+
+
+def k8s_path_not_found() -> ApiError:
+    """What the apiserver's NotFoundHandler answers for a path nothing serves."""
+    return k8s_status(404, "the server could not find the requested resource", "NotFound")
+
+
+K8S_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def k8s_forbidden(method: str, path: str, user: str, reason: str) -> ApiError:
+    """The apiserver's 403 for a request its authorizers deny (responsewriters.forbiddenMessage
+    joined to the reason by apierrors.NewForbidden)."""
+    parts = path.strip("/").split("/")  # apis, group, version, namespaces, ns, resource[, name..]
+    group = parts[1] if len(parts) > 1 else ""
+    namespace = parts[4] if len(parts) > 4 and parts[3] == "namespaces" else ""
+    rest = parts[5:] if namespace else parts[3:]
+    resource = rest[0] if rest else ""
+    name = rest[1] if len(rest) > 1 else ""
+    subresource = "/".join(rest[2:])
+    verb = K8S_VERBS.get(method, "get" if name else "list")
+    if method == "DELETE" and not name:
+        verb = "deletecollection"
+    full = f"{resource}/{subresource}" if subresource else resource
+    message = f'User "{user}" cannot {verb} resource "{full}" in API group "{group}"'
+    if namespace:
+        message += f' in the namespace "{namespace}"'
+    qualified = f"{resource}.{group}" if resource else ""
+    subject = f'{qualified} "{name}"' if name else qualified
+    details = {"name": name, "group": group, "kind": resource}
+    return k8s_status(403, f"{subject} is forbidden: {message}: {reason}", "Forbidden", details)
+
+
+def org_namespace(org_id: int) -> str:
+    """The namespace of an org (authlib OrgNamespaceFormatter): ``default`` for 1, ``org-N``."""
+    return "default" if org_id == 1 else f"org-{org_id}"
+
+
+def namespace_org_id(namespace: str) -> int:
+    """The org of a namespace, as pkg/services/apiserver/endpoints/request ParseNamespace
+    reads it; ValueError with Grafana's reason otherwise ("use default rather than org-1").
+    Cloud namespaces (``stacks-N``) are refused like an on-prem Grafana does
+    (authorizer/org_id.go: "using a stack namespace requires deployment with a fixed stack
+    id")."""
+    if namespace == "default":
+        return 1
+    if namespace.startswith("org-"):
+        digits = namespace[4:]
+        org_id = int(digits) if digits.isdigit() else 0
+        if org_id < 1:
+            raise ValueError("invalid org id")
+        if org_id == 1:
+            raise ValueError("use default rather than org-1")
+        return org_id
+    if namespace.startswith(("stacks-", "stack-")):
+        raise ValueError("using a stack namespace requires deployment with a fixed stack id")
+    raise ValueError("org id is required")
+
+
 # --------------------------------------------------------------------------------------------
 # State
 # --------------------------------------------------------------------------------------------
@@ -1332,6 +1461,7 @@ class Ctx:
     body: Any
     org: OrgState
     principal: Principal
+    namespace: str = ""  # /apis routes: the ``{namespace}`` (``org`` is its org)
 
     def arg(self, name: str, default: str = "") -> str:
         values = self.query.get(name)
@@ -1348,6 +1478,96 @@ class Ctx:
     def provenance(self) -> str:
         """§0.1: "api" unless X-Disable-Provenance is present (its value is ignored)."""
         return "" if "x-disable-provenance" in self.headers else "api"
+
+
+# --------------------------------------------------------------------------------------------
+# Version profiles: what each Grafana release serves under /apis, and its deprecations
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiResource:
+    """One entry of an ``APIResourceList`` (a subresource is named ``receivers/test``)."""
+
+    name: str
+    kind: str
+    verbs: tuple[str, ...]
+    singular: str = ""
+    namespaced: bool = True
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": list(self.verbs),
+        }
+
+
+# Verbs of a resource served by Grafana's generic registry store (and of the legacy-backed
+# alerting storages, which implement the same rest interfaces).
+CRUD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+NOTIFICATIONS_GROUP = "notifications.alerting.grafana.app"
+DASHBOARD_GROUP = "dashboard.grafana.app"
+FOLDER_GROUP = "folder.grafana.app"
+RULES_GROUP = "rules.alerting.grafana.app"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A Grafana release as the fake plays it: ``name`` ("13.2"), the full ``version``
+    /api/health answers, and ``groups``: API group -> served versions, preferred first."""
+
+    name: str
+    version: str
+    groups: Mapping[str, tuple[str, ...]]
+
+    @property
+    def major(self) -> int:
+        return int(self.name.split(".")[0])
+
+    def serves(self, group: str, version: str) -> bool:
+        return version in self.groups.get(group, ())
+
+
+PROFILES: dict[str, Profile] = {
+    "11.6": Profile("11.6", "11.6.0", {}),
+    "12.4": Profile("12.4", "12.4.0", {}),
+    "13.2": Profile(
+        "13.2",
+        "13.2.0",
+        {
+            NOTIFICATIONS_GROUP: ("v1beta1", "v0alpha1"),
+            DASHBOARD_GROUP: ("v1", "v1beta1", "v2beta1", "v0alpha1"),
+            FOLDER_GROUP: ("v1", "v1beta1"),
+            RULES_GROUP: ("v0alpha1",),
+        },
+    ),
+}
+DEFAULT_PROFILE = "11.6"
+
+# (group, version) -> its resources, as GET /apis/<group>/<version>/ lists them.
+RESOURCES: dict[tuple[str, str], tuple[ApiResource, ...]] = {
+    (NOTIFICATIONS_GROUP, "v1beta1"): (
+        ApiResource("receivers", "Receiver", CRUD_VERBS, "receiver"),
+        ApiResource("receivers/test", "Receiver", ("create",)),
+        ApiResource("routingtrees", "RoutingTree", CRUD_VERBS, "routingtree"),
+        ApiResource("templategroups", "TemplateGroup", CRUD_VERBS, "templategroup"),
+        ApiResource("timeintervals", "TimeInterval", CRUD_VERBS, "timeinterval"),
+    ),
+    (DASHBOARD_GROUP, "v1"): (ApiResource("dashboards", "Dashboard", CRUD_VERBS, "dashboard"),),
+    (FOLDER_GROUP, "v1"): (ApiResource("folders", "Folder", CRUD_VERBS, "folder"),),
+}
+
+# (group, version) -> the module whose ``register(api, add, group, version)`` adds the routes of
+# that group version's resources (tests/fake_apps_*.py; imported when a profile serves it).
+APP_MODULES: dict[tuple[str, str], str] = {
+    (NOTIFICATIONS_GROUP, "v1beta1"): "fake_apps_notifications",
+    (DASHBOARD_GROUP, "v1"): "fake_apps_dashboards",
+    (FOLDER_GROUP, "v1"): "fake_apps_dashboards",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1466,6 +1686,60 @@ class _Api:
             PERM_NOTIFICATIONS_WRITE,
             "alert.notifications.receivers:test",
         )
+        # The app platform's discovery: any signed-in caller (Grafana's /apis needs sign-in).
+        add("GET", "/apis", self.api_group_list)
+        add("GET", "/apis/{group}", self.api_group)
+        add("GET", "/apis/{group}/{version}", self.api_resource_list)
+        self._register_apps()
+
+    def _register_apps(self) -> None:
+        """Let each app module add the routes of the group versions this profile serves.
+
+        A module is imported here, not at the top, because it imports this module. Until a
+        module is written (the app-platform work is in progress) its group version is only
+        listed by discovery; any other import error (a bug inside the module) propagates."""
+        for group, versions in self.fake.profile.groups.items():
+            for version in versions:
+                name = APP_MODULES.get((group, version))
+                if name is None:
+                    continue
+                try:
+                    module = importlib.import_module(name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != name:
+                        raise
+                    continue
+                module.register(self, self._add, group, version)
+
+    # -- the app platform's discovery (Kubernetes APIGroupList / APIGroup / APIResourceList) --
+
+    def _group_discovery(self, group: str) -> dict[str, Any]:
+        versions = self.fake.profile.groups.get(group)
+        if not versions:
+            raise k8s_path_not_found()
+        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        return {"name": group, "versions": entries, "preferredVersion": entries[0]}
+
+    def api_group_list(self, ctx: Ctx) -> Reply:
+        groups = [self._group_discovery(group) for group in self.fake.profile.groups]
+        return Reply(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+    def api_group(self, ctx: Ctx) -> Reply:
+        group = self._group_discovery(ctx.params["group"])
+        return Reply(200, {"kind": "APIGroup", "apiVersion": "v1", **group})
+
+    def api_resource_list(self, ctx: Ctx) -> Reply:
+        group, version = ctx.params["group"], ctx.params["version"]
+        if not self.fake.profile.serves(group, version):
+            raise k8s_path_not_found()
+        resources = [r.discovery() for r in RESOURCES.get((group, version), ())]
+        body = {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": f"{group}/{version}",
+            "resources": resources,
+        }
+        return Reply(200, body)
 
     # -- §2 data sources ------------------------------------------------------------------
 
@@ -3246,7 +3520,7 @@ class _HttpServer(ThreadingHTTPServer):
 
 class _HttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = f"FakeGrafana/{GRAFANA_VERSION}"
+    server_version = "FakeGrafana"
     disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms stall
     server: _HttpServer
 
@@ -3302,9 +3576,14 @@ class FakeGrafana:
         base_interval_seconds: int = 10,
         recording_rules_enabled: bool = False,
         telegram_valid_tokens: Iterable[str] | None = None,
+        version: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        name = version or os.environ.get("FAKE_GRAFANA_VERSION") or DEFAULT_PROFILE
+        if name not in PROFILES:
+            raise ValueError(f"no fake Grafana profile {name!r}: one of {sorted(PROFILES)}")
+        self.profile = PROFILES[name]
         self.user, self.password = user, password
         raw_tokens = tokens if tokens is not None else {DEFAULT_TOKEN: FakeToken()}
         self.tokens: dict[str, FakeToken] = {
@@ -3359,6 +3638,11 @@ class FakeGrafana:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def version(self) -> str:
+        """The profile's name ("11.6", "12.4", "13.2"); ``profile.version`` is the full one."""
+        return self.profile.name
 
     # -- state and instrumentation ------------------------------------------------------
 
@@ -3723,6 +4007,27 @@ class FakeGrafana:
             return Principal("service-account", token.permissions, token.org_id)
         raise public_error(401, "auth.unauthorized", "Unauthorized")
 
+    def _namespace_org(
+        self, method: str, path: str, principal: Principal, namespace: str
+    ) -> OrgState:
+        """The org of an /apis namespace, as the org-id authorizer allows it
+        (pkg/services/apiserver/auth/authorizer/org_id.go): a parse error or an org the caller
+        is not a member of is a 403 (the basic-auth admin belongs to every org; a service
+        account to its own)."""
+        try:
+            org_id = namespace_org_id(namespace)
+        except ValueError as exc:
+            raise k8s_forbidden(
+                method, path, principal.login, f"error reading namespace: {exc}"
+            ) from None
+        member = org_id in self.orgs and (
+            principal.login != "service-account" or org_id == principal.org_id
+        )
+        if not member:
+            reason = f"{principal.login} is not a member of org {org_id}"
+            raise k8s_forbidden(method, path, principal.login, reason)
+        return self.orgs[org_id]
+
     def _take_failure(self, method: str, path: str) -> Reply | None:
         for failure in self._failures:
             if failure.remaining > 0 and failure.matches(method, path):
@@ -3734,7 +4039,10 @@ class FakeGrafana:
         self._failures = [f for f in self._failures if f.remaining > 0]
         return None
 
-    def _violation(self, method: str, path: str, operation: str, errors: list[str], body: Any):
+    def record_violation(
+        self, method: str, path: str, operation: str, errors: list[str], body: Any
+    ) -> None:
+        """Keep a request body real Grafana would refuse (``fake.spec_violations``)."""
         self.spec_violations.append(
             {"method": method, "path": path, "operation": operation, "errors": errors, "body": body}
         )
@@ -3777,36 +4085,37 @@ class FakeGrafana:
         if injected is not None:
             return injected
         if path == "/api/health" and method in ("GET", "HEAD"):  # §1: no auth needed
-            health = {"commit": "fake", "database": "ok", "version": GRAFANA_VERSION}
+            health = {"commit": "fake", "database": "ok", "version": self.profile.version}
             if not self.database_ok:
                 return Reply(503, {**health, "database": "failing"})
             return Reply(200, health)
+        apis = path == "/apis" or path.startswith("/apis/")
         found = self.api.match(method, path)
         if found is None:
             self.unknown_requests.append((method, path))
-            return Reply(404, {"message": "Not found"})
+            return k8s_path_not_found().reply() if apis else Reply(404, {"message": "Not found"})
         route, params = found
         try:
             principal = self._authenticate(headers)
+            org = self.orgs[principal.org_id]
+            namespace = params.get("namespace", "") if apis else ""
+            if namespace:
+                org = self._namespace_org(method, path, principal, namespace)
             if route.permissions and not set(route.permissions) & principal.permissions:
-                raise self.forbidden(" or ".join(route.permissions))
+                missing = " or ".join(route.permissions)
+                if apis:
+                    raise k8s_forbidden(method, path, principal.login, f"needs {missing}")
+                raise self.forbidden(missing)
             decoded = body
-            if method in ("POST", "PUT", "PATCH"):
+            if apis and bad_json is not None:
+                raise k8s_status(400, f"couldn't get version/kind; json parse error: {bad_json}")
+            if not apis and method in ("POST", "PUT", "PATCH"):
                 decoded = self._check_body(method, path, body, bad_json)
-            ctx = Ctx(
-                method,
-                path,
-                params,
-                query,
-                headers,
-                decoded,
-                self.orgs[principal.org_id],
-                principal,
-            )
+            ctx = Ctx(method, path, params, query, headers, decoded, org, principal, namespace)
             try:
                 return route.handler(ctx)
             except BadRequestData as exc:
-                self._violation(method, path, "decode", [str(exc)], body)
+                self.record_violation(method, path, "decode", [str(exc)], body)
                 return Reply(400, {"message": "bad request data"})
         except ApiError as exc:
             return exc.reply()
@@ -3821,14 +4130,14 @@ class FakeGrafana:
             return body
         if bad_json is not None or body is None:
             reason = bad_json or "empty body"
-            self._violation(method, path, operation.operation_id, [f"$: {reason}"], body)
+            self.record_violation(method, path, operation.operation_id, [f"$: {reason}"], body)
             raise error(400, "bad request data")
         # Validate what Go decodes: unknown keys and nulls on typed fields are ignored by Go.
         decoded = self.spec.go_decode(operation.body_schema, body)
         errors = self.spec.errors(operation, decoded)
         if errors:
             described = [describe_error(e) for e in errors]
-            self._violation(method, path, operation.operation_id, described, body)
+            self.record_violation(method, path, operation.operation_id, described, body)
             raise error(
                 400, f"fake grafana: request body does not match the OpenAPI spec: {described[0]}"
             )
