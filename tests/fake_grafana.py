@@ -1532,12 +1532,62 @@ class Profile:
         return version in self.groups.get(group, ())
 
 
+# What each release serves under /apis, limited to the groups the toolkit chooses among (Grafana
+# serves more: playlist, iam, ...). [src] = read in grafana/grafana, [PR] = a merged PR's text,
+# [infer] = concluded from dates, unverified on a live server.
+#
+# group, version              11.6 12.4 13.2 evidence
+# notifications.alerting.grafana.app
+#   v0alpha1                  yes yes yes [src] notifications/register.go serves it while the
+#                                         toggle alertingApiServer is on; an early-2025
+#                                         featureToggles.gen.ts has it "@default true"
+#   v1beta1                   -   -   yes [PR] #121692 (2026-04-01) and #121995 (2026-04-07), for
+#                                         13.0, first name v1beta1; #130269 (2026-08) adds Config
+#                                         "in line with the other notifications resources"; 12.4.0
+#                                         is of 2026-02-24 [infer: not in 12.4]
+# dashboard.grafana.app
+#   v1alpha1, v0/v2alpha1     yes -   -   [src] dashboard/register.go serves them while
+#                                         kubernetesClientDashboardsFolders is on ("@default true"
+#                                         in that gen.ts) [infer: so in the 11.6 branch]
+#   v1beta1, v0a1, v2beta1    -   yes yes [PR] grafana/mcp-grafana#937 takes "serves v1beta1" as
+#                                         the mark of Grafana >= 12.0
+#   v1                        -   -   yes [PR] #121222 (2026-03): v1 GA, /api deprecated in the
+#                                         spec; terraform-provider-grafana#2633: "Grafana >= 13"
+# folder.grafana.app
+#   v0alpha1                  yes -   -   [infer] with the dashboards above
+#   v1beta1                   -   yes yes [infer] folder.grafana.app-v1beta1.json snapshot, 12.x
+#   v1                        -   -   yes [PR] #121222, as dashboards
+# rules.alerting.grafana.app
+#   v0alpha1                  -   -   yes [PR] #106859: 12.x behind kubernetesAlertingRules (off);
+#                                         #120606 (2026-03) deprecates the legacy rule endpoints in
+#                                         its favour for 13
+#
+# Full versions are real patch releases: 11.6.13 (CHANGELOG heading "11.6.13 (2026-03-09)", quoted
+# by Renovate in bug-ops/zeph#3178), 12.4.3 (Renovate "Compare v12.4.3...v13.0.0" in
+# AndreiGavriliu/homelab#6251, 2026-04-14), 13.2.1 (release v13.2.1 in
+# AndreiGavriliu/homelab#7230, 2026-09-01).
 PROFILES: dict[str, Profile] = {
-    "11.6": Profile("11.6", "11.6.0", {}),
-    "12.4": Profile("12.4", "12.4.0", {}),
+    "11.6": Profile(
+        "11.6",
+        "11.6.13",
+        {
+            NOTIFICATIONS_GROUP: ("v0alpha1",),
+            DASHBOARD_GROUP: ("v1alpha1", "v0alpha1", "v2alpha1"),
+            FOLDER_GROUP: ("v0alpha1",),
+        },
+    ),
+    "12.4": Profile(
+        "12.4",
+        "12.4.3",
+        {
+            NOTIFICATIONS_GROUP: ("v0alpha1",),
+            DASHBOARD_GROUP: ("v1beta1", "v0alpha1", "v2beta1"),
+            FOLDER_GROUP: ("v1beta1",),
+        },
+    ),
     "13.2": Profile(
         "13.2",
-        "13.2.0",
+        "13.2.1",
         {
             NOTIFICATIONS_GROUP: ("v1beta1", "v0alpha1"),
             DASHBOARD_GROUP: ("v1", "v1beta1", "v2beta1", "v0alpha1"),
@@ -1548,18 +1598,85 @@ PROFILES: dict[str, Profile] = {
 }
 DEFAULT_PROFILE = "11.6"
 
-# (group, version) -> its resources, as GET /apis/<group>/<version>/ lists them.
+# Verbs of the legacy-backed routing tree: one fixed tree, no create and no deletecollection
+# ([PR] #91550, "Alerting: Notifications Routes API").
+ROUTING_TREE_VERBS = ("delete", "get", "list", "patch", "update", "watch")
+_NOTIFICATION_RESOURCES = (
+    ApiResource("receivers", "Receiver", CRUD_VERBS, "receiver"),
+    ApiResource("receivers/test", "Receiver", ("create",)),
+    ApiResource("routingtrees", "RoutingTree", ROUTING_TREE_VERBS, "routingtree"),
+    ApiResource("templategroups", "TemplateGroup", CRUD_VERBS, "templategroup"),
+    ApiResource("timeintervals", "TimeInterval", CRUD_VERBS, "timeinterval"),
+)
+_DASHBOARDS = (ApiResource("dashboards", "Dashboard", CRUD_VERBS, "dashboard"),)
+_FOLDERS = (ApiResource("folders", "Folder", CRUD_VERBS, "folder"),)
+
+# (group, version) -> its resources, as GET /apis/<group>/<version>/ lists them (the main
+# resources; subresources only where the toolkit uses one).
 RESOURCES: dict[tuple[str, str], tuple[ApiResource, ...]] = {
-    (NOTIFICATIONS_GROUP, "v1beta1"): (
-        ApiResource("receivers", "Receiver", CRUD_VERBS, "receiver"),
-        ApiResource("receivers/test", "Receiver", ("create",)),
-        ApiResource("routingtrees", "RoutingTree", CRUD_VERBS, "routingtree"),
-        ApiResource("templategroups", "TemplateGroup", CRUD_VERBS, "templategroup"),
-        ApiResource("timeintervals", "TimeInterval", CRUD_VERBS, "timeinterval"),
+    (NOTIFICATIONS_GROUP, "v0alpha1"): _NOTIFICATION_RESOURCES,
+    (NOTIFICATIONS_GROUP, "v1beta1"): _NOTIFICATION_RESOURCES,
+    **{
+        (DASHBOARD_GROUP, v): _DASHBOARDS
+        for v in ("v0alpha1", "v1alpha1", "v2alpha1", "v1beta1", "v2beta1", "v1")
+    },
+    **{(FOLDER_GROUP, v): _FOLDERS for v in ("v0alpha1", "v1beta1", "v1")},
+    (RULES_GROUP, "v0alpha1"): (
+        ApiResource("alertrules", "AlertRule", CRUD_VERBS, "alertrule"),
+        ApiResource("recordingrules", "RecordingRule", CRUD_VERBS, "recordingrule"),
     ),
-    (DASHBOARD_GROUP, "v1"): (ApiResource("dashboards", "Dashboard", CRUD_VERBS, "dashboard"),),
-    (FOLDER_GROUP, "v1"): (ApiResource("folders", "Folder", CRUD_VERBS, "folder"),),
 }
+
+# Grafana 13 answers the deprecated legacy endpoints with three headers (names from [PR] #121995
+# for the notification endpoints and #120606 for the rule endpoints, which lists the same 8
+# endpoints; export endpoints are not deprecated). The code that sets them is newer than the
+# indexed copies of api_provisioning.go, so their values are [infer]: an RFC 7234 "299" warning
+# naming the replacement, the day 13.0.0 was released, and the replacement path. /api/dashboards
+# and /api/folders are deprecated in the OpenAPI spec only ([PR] #121222: "in swagger"; docs PR
+# #122546: the legacy APIs are not disabled), so they get no headers.
+DEPRECATION_DATE = "2026-04-14"
+_PROV = "/api/v1/provisioning"
+_NOTIFICATIONS_V1 = f"/apis/{NOTIFICATIONS_GROUP}/v1beta1/namespaces/{{namespace}}"
+_RULES_V0 = f"/apis/{RULES_GROUP}/v0alpha1/namespaces/{{namespace}}"
+DEPRECATED_ENDPOINTS: dict[tuple[str, str], str] = {
+    **{
+        (method, template): f"{_NOTIFICATIONS_V1}/{replacement}"
+        for methods, template, replacement in (
+            (("GET", "POST"), f"{_PROV}/contact-points", "receivers"),
+            (("PUT", "DELETE"), f"{_PROV}/contact-points/{{uid}}", "receivers/{name}"),
+            (("GET", "PUT", "DELETE"), f"{_PROV}/templates/{{name}}", "templategroups/{name}"),
+            (("GET", "POST"), f"{_PROV}/mute-timings", "timeintervals"),
+            (("GET", "PUT", "DELETE"), f"{_PROV}/mute-timings/{{name}}", "timeintervals/{name}"),
+            (("GET", "PUT"), f"{_PROV}/policies", "routingtrees"),
+        )
+        for method in methods
+    },
+    **{
+        (method, template): f"{_RULES_V0}/alertrules"
+        for methods, template in (
+            (("GET", "POST"), f"{_PROV}/alert-rules"),
+            (("GET", "PUT", "DELETE"), f"{_PROV}/alert-rules/{{uid}}"),
+            (("GET", "PUT", "DELETE"), f"{_PROV}/folder/{{folder}}/rule-groups/{{group}}"),
+        )
+        for method in methods
+    },
+}
+
+
+def deprecation_headers(replacement: str) -> dict[str, str]:
+    return {
+        "Warning": f'299 - "Deprecated API: use {replacement} instead"',
+        "X-API-Deprecation-Date": DEPRECATION_DATE,
+        "X-API-Replacement": replacement,
+    }
+
+
+# 13.0 removed the Alertmanager receivers test endpoint ([PR] #121692: "returns 410 Gone with a
+# message pointing to the replacement"; the message's wording is [infer]).
+RECEIVERS_TEST_GONE = (
+    "This endpoint has been removed. Use "
+    f"{_NOTIFICATIONS_V1}/receivers/{{uid}}/test to test a contact point."
+)
 
 # (group, version) -> the module whose ``register(api, add, group, version)`` adds the routes of
 # that group version's resources (tests/fake_apps_*.py; imported when a profile serves it).
@@ -1584,6 +1701,7 @@ class Route:
     regex: re.Pattern[str]
     handler: Handler
     permissions: tuple[str, ...]  # any of them; empty = authenticated is enough
+    checks_body: bool = True  # False: a removed endpoint, answered before any body is read
 
 
 class _Api:
@@ -1597,11 +1715,17 @@ class _Api:
 
     # -- routing ------------------------------------------------------------------------
 
-    def _add(self, method: str, template: str, handler: Handler, *permissions: str) -> None:
+    def _add(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        *permissions: str,
+        checks_body: bool = True,
+    ) -> None:
         pattern = re.sub(r"\\\{([a-zA-Z_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-        self.routes.append(
-            Route(method, template, re.compile(f"^{pattern}$"), handler, tuple(permissions))
-        )
+        regex = re.compile(f"^{pattern}$")
+        self.routes.append(Route(method, template, regex, handler, tuple(permissions), checks_body))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -1678,13 +1802,15 @@ class _Api:
         add("PUT", group, self.put_rule_group, p_w)
         add("DELETE", group, self.delete_rule_group, p_w)
         add("GET", f"{group}/export", self.export_rule_group, p_r, p_s)
-        # The UI "Test" button of a contact point.
+        # The UI "Test" button of a contact point, removed in 13.0.
+        removed = self.fake.profile.major >= 13
         add(
             "POST",
             RECEIVERS_TEST_PATH,
-            self.post_receivers_test,
+            self.receivers_test_gone if removed else self.post_receivers_test,
             PERM_NOTIFICATIONS_WRITE,
             "alert.notifications.receivers:test",
+            checks_body=not removed,
         )
         # The app platform's discovery: any signed-in caller (Grafana's /apis needs sign-in).
         add("GET", "/apis", self.api_group_list)
@@ -3409,6 +3535,10 @@ class _Api:
 
     # -- the receiver test endpoint (UI "Test" button) ------------------------------------
 
+    @staticmethod
+    def receivers_test_gone(ctx: Ctx) -> Reply:
+        return Reply(410, {"message": RECEIVERS_TEST_GONE})
+
     def post_receivers_test(self, ctx: Ctx) -> Reply:
         """POST /api/alertmanager/grafana/config/api/v1/receivers/test.
 
@@ -4095,6 +4225,7 @@ class FakeGrafana:
             self.unknown_requests.append((method, path))
             return k8s_path_not_found().reply() if apis else Reply(404, {"message": "Not found"})
         route, params = found
+        deprecation: dict[str, str] = {}  # set once the caller got through to the handler
         try:
             principal = self._authenticate(headers)
             org = self.orgs[principal.org_id]
@@ -4106,22 +4237,27 @@ class FakeGrafana:
                 if apis:
                     raise k8s_forbidden(method, path, principal.login, f"needs {missing}")
                 raise self.forbidden(missing)
+            replacement = DEPRECATED_ENDPOINTS.get((method, route.template))
+            if replacement and self.profile.major >= 13:
+                deprecation = deprecation_headers(replacement)
             decoded = body
             if apis and bad_json is not None:
                 raise k8s_status(400, f"couldn't get version/kind; json parse error: {bad_json}")
-            if not apis and method in ("POST", "PUT", "PATCH"):
+            if not apis and route.checks_body and method in ("POST", "PUT", "PATCH"):
                 decoded = self._check_body(method, path, body, bad_json)
             ctx = Ctx(method, path, params, query, headers, decoded, org, principal, namespace)
             try:
-                return route.handler(ctx)
+                reply = route.handler(ctx)
             except BadRequestData as exc:
                 self.record_violation(method, path, "decode", [str(exc)], body)
-                return Reply(400, {"message": "bad request data"})
+                reply = Reply(400, {"message": "bad request data"})
         except ApiError as exc:
-            return exc.reply()
+            reply = exc.reply()
         except Exception as exc:  # a bug of the fake: answer, and keep it for the tests
             self.internal_errors.append(f"{method} {path}: {traceback.format_exc()}")
             return Reply(500, {"message": f"fake grafana internal error: {exc!r}"})
+        reply.headers.update(deprecation)
+        return reply
 
     def _check_body(self, method: str, path: str, body: Any, bad_json: str | None) -> Any:
         """Validate a request body against the spec; the Go-decoded body, or an ApiError."""
