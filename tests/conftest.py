@@ -477,15 +477,38 @@ def monitor_app(make_monitor_app: Callable[..., MonitorApp]) -> MonitorApp:
 # --- the fake Grafana ------------------------------------------------------------------------
 
 LIMITED_TOKEN = "glsa_fake_without_secrets"  # a service account without secrets:read
+# Every test using `fake` runs once per Grafana profile (ids fake11.6, fake12.4, fake13.2);
+# FAKE_GRAFANA_VERSIONS=13.2 (comma-separated) runs fewer, @pytest.mark.fake_versions("13.2")
+# limits one test to the profiles it is about.
+FAKE_VERSIONS = ("11.6", "12.4", "13.2")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fake_versions(*versions): run the test's `fake` on these profiles only"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fake" not in metafunc.fixturenames:
+        return
+    chosen = os.environ.get("FAKE_GRAFANA_VERSIONS", "")
+    versions = [v.strip() for v in chosen.split(",") if v.strip()] or list(FAKE_VERSIONS)
+    marker = metafunc.definition.get_closest_marker("fake_versions")
+    if marker is not None:
+        versions = [v for v in versions if v in marker.args]
+    ids = [f"fake{v}" for v in versions]
+    metafunc.parametrize("fake", versions, indirect=True, ids=ids)
 
 
 @pytest.fixture
-def fake() -> Iterator[Any]:
-    """A fake Grafana (tests/fake_grafana.py) with an all-powerful and a limited token."""
+def fake(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fake Grafana (tests/fake_grafana.py) of the test's profile (``fake.version``) with an
+    all-powerful and a limited token."""
     from fake_grafana import DEFAULT_TOKEN, PROVISIONING_WITHOUT_SECRETS, FakeGrafana, FakeToken
 
     tokens = {DEFAULT_TOKEN: FakeToken(), LIMITED_TOKEN: PROVISIONING_WITHOUT_SECRETS}
-    with FakeGrafana(tokens=tokens) as server:
+    with FakeGrafana(tokens=tokens, version=request.param) as server:
         yield server
     # Whatever a test did, no request body would have been refused by real Grafana.
     assert server.spec_violations == []

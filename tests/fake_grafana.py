@@ -361,10 +361,22 @@ def describe_error(error: ValidationError) -> str:
     return f"{error.json_path}: {error.message}"
 
 
+def _add_grafana_12_rule_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """The one legacy request field the toolkit sends that Grafana 12 added to 11.4's schema:
+    ProvisionedAlertRule.keep_firing_for (a duration, grafana/grafana#100750). The other 12.x
+    additions (missingSeriesEvalsToResolve, notification_settings.active_time_intervals) are
+    not sent by the toolkit, so every profile keeps dropping them as 11.4 does."""
+    rule = spec["definitions"]["ProvisionedAlertRule"]["properties"]
+    rule["keep_firing_for"] = {"type": "string", "format": "duration"}
+    return spec
+
+
 @lru_cache(maxsize=4)
-def spec_validator(path: str = str(DEFAULT_SPEC_PATH)) -> SpecValidator:
-    """One validator per spec file, shared by every fake (compiled schemas are cached in it)."""
-    return SpecValidator(load_patched_spec(path))
+def spec_validator(path: str = str(DEFAULT_SPEC_PATH), grafana_12: bool = False) -> SpecValidator:
+    """One validator per spec file (and per schema generation), shared by every fake (compiled
+    schemas are cached in it)."""
+    spec = load_patched_spec(path)
+    return SpecValidator(_add_grafana_12_rule_fields(spec) if grafana_12 else spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -2976,12 +2988,22 @@ class _Api:
             "for": self._duration(raw.get("for", "0s"), "for"),
             "isPaused": bool(raw.get("isPaused", False)),
         }
+        rule.update(self._keep_firing_for(raw))
         for key in ("annotations", "labels"):
             if raw.get(key):
                 rule[key] = dict(raw[key])
         rule["notification_settings"] = self.notification_settings(raw)
         rule["record"] = dict(raw["record"]) if raw.get("record") else None
         return rule
+
+    def _keep_firing_for(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Grafana 12's keep_firing_for, a model.Duration always encoded ("0s" when unset);
+        11.x has no such field (Go drops it)."""
+        if self.fake.profile.major < 12:
+            return {}
+        return {
+            "keep_firing_for": self._duration(raw.get("keep_firing_for") or "0s", "keep_firing_for")
+        }
 
     def notification_settings(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         """A rule's ``notification_settings`` as Go re-encodes AlertRuleNotificationSettings:
@@ -3345,6 +3367,7 @@ class _Api:
             "isPaused": bool(raw.get("isPaused", False)),
             "notification_settings": self.notification_settings(raw),
             "record": copy.deepcopy(raw.get("record")),
+            **self._keep_firing_for(raw),
         }
         for key in ("annotations", "labels"):
             if raw.get(key):
@@ -3722,7 +3745,7 @@ class FakeGrafana:
         }
         org_ids = set(orgs) | {t.org_id for t in self.tokens.values()}
         self.orgs: dict[int, OrgState] = {org_id: OrgState(org_id) for org_id in sorted(org_ids)}
-        self.spec = spec_validator(str(spec_path or DEFAULT_SPEC_PATH))
+        self.spec = spec_validator(str(spec_path or DEFAULT_SPEC_PATH), self.profile.major >= 12)
         self.base_interval_seconds = base_interval_seconds
         self.recording_rules_enabled = recording_rules_enabled
         self.telegram_valid_tokens = (
@@ -3985,15 +4008,17 @@ class FakeGrafana:
         """Someone edits alert rule ``uid`` in the UI. ``fields`` are ProvisionedAlertRule keys
         that replace the rule's (``isPaused=True``, ``labels={...}``, ``notification_settings=
         {"receiver": ...}`` or ``None``, ``**{"for": "5m"}``), normalised and validated as the
-        server does: ValueError when Grafana 11.4 would refuse the edit, or has no such field
-        (``keep_firing_for``). The UI cannot edit a provisioned rule (provenance "api" or
-        "file") unless ``allow_provisioned``. The rule keeps its id and provenance; ``updated``
-        moves. Returns the rule as the API now shows it."""
+        server does: ValueError when the profile's Grafana would refuse the edit, or has no such
+        field (``keep_firing_for`` before 12). The UI cannot edit a provisioned rule (provenance
+        "api" or "file") unless ``allow_provisioned``. The rule keeps its id and provenance;
+        ``updated`` moves. Returns the rule as the API now shows it."""
         org = self.orgs[org_id]
         fixed = {"id", "uid", "orgID", "folderUID", "ruleGroup", "updated", "provenance"}
         editable = set(self.spec.definitions["ProvisionedAlertRule"]["properties"]) - fixed
         if set(fields) - editable:
-            raise ValueError(f"not an editable rule field in {GRAFANA_VERSION}: {sorted(fields)}")
+            raise ValueError(
+                f"not an editable rule field in {self.profile.version}: {sorted(fields)}"
+            )
         with self._lock:
             found = self.api._locate(org, uid)
             if found is None:

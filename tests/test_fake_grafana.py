@@ -24,6 +24,7 @@ from fake_grafana import (
     REDACTED,
     FakeGrafana,
     FakeToken,
+    Reply,
     format_prom_duration,
     go_duration,
     normalise_matcher,
@@ -171,8 +172,9 @@ class Client:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGrafana]:
-    with FakeGrafana() as server:
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeGrafana]:
+    """The fake of the test's profile (conftest runs each test on every profile)."""
+    with FakeGrafana(version=request.param) as server:
         yield server
     assert server.internal_errors == []  # no exception inside the fake itself
 
@@ -250,10 +252,15 @@ def test_matchers_render_like_alertmanager() -> None:
 # -- health, auth, orgs (§1) ---------------------------------------------------------------
 
 
+# Real patch releases of each profile's minor (see fake_grafana.PROFILES for the evidence).
+RELEASES = {"11.6": "11.6.13", "12.4": "12.4.3", "13.2": "13.2.1"}
+
+
 def test_health_needs_no_auth(fake: FakeGrafana) -> None:
     response = requests.get(f"{fake.url}/api/health", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"commit": "fake", "database": "ok", "version": "11.4.0"}
+    expected = {"commit": "fake", "database": "ok", "version": RELEASES[fake.version]}
+    assert response.json() == expected
 
 
 def test_health_is_503_when_the_database_fails(fake: FakeGrafana) -> None:
@@ -407,7 +414,9 @@ def test_values_outside_the_spec_enums_are_rejected(fake: FakeGrafana, drift: Cl
 
 def test_every_route_with_a_body_maps_to_a_spec_operation(fake: FakeGrafana) -> None:
     for route in fake.api.routes:
-        if route.method not in ("POST", "PUT", "PATCH"):
+        # /apis bodies are checked by the app modules; a removed endpoint reads no body.
+        legacy = not route.template.startswith("/apis/") and route.checks_body
+        if route.method not in ("POST", "PUT", "PATCH") or not legacy:
             continue
         concrete = route.template.replace("{", "").replace("}", "")
         operation = fake.spec.find(route.method, concrete)
@@ -1535,9 +1544,12 @@ def test_an_invalid_for_is_bad_request_data(fake: FakeGrafana, drift: Client) ->
     assert fake.spec_violations[0]["operation"] == "decode"
 
 
-def test_a_rule_comes_back_with_the_defaults_of_what_it_left_out(drift: Client) -> None:
+def test_a_rule_comes_back_with_the_defaults_of_what_it_left_out(
+    fake: FakeGrafana, drift: Client
+) -> None:
     """11.4's ProvisionedAlertRule: isPaused false, the pointers notification_settings and
-    record null (the docs' example response), no keep_firing_for (Grafana 12)."""
+    record null (the docs' example response); keep_firing_for only from Grafana 12 on, as a
+    model.Duration that is always encoded ("0s")."""
     bare = {k: v for k, v in RULE.items() if k not in ("isPaused", "labels", "annotations")}
     echo = drift.put(GROUP_PATH, group(bare)).json()["rules"][0]
     answers = [
@@ -1550,14 +1562,18 @@ def test_a_rule_comes_back_with_the_defaults_of_what_it_left_out(drift: Client) 
         assert answer["isPaused"] is False
         assert answer["notification_settings"] is None
         assert answer["record"] is None
-        assert "keep_firing_for" not in answer
+        if fake.version == "11.6":
+            assert "keep_firing_for" not in answer
+        else:
+            assert answer["keep_firing_for"] == "0s"
         assert "missingSeriesEvalsToResolve" not in answer
         assert "labels" not in answer and "annotations" not in answer  # omitempty
 
 
-def test_grafana_12_rule_fields_are_dropped(drift: Client) -> None:
+def test_grafana_12_rule_fields_are_dropped(fake: FakeGrafana, drift: Client) -> None:
     """Go drops what 11.4's structs lack (keep_firing_for, missingSeriesEvalsToResolve,
-    notification_settings.active_time_intervals all came in Grafana 12)."""
+    notification_settings.active_time_intervals all came in Grafana 12); the 12.x and 13.x
+    profiles keep keep_firing_for, the one of them the toolkit sends."""
     newer = rule(
         keep_firing_for="5m",
         missingSeriesEvalsToResolve=2,
@@ -1566,7 +1582,7 @@ def test_grafana_12_rule_fields_are_dropped(drift: Client) -> None:
     )
     assert drift.put(GROUP_PATH, group(newer)).status_code == 200
     stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
-    assert "keep_firing_for" not in stored
+    assert stored.get("keep_firing_for") == (None if fake.version == "11.6" else "5m")
     assert "missingSeriesEvalsToResolve" not in stored
     assert "missing_series_evals_to_resolve" not in stored
     assert stored["notification_settings"] == {"receiver": "telegram-drift"}
@@ -1671,8 +1687,12 @@ def test_ui_edit_rule_refuses_what_grafana_11_4_refuses(fake: FakeGrafana, drift
     with pytest.raises(ValueError, match="provisioned"):
         fake.ui_edit_rule("drift-pvalue", isPaused=True)
     assert fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, isPaused=True)["isPaused"]
-    with pytest.raises(ValueError, match="editable"):
-        fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, keep_firing_for="5m")
+    if fake.version == "11.6":
+        with pytest.raises(ValueError, match="editable"):
+            fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, keep_firing_for="5m")
+    else:
+        edited = fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, keep_firing_for="300s")
+        assert edited["keep_firing_for"] == "5m"
     with pytest.raises(ValueError, match="receiver does not exist"):
         fake.ui_edit_rule(
             "drift-pvalue", allow_provisioned=True, notification_settings={"receiver": "x"}
@@ -1749,6 +1769,8 @@ def test_rule_exports_are_in_the_file_format(drift: Client) -> None:
 # -- the receiver test endpoint (UI "Test" button) --------------------------------------------
 
 TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
+# The endpoint exists until 12.x; 13.0 answers 410 (test_the_receivers_test_endpoint_is_gone_on_13).
+BEFORE_13 = pytest.mark.fake_versions("11.6", "12.4")
 
 
 def ui_test_body(**settings: Any) -> dict[str, Any]:
@@ -1773,6 +1795,7 @@ def ui_test_body(**settings: Any) -> dict[str, Any]:
     }
 
 
+@BEFORE_13
 def test_a_test_notification_goes_out_with_the_stored_token(
     fake: FakeGrafana, drift: Client
 ) -> None:
@@ -1787,6 +1810,7 @@ def test_a_test_notification_goes_out_with_the_stored_token(
     assert fake.spec_violations == []
 
 
+@BEFORE_13
 def test_a_redacted_token_fails_delivery_with_207(fake: FakeGrafana, drift: Client) -> None:
     response = drift.post(TEST_PATH, ui_test_body(bottoken=REDACTED))
     assert response.status_code == 207
@@ -1804,6 +1828,7 @@ def test_the_far_end_can_refuse_unknown_tokens() -> None:
         client.session.close()
 
 
+@BEFORE_13
 def test_an_unknown_integration_uid_is_400(drift: Client) -> None:
     body = ui_test_body()
     body["receivers"][0]["grafana_managed_receiver_configs"][0]["uid"] = "nope"
@@ -1811,6 +1836,7 @@ def test_an_unknown_integration_uid_is_400(drift: Client) -> None:
     assert (response.status_code, response.json()) == (400, {"message": "unknown receiver: nope"})
 
 
+@BEFORE_13
 def test_an_invalid_integration_is_400_with_the_reason(fake: FakeGrafana, api: Client) -> None:
     body = ui_test_body()
     config = body["receivers"][0]["grafana_managed_receiver_configs"][0]
@@ -1903,3 +1929,320 @@ def test_start_fake_grafana_serves_until_stopped() -> None:
     fake.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{fake.url}/api/health", timeout=2)
+
+
+# -- version profiles, /apis discovery, deprecations, the app-platform hooks ----------------------
+
+# What each release serves, from the evidence next to fake_grafana.PROFILES: group -> versions,
+# preferred first.
+SERVED = {
+    "11.6": {
+        "notifications.alerting.grafana.app": ["v0alpha1"],
+        "dashboard.grafana.app": ["v1alpha1", "v0alpha1", "v2alpha1"],
+        "folder.grafana.app": ["v0alpha1"],
+    },
+    "12.4": {
+        "notifications.alerting.grafana.app": ["v0alpha1"],
+        "dashboard.grafana.app": ["v1beta1", "v0alpha1", "v2beta1"],
+        "folder.grafana.app": ["v1beta1"],
+    },
+    "13.2": {
+        "notifications.alerting.grafana.app": ["v1beta1", "v0alpha1"],
+        "dashboard.grafana.app": ["v1", "v1beta1", "v2beta1", "v0alpha1"],
+        "folder.grafana.app": ["v1", "v1beta1"],
+        "rules.alerting.grafana.app": ["v0alpha1"],
+    },
+}
+NOTIFICATIONS = "/apis/notifications.alerting.grafana.app"
+
+
+def is_status(body: dict[str, Any], code: int, reason: str) -> bool:
+    """A Kubernetes metav1.Status failure."""
+    expected = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+    return {k: body.get(k) for k in expected} == expected and (body["code"], body["reason"]) == (
+        code,
+        reason,
+    )
+
+
+def test_the_profile_comes_from_the_argument_the_environment_or_11_6(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FAKE_GRAFANA_VERSION", raising=False)
+    made = [FakeGrafana(), FakeGrafana(version="13.2")]
+    monkeypatch.setenv("FAKE_GRAFANA_VERSION", "12.4")
+    made += [FakeGrafana(), FakeGrafana(version="11.6")]
+    assert [f.version for f in made] == ["11.6", "13.2", "12.4", "11.6"]
+    for f in made:
+        f.stop()
+    with pytest.raises(ValueError, match=r"profile '11\.4'"):
+        FakeGrafana(version="11.4")
+
+
+def test_the_fixture_runs_every_profile(fake: FakeGrafana, request: pytest.FixtureRequest) -> None:
+    assert request.node.callspec.id == f"fake{fake.version}"
+
+
+@pytest.mark.fake_versions("13.2")
+def test_a_marker_limits_the_profiles(fake: FakeGrafana) -> None:
+    assert fake.version == "13.2"
+
+
+def test_apis_lists_the_served_groups(fake: FakeGrafana, api: Client) -> None:
+    body = api.get("/apis").json()
+    assert (body["kind"], body["apiVersion"]) == ("APIGroupList", "v1")
+    served = {g["name"]: [v["version"] for v in g["versions"]] for g in body["groups"]}
+    assert served == SERVED[fake.version]
+    for listed in body["groups"]:
+        first = listed["versions"][0]
+        assert listed["preferredVersion"] == first
+        assert first["groupVersion"] == f"{listed['name']}/{first['version']}"
+
+
+def test_apis_needs_a_signed_in_caller(fake: FakeGrafana) -> None:
+    assert requests.get(f"{fake.url}/apis", timeout=10).status_code == 401
+
+
+def test_one_group_is_an_api_group(fake: FakeGrafana, api: Client) -> None:
+    body = api.get("/apis/notifications.alerting.grafana.app").json()
+    assert (body["kind"], body["name"]) == ("APIGroup", "notifications.alerting.grafana.app")
+    preferred = "v1beta1" if fake.version == "13.2" else "v0alpha1"
+    assert body["preferredVersion"]["version"] == preferred
+
+
+def test_an_unserved_group_or_version_is_the_apiservers_404(fake: FakeGrafana, api: Client) -> None:
+    for path in ("/apis/nope.grafana.app", "/apis/folder.grafana.app/v9/"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert is_status(response.json(), 404, "NotFound")
+    fake.unknown_requests.clear()
+    response = api.get("/apis/nope.grafana.app/v1/namespaces/default/things")
+    assert is_status(response.json(), 404, "NotFound")
+    assert fake.unknown_requests == [("GET", "/apis/nope.grafana.app/v1/namespaces/default/things")]
+
+
+def test_resource_lists_name_kinds_verbs_and_subresources(fake: FakeGrafana, api: Client) -> None:
+    version = SERVED[fake.version]["notifications.alerting.grafana.app"][0]
+    body = api.get(f"{NOTIFICATIONS}/{version}/").json()
+    assert (body["kind"], body["groupVersion"]) == (
+        "APIResourceList",
+        f"notifications.alerting.grafana.app/{version}",
+    )
+    resources = {r["name"]: r for r in body["resources"]}
+    assert set(resources) == {
+        "receivers",
+        "receivers/test",
+        "routingtrees",
+        "templategroups",
+        "timeintervals",
+    }
+    assert resources["receivers"]["kind"] == "Receiver"
+    assert resources["receivers"]["namespaced"] is True
+    assert {"create", "get", "list", "update", "delete"} <= set(resources["receivers"]["verbs"])
+    assert resources["receivers/test"]["verbs"] == ["create"]
+    # One fixed routing tree: it is replaced or reset, never created (#91550).
+    assert "create" not in resources["routingtrees"]["verbs"]
+
+
+@pytest.mark.fake_versions("13.2")
+def test_13_lists_the_ga_dashboards_folders_and_the_alpha_rules(api: Client) -> None:
+    kinds = {
+        "dashboard.grafana.app/v1": {"dashboards": "Dashboard"},
+        "folder.grafana.app/v1": {"folders": "Folder"},
+        "rules.alerting.grafana.app/v0alpha1": {
+            "alertrules": "AlertRule",
+            "recordingrules": "RecordingRule",
+        },
+    }
+    for group_version, expected in kinds.items():
+        resources = api.get(f"/apis/{group_version}/").json()["resources"]
+        assert {r["name"]: r["kind"] for r in resources} == expected
+
+
+# The deprecated endpoints of #121995 (notifications) and #120606 (rules), with what replaces them.
+DEPRECATED = [
+    ("GET", f"{PROV}/contact-points", "receivers"),
+    ("POST", f"{PROV}/contact-points", "receivers"),
+    ("PUT", f"{PROV}/contact-points/tg-drift", "receivers/{name}"),
+    ("DELETE", f"{PROV}/contact-points/nope", "receivers/{name}"),
+    ("GET", f"{PROV}/templates/nope", "templategroups/{name}"),
+    ("PUT", f"{PROV}/templates/drift", "templategroups/{name}"),
+    ("GET", f"{PROV}/mute-timings", "timeintervals"),
+    ("POST", f"{PROV}/mute-timings", "timeintervals"),
+    ("GET", f"{PROV}/policies", "routingtrees"),
+    ("PUT", f"{PROV}/policies", "routingtrees"),
+    ("GET", f"{PROV}/alert-rules", "alertrules"),
+    ("GET", f"{PROV}/folder/drift/rule-groups/drift", "alertrules"),
+    ("PUT", f"{PROV}/folder/drift/rule-groups/drift", "alertrules"),
+]
+BODIES = {
+    f"{PROV}/contact-points": TELEGRAM,
+    f"{PROV}/contact-points/tg-drift": TELEGRAM,
+    f"{PROV}/templates/drift": {"template": '{{ define "d" }}d{{ end }}'},
+    f"{PROV}/mute-timings": {"name": "night", "time_intervals": []},
+    f"{PROV}/policies": POLICY,
+    f"{PROV}/folder/drift/rule-groups/drift": {"title": "drift", "interval": 60, "rules": []},
+}
+NOT_DEPRECATED = [
+    f"{PROV}/contact-points/export",
+    f"{PROV}/alert-rules/export",
+    f"{PROV}/templates",
+    "/api/dashboards/uid/nope",
+    "/api/folders",
+    "/api/datasources",
+]
+
+
+def test_deprecated_endpoints_say_so_on_13(fake: FakeGrafana, drift: Client) -> None:
+    for method, path, replacement in DEPRECATED:
+        response = drift(method, path, json=BODIES.get(path))
+        headers = {k: v for k, v in response.headers.items() if k.startswith(("Warning", "X-API"))}
+        if fake.version != "13.2":
+            assert headers == {}, (method, path)
+            continue
+        assert headers["Warning"].startswith("299 "), (method, path)
+        assert headers["X-API-Replacement"].endswith(f"/namespaces/{{namespace}}/{replacement}")
+        assert headers["X-API-Deprecation-Date"] == "2026-04-14"
+    for path in NOT_DEPRECATED:
+        headers = drift.get(path).headers
+        assert not any(name.startswith(("Warning", "X-API")) for name in headers), path
+
+
+@pytest.mark.fake_versions("13.2")
+def test_the_receivers_test_endpoint_is_gone_on_13(fake: FakeGrafana, drift: Client) -> None:
+    for body in ({"receivers": []}, {"not": "even the schema"}):
+        response = drift.post(TEST_PATH, body)
+        assert response.status_code == 410
+        assert "/receivers/{uid}/test" in response.json()["message"]
+    assert fake.sent_test_notifications == []
+    assert fake.spec_violations == []  # no body is read
+
+
+class Probe:
+    """An app module as tests/fake_apps_*.py are: register(api, add, group, version)."""
+
+    calls: list[tuple[str, str]]
+
+    def __init__(self) -> None:
+        self.calls = []
+
+    def register(self, api: Any, add: Any, group: str, version: str) -> None:
+        from fake_grafana import PERM_FOLDERS_WRITE, k8s_not_found
+
+        self.calls.append((group, version))
+        base = f"/apis/{group}/{version}/namespaces/{{namespace}}/probes"
+
+        def where(ctx: Any) -> Reply:
+            return Reply(200, {"org": ctx.org.org_id, "namespace": ctx.namespace})
+
+        def missing(ctx: Any) -> Reply:
+            raise k8s_not_found(group, "probes", ctx.params["name"])
+
+        def echo(ctx: Any) -> Reply:
+            return Reply(200, ctx.body)
+
+        add("GET", base, where)
+        add("GET", f"{base}/{{name}}", missing)
+        add("POST", base, echo, PERM_FOLDERS_WRITE)
+
+
+@pytest.fixture
+def probe(monkeypatch: pytest.MonkeyPatch) -> Probe:
+    """Notifications v1beta1 served by a probe module instead of fake_apps_notifications."""
+    import sys
+    import types
+
+    import fake_grafana
+
+    module, found = types.ModuleType("fake_apps_probe"), Probe()
+    module.register = found.register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_apps_probe", module)
+    key = ("notifications.alerting.grafana.app", "v1beta1")
+    monkeypatch.setitem(fake_grafana.APP_MODULES, key, "fake_apps_probe")
+    return found
+
+
+def test_app_modules_register_the_group_versions_a_profile_serves(probe: Probe) -> None:
+    for version in ("11.6", "12.4", "13.2"):
+        FakeGrafana(version=version).stop()
+    assert probe.calls == [("notifications.alerting.grafana.app", "v1beta1")]  # 13.2 only
+
+
+def test_a_namespace_is_resolved_to_its_org(probe: Probe) -> None:
+    tokens = {DEFAULT_TOKEN: FakeToken(), "org2-token": FakeToken(org_id=2)}
+    with FakeGrafana(version="13.2", orgs=(1, 2, 3), tokens=tokens) as fake:
+        api = Client(fake)  # the basic-auth admin, a member of every org
+        probes = f"{NOTIFICATIONS}/v1beta1/namespaces/{{}}/probes"
+        assert api.get(probes.format("default")).json() == {"org": 1, "namespace": "default"}
+        assert api.get(probes.format("org-3")).json() == {"org": 3, "namespace": "org-3"}
+        # A service account belongs to its own org only (authorizer/org_id.go).
+        theirs = api.get(probes.format("org-2"), headers=bearer("org2-token")).json()
+        assert theirs == {"org": 2, "namespace": "org-2"}
+        refused = {
+            ("org-2", DEFAULT_TOKEN): "is not a member of org 2",
+            ("org-1", None): "use default rather than org-1",
+            ("org-0", None): "invalid org id",
+            ("org-9", None): "is not a member of org 9",
+            ("stacks-12", None): "requires deployment with a fixed stack id",
+            ("team-a", None): "org id is required",
+        }
+        for (namespace, token), reason in refused.items():
+            headers = bearer(token) if token else None
+            body = api.get(probes.format(namespace), headers=headers).json()
+            assert is_status(body, 403, "Forbidden"), namespace
+            assert reason in body["message"], namespace
+            assert f'in the namespace "{namespace}"' in body["message"]
+        api.session.close()
+
+
+def test_app_routes_answer_kubernetes_status_errors(probe: Probe) -> None:
+    tokens = {DEFAULT_TOKEN: FakeToken(), "reader": FakeToken(frozenset())}
+    with FakeGrafana(version="13.2", tokens=tokens) as fake:
+        admin = Client(fake)
+        probes = f"{NOTIFICATIONS}/v1beta1/namespaces/default/probes"
+        body = admin.get(f"{probes}/p1").json()
+        assert is_status(body, 404, "NotFound")
+        assert body["message"] == 'probes.notifications.alerting.grafana.app "p1" not found'
+        assert body["details"] == {
+            "name": "p1",
+            "group": "notifications.alerting.grafana.app",
+            "kind": "probes",
+        }
+        denied = admin.post(probes, {"a": 1}, headers=bearer("reader")).json()
+        assert is_status(denied, 403, "Forbidden")
+        assert denied["message"].startswith(
+            "probes.notifications.alerting.grafana.app is forbidden: User"
+        )
+        assert 'cannot create resource "probes"' in denied["message"]
+        garbled = admin(
+            "POST", probes, data="{not json", headers={"Content-Type": "application/json"}
+        )
+        assert is_status(garbled.json(), 400, "BadRequest")
+        assert admin.post(probes, {"spec": {"x": 1}}).json() == {"spec": {"x": 1}}
+        assert fake.spec_violations == []  # /apis bodies are the modules' to check
+        admin.session.close()
+
+
+def test_a_missing_app_module_leaves_its_group_listed_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import fake_grafana
+
+    key = ("notifications.alerting.grafana.app", "v1beta1")
+    monkeypatch.setitem(fake_grafana.APP_MODULES, key, "fake_apps_not_written_yet")
+    with FakeGrafana(version="13.2") as fake:
+        groups = Client(fake).get("/apis").json()["groups"]
+        assert "notifications.alerting.grafana.app" in {g["name"] for g in groups}
+
+
+def test_an_app_module_that_fails_to_import_fails_the_fake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import fake_grafana
+
+    (tmp_path / "fake_apps_broken.py").write_text("import a_dependency_nobody_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    key = ("notifications.alerting.grafana.app", "v1beta1")
+    monkeypatch.setitem(fake_grafana.APP_MODULES, key, "fake_apps_broken")
+    with pytest.raises(ModuleNotFoundError, match="a_dependency_nobody_installed"):
+        FakeGrafana(version="13.2")
