@@ -1,4 +1,5 @@
-"""A fake Grafana 11.4 HTTP API for the tests of ``provision.py`` (tests only, never the product).
+"""A fake Grafana (11.6, 12.4 or 13.2) for the tests of ``provision.py`` (tests only, never the
+product).
 
 Grafana cannot run on these machines, so this module serves the subset of its HTTP API that the
 provisioning toolkit uses, on a real HTTP server on 127.0.0.1, with the semantics documented in
@@ -6,7 +7,12 @@ provisioning toolkit uses, on a real HTTP server on 127.0.0.1, with the semantic
 request body (POST/PUT/PATCH) is validated against Grafana's own OpenAPI spec
 (``api-merged_grafana-11.4.0.json`` next to the notes, or ``$FAKE_GRAFANA_SPEC``) after patching
 the spec errors listed in that folder's ``README.md`` (see ``_patch_spec``): a payload that real
-Grafana would reject fails here too, and is kept in ``fake.spec_violations``.
+Grafana would reject fails here too, and is kept in ``fake.spec_violations``. The 11.4 spec
+validates the legacy bodies of every profile: of what the toolkit sends, the legacy request
+schemas only grew ``keep_firing_for`` on rules (Grafana 12, which the 12.4 and 13.2 profiles
+add; see ``_add_grafana_12_rule_fields``); the other 12.x additions found
+(``missingSeriesEvalsToResolve``, rules' ``notification_settings.active_time_intervals``,
+webhook ``hmacConfig``) are not sent by the toolkit and are dropped as 11.4 drops them.
 
 Start and stop::
 
@@ -17,7 +23,8 @@ Options (``FakeGrafana(**options)``): ``user``/``password`` (basic-auth admin, a
 ``tokens`` (``{token: FakeToken(permissions, org_id) | set of permissions}``, default
 ``{DEFAULT_TOKEN: all permissions}``), ``orgs`` (org ids, ``(1,)``), ``spec_path``,
 ``base_interval_seconds`` (10), ``recording_rules_enabled`` (False),
-``telegram_valid_tokens`` (None = any bot token but "[REDACTED]" is delivered).
+``telegram_valid_tokens`` (None = any bot token but "[REDACTED]" is delivered), ``version``
+(the profile, below).
 
 For tests:
 
@@ -41,7 +48,9 @@ Version profiles (``FakeGrafana(version="13.2")``; default ``$FAKE_GRAFANA_VERSI
 "11.6"): ``PROFILES`` ("11.6", "12.4", "13.2") give the full version /api/health answers and the
 API groups served under ``/apis`` (discovery: ``GET /apis``, ``/apis/<group>``,
 ``/apis/<group>/<version>/``; evidence next to ``PROFILES``). ``fake.version`` is the profile's
-name, ``fake.profile`` the ``Profile``.
+name, ``fake.profile`` the ``Profile``. On 13.x the deprecated provisioning endpoints answer with
+``Warning``, ``X-API-Deprecation-Date`` and ``X-API-Replacement`` (``DEPRECATED_ENDPOINTS``) and
+``POST /api/alertmanager/grafana/config/api/v1/receivers/test`` is 410 Gone.
 
 App-platform resources live in their own modules (tests/fake_apps_notifications.py,
 tests/fake_apps_dashboards.py), named in ``APP_MODULES`` by group version. When the profile
@@ -98,7 +107,7 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
-GRAFANA_VERSION = "11.4.0"
+GRAFANA_VERSION = "11.4.0"  # the release whose OpenAPI spec validates the legacy bodies
 # shared/ lies next to the repository, here and in CI.
 SHARED_SPEC = Path(__file__).resolve().parents[2] / "shared/reference/grafana"
 DEFAULT_SPEC_PATH = Path(
@@ -3704,7 +3713,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
 
 
 class FakeGrafana:
-    """A fake Grafana 11.4 on 127.0.0.1. See the module docstring and ``start_fake_grafana``.
+    """A fake Grafana on 127.0.0.1. See the module docstring and ``start_fake_grafana``.
 
     Options:
         user, password: the basic-auth admin (all permissions), default admin/admin.
@@ -3716,6 +3725,8 @@ class FakeGrafana:
         recording_rules_enabled: accept ``record`` rules (11.4 has them behind a flag: False).
         telegram_valid_tokens: if given, a test notification through Telegram fails with
             "Unauthorized" unless its bot token is in the set; ``"[REDACTED]"`` always fails.
+        version: the profile, "11.6", "12.4" or "13.2" (default ``$FAKE_GRAFANA_VERSION``, else
+            "11.6").
     """
 
     def __init__(
