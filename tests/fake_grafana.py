@@ -3191,6 +3191,8 @@ class _Api:
         out.setdefault("isPaused", False)
         out.setdefault("notification_settings", None)
         out.setdefault("record", None)
+        for key, value in self._keep_firing_for({}).items():
+            out.setdefault(key, value)  # a rule stored before an upgrade to 12 reads as "0s"
         return out
 
     @staticmethod

@@ -1588,6 +1588,15 @@ def test_grafana_12_rule_fields_are_dropped(fake: FakeGrafana, drift: Client) ->
     assert stored["notification_settings"] == {"receiver": "telegram-drift"}
 
 
+@pytest.mark.fake_versions("12.4", "13.2")
+def test_a_rule_stored_before_grafana_12_reads_with_keep_firing_for_0s(
+    fake: FakeGrafana, drift: Client
+) -> None:
+    assert drift.put(GROUP_PATH, group(RULE)).ok
+    del fake.state.alert_rules()["drift-pvalue"]["keep_firing_for"]  # as 11.x stored it
+    assert drift.get(f"{PROV}/alert-rules/drift-pvalue").json()["keep_firing_for"] == "0s"
+
+
 def test_notification_settings_round_trip_as_go_encodes_them(drift: Client) -> None:
     drift.post(f"{PROV}/mute-timings", {"name": "night", "time_intervals": []})
     settings = {
