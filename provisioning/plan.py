@@ -175,8 +175,8 @@ def _make(client: GrafanaClient, change: Change) -> None:
     """Make one change. A write can be refused because an earlier try of it landed and only
     its answer was lost: the client's repeat then meets a duplicate (409; 500 for a contact
     point's uid) or a newer version (409, 412). Grafana is read again: when it matches the
-    definition, the change is made; when the object appeared or went meanwhile, it is written
-    once more from what is there."""
+    definition, the change is made; when the object appeared or went meanwhile, or a versioned
+    update was stale (``_stale``), it is written once more from what is there."""
     kind, wanted = change.kind, change.wanted
     if wanted is None:
         change.notes += kind.delete(client, change.key, change.live)  # finding nothing is done
@@ -191,10 +191,22 @@ def _make(client: GrafanaClient, change: Change) -> None:
     live = kind.fetch(client, change.key)
     if live is not None and kind.actual(live, wanted) == change.after:
         return
-    if (live is None) != (change.live is None):
+    if (live is None) != (change.live is None) or _stale(kind, refused, live):
         kind.write(client, wanted, live)
         return
     raise refused
+
+
+def _stale(kind: Kind, refused: GrafanaError, live: Any) -> bool:
+    """A versioned update refused as stale (409): someone wrote the object since it was
+    read. Read again, it is planned once more: still the stack's and still different, it is
+    written with the version just read."""
+    return (
+        refused.status == 409
+        and kind.versioned
+        and live is not None
+        and kind.owner(live) == kind.stack.name
+    )
 
 
 def render(changes: list[Change]) -> str:

@@ -3758,7 +3758,8 @@ class FakeGrafana:
         }
         org_ids = set(orgs) | {t.org_id for t in self.tokens.values()}
         self.orgs: dict[int, OrgState] = {org_id: OrgState(org_id) for org_id in sorted(org_ids)}
-        self.spec = spec_validator(str(spec_path or DEFAULT_SPEC_PATH), self.profile.major >= 12)
+        self._spec_path = str(spec_path or DEFAULT_SPEC_PATH)
+        self.spec = spec_validator(self._spec_path, self.profile.major >= 12)
         self.base_interval_seconds = base_interval_seconds
         self.recording_rules_enabled = recording_rules_enabled
         self.telegram_valid_tokens = (
@@ -3809,6 +3810,14 @@ class FakeGrafana:
     def version(self) -> str:
         """The profile's name ("11.6", "12.4", "13.2"); ``profile.version`` is the full one."""
         return self.profile.name
+
+    def upgrade(self, version: str) -> None:
+        """Grafana upgraded in place to the profile ``version``: the same state (its database),
+        that release's endpoints, discovery and checks from the next request on."""
+        with self._lock:
+            self.profile = PROFILES[version]
+            self.spec = spec_validator(self._spec_path, self.profile.major >= 12)
+            self.api = _Api(self)
 
     # -- state and instrumentation ------------------------------------------------------
 

@@ -5,13 +5,20 @@ what it holds, what is compared, and how to write or delete it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+from provisioning.kinds.apps_notifications import (
+    AppContactPoints,
+    AppMuteTimings,
+    AppRoutes,
+    AppTemplates,
+)
 from provisioning.kinds.base import Clash, Kind, Live, Stack, Wanted
 from provisioning.kinds.dashboards import Dashboards, DataSources, Folders
 from provisioning.kinds.notifications import ContactPoints, MuteTimings, Routes, Templates
 from provisioning.kinds.rules import RuleGroups
 from provisioning.model import Definition
-from provisioning.server import Server
+from provisioning.server import NOTIFICATIONS, Server
 
 # In the order they are written: each refers only to kinds before it.
 KINDS: tuple[Callable[[Stack], Kind], ...] = (
@@ -31,7 +38,16 @@ def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
     discovery): the app-platform API where it is served at a stable enough version, the
     legacy API otherwise. Rules stay on the rule-group API everywhere: their replacement,
     rules.alerting.grafana.app, is still v0alpha1."""
-    return KINDS
+    through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {}
+    notifications = server.served(NOTIFICATIONS, "beta")
+    if notifications:
+        through |= {
+            Templates: partial(AppTemplates, version=notifications),
+            MuteTimings: partial(AppMuteTimings, version=notifications),
+            ContactPoints: partial(AppContactPoints, version=notifications),
+            Routes: partial(AppRoutes, version=notifications),
+        }
+    return tuple(through.get(make, make) for make in KINDS)
 
 
 def unresolved(definitions: list[Definition], stack: Stack) -> list[str]:

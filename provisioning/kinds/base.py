@@ -77,6 +77,7 @@ class Kind:
     locks: ClassVar[bool] = False  # carries provenance, which Grafana never unlocks
     shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
     holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out
+    versioned: ClassVar[bool] = False  # an update names the version read: 409 when stale
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack

@@ -1,0 +1,448 @@
+"""Contact points, templates, mute timings and the stack's branch of the policy tree through
+Grafana's app platform, notifications.alerting.grafana.app (its provisioning endpoints are
+deprecated in Grafana 13; apps/NOTES.md §a, §b, §g). The labels, keys, owner marks and
+comparisons are the legacy kinds' (notifications.py), which these reuse: a Grafana provisioned
+through the legacy API plans no change once upgraded, but for a contact point being one object
+(all its integrations) instead of one per integration.
+
+Kubernetes semantics as Grafana implements them over the Alertmanager configuration the legacy
+API writes too (pkg/registry/apps/alerting/notifications/{receiver,templategroup,timeinterval,
+routingtree}/legacy_storage.go and conversions.go):
+- objects live in the org's namespace (Stack.namespace); Grafana derives metadata.name from the
+  title and refuses a create that names one (400), so it is read back from the lists;
+- an update PUTs the whole object with the resourceVersion read, a stale one answers 409
+  (``versioned``: plan's _make reads the object again and writes it once more);
+- provenance is the annotation grafana.com/provenance: "api" locks like the legacy API,
+  none (the annotation absent) leaves the object editable in the UI; reads say "", "none" or
+  nothing for none. Grafana refuses to unlock (403), which plan says first (kind.locks); a
+  locked object that DELETE is refused for goes through the legacy endpoint (``_delete``).
+The managed-by annotations (grafana.app/managedBy, managerId) are not set: these storages keep
+only the provenance (the receiver's conversions read no other annotation), and where the
+ManagerProperties migration reads them (timeinterval/conversions.go) a manager kind implies a
+provenance (ManagerPropertiesToProvenance: terraform, kubectl -> api), which would lock the
+objects of a UI-editable stack. The names and uids above stay the ownership test, so objects
+made through the legacy API are the stack's here too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
+
+from provisioning import ownership
+from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.kinds.base import NOT_COMPARED, PROVISIONING, Clash, Kind, Live, Stack, Wanted
+from provisioning.kinds.notifications import (
+    ContactPoints,
+    MuteTimings,
+    Routes,
+    Templates,
+    _normal_route,
+)
+from provisioning.model import Definition
+from provisioning.model.notifications import ContactPoint
+from provisioning.server import NOTIFICATIONS
+
+# apps/alerting/notifications/pkg/apis/alertingnotifications/v1beta1/ext.go
+PROVENANCE = "grafana.com/provenance"
+NO_PROVENANCE = ("", "none")
+# routingtree_ext.go UserDefinedRoutingTreeName; "default" is its announced alias (NOTES §b).
+DEFAULT_TREES = ("user-defined", "default")
+# The integration schema version of a new integration (ReceiverIntegration requires one).
+INTEGRATION_VERSION = "v1"
+# The message id of Grafana's refusal to change a locked object's provenance (Status details).
+LOCKED = "alerting.notifications.invalidProvenance"
+# TemplateGroupSpec.kind: the stack's templates are Grafana's ("mimir": imported ones).
+TEMPLATE_KIND = "grafana"
+
+
+class _Source(Protocol):
+    def get(self, path: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Resources:
+    """One resource of the group in the stack's namespace, and its Kubernetes verbs."""
+
+    api: str  # group/version
+    namespace: str
+    plural: str
+    kind: str
+
+    @property
+    def path(self) -> str:
+        return f"/apis/{self.api}/namespaces/{self.namespace}/{self.plural}"
+
+    def item(self, obj: dict[str, Any]) -> str:
+        return f"{self.path}/{quote(obj['metadata']['name'], safe='')}"
+
+    def items(self, source: _Source) -> list[dict[str, Any]]:
+        """Every object (the legacy-backed storages answer the whole list at once)."""
+        return (source.get(self.path) or {}).get("items") or []
+
+    def write(
+        self,
+        client: GrafanaClient,
+        spec: dict[str, Any],
+        live: dict[str, Any] | None,
+        provenance: str,
+    ) -> None:
+        """Create (no name: Grafana derives it) or replace ``live`` with the version read."""
+        metadata: dict[str, Any] = {"namespace": self.namespace}
+        if live is not None:
+            read = live["metadata"]
+            metadata |= {"name": read["name"], "resourceVersion": read.get("resourceVersion", "")}
+        if provenance:
+            metadata["annotations"] = {PROVENANCE: provenance}
+        body = {"apiVersion": self.api, "kind": self.kind, "metadata": metadata, "spec": spec}
+        if live is None:
+            client.request("POST", self.path, json=body)
+        else:
+            client.request("PUT", self.item(live), json=body)
+
+    def delete(self, client: GrafanaClient, live: dict[str, Any]) -> None:
+        client.request("DELETE", self.item(live), missing_ok=True)
+
+
+def provenance(obj: dict[str, Any]) -> str:
+    """The object's provenance as the legacy API says it ("" for none)."""
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(PROVENANCE, "")
+    return "" if value in NO_PROVENANCE else value
+
+
+class _App(Kind):
+    """What the four kinds share: their collection, read whole once per plan (``read``) or
+    again for one object (``fetch``), and indexed by the legacy kinds' keys."""
+
+    versioned = True
+    plural: ClassVar[str]
+    resource: ClassVar[str]
+
+    def __init__(self, stack: Stack, version: str) -> None:
+        super().__init__(stack)
+        self.api = f"{NOTIFICATIONS}/{version}"
+        self.resources = Resources(self.api, stack.namespace, self.plural, self.resource)
+
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        return self._index(self.resources.items(live))
+
+    def fetch(self, client: GrafanaClient, key: str) -> Any:
+        return self._index(self.resources.items(client)).get(key)
+
+    def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _delete(self, client: GrafanaClient, obj: dict[str, Any], legacy: list[str]) -> list[str]:
+        """DELETE ``obj``. Grafana 13's time interval storage (the template one too, before
+        the ManagerProperties change) deletes as provenance none, so it refuses a locked
+        object: 403 invalidProvenance (timeinterval/legacy_storage.go Delete passes
+        ProvenanceNone, ValidateProvenanceRelaxed refuses api -> none). The legacy endpoints
+        (``legacy``), deprecated but served, delete it as provenance api: Grafana's one way."""
+        try:
+            self.resources.delete(client, obj)
+            return []
+        except GrafanaError as exc:
+            if not (_refused_as_locked(exc) and provenance(obj)):
+                raise
+        for path in legacy:
+            client.request("DELETE", path, missing_ok=True)
+        return ["deleted through the legacy API: Grafana deletes a locked one through no other"]
+
+
+def _refused_as_locked(exc: GrafanaError) -> bool:
+    details = (exc.body or {}).get("details") if isinstance(exc.body, dict) else None
+    return exc.status == 403 and (details or {}).get("uid") == LOCKED
+
+
+class AppTemplates(_App, Templates):
+    """A template group per template; read in the legacy kind's shape (name, template,
+    provenance), with the object it came from."""
+
+    plural, resource = "templategroups", "TemplateGroup"
+
+    def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        found = {}
+        for obj in items:
+            spec = obj.get("spec") or {}
+            if spec.get("kind", TEMPLATE_KIND) == TEMPLATE_KIND:  # not an imported one
+                found[spec.get("title")] = {
+                    "name": spec.get("title"),
+                    "template": spec.get("content"),
+                    "provenance": provenance(obj),
+                    "object": obj,
+                }
+        return found
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        spec = {"title": wanted.key, "content": wanted.body["template"], "kind": TEMPLATE_KIND}
+        self.resources.write(client, spec, live and live["object"], self.stack.provenance)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        legacy = f"{PROVISIONING}/templates/{quote(key, safe='')}"
+        return self._delete(client, live["object"], [legacy])
+
+
+class AppMuteTimings(_App, MuteTimings):
+    """A time interval per mute timing, read in the legacy kind's shape."""
+
+    plural, resource = "timeintervals", "TimeInterval"
+
+    def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        found = {}
+        for obj in items:
+            spec = obj.get("spec") or {}
+            found[spec.get("name")] = {
+                "name": spec.get("name"),
+                "time_intervals": spec.get("time_intervals") or [],
+                "provenance": provenance(obj),
+                "object": obj,
+            }
+        return found
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        spec = {"name": wanted.key, "time_intervals": wanted.body["time_intervals"]}
+        self.resources.write(client, spec, live and live["object"], self.stack.provenance)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        legacy = f"{PROVISIONING}/mute-timings/{quote(key, safe='')}"
+        return self._delete(client, live["object"], [legacy])
+
+
+@dataclass
+class WantedReceiver(Wanted):
+    """A contact point as wanted: ``parts`` are its integrations, each as the legacy kind
+    renders it (uid with the fingerprint of its secrets, settings, secret fields)."""
+
+    parts: list[Wanted] = field(default_factory=list)
+
+
+class AppContactPoints(_App):
+    """A receiver per contact point, keyed by its name: one object holds every integration,
+    so the plan lists a contact point once ("Telegram (telegram drift_...)"), and a rotated
+    secret updates it (the integration gets its new uid, the old one goes in the same write).
+
+    Grafana never answers a secret (secureFields says which are set); each integration's uid
+    carries the fingerprint of its secrets as on the legacy API. An integration whose uid is
+    unchanged is sent with that uid, its stored secrets left out of its settings and marked in
+    secureFields, so Grafana keeps them (receiver/conversions.go convertToDomainModel, the
+    service's WithExistingSecureFields); a new uid is sent with its secret values. Integrations
+    of the contact point that carry no mark of the stack (added by hand) are kept as read."""
+
+    label, model, locks = "contact point", ContactPoint, True
+    plural, resource = "receivers", "Receiver"
+
+    def wanted(self, definitions: Iterable[Definition]) -> list[Wanted]:
+        points: dict[str, list[Wanted]] = {}
+        for part in ContactPoints(self.stack).wanted(definitions):
+            points.setdefault(part.body["name"], []).append(part)
+        return [self._receiver(name, parts) for name, parts in points.items()]
+
+    @staticmethod
+    def _receiver(name: str, parts: list[Wanted]) -> WantedReceiver:
+        unresolved: dict[str, list[str]] = {}
+        for part in parts:
+            for variable, fields in part.unresolved.items():
+                known = unresolved.setdefault(variable, [])
+                known += [f for f in fields if f not in known]
+        body = {"title": name, "integrations": [part.body for part in parts]}
+        return WantedReceiver(name, body, unresolved, parts=parts)
+
+    def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """The stack's contact points (those holding one of its integrations): a contact
+        point of someone else's is a clash, named as on the legacy API."""
+        mine = (obj for obj in items if self.owner(obj) == self.stack.name)
+        return {(obj.get("spec") or {}).get("title"): obj for obj in mine}
+
+    def owner(self, live: Any) -> str | None:
+        marks = [_mark(i) for i in _integrations(live)]
+        return next((mark for mark in marks if mark), None)
+
+    def clash(self, wanted: Wanted, live: Live) -> Clash | None:
+        titles = {(obj.get("spec") or {}).get("title") for obj in self.resources.items(live)}
+        if wanted.key not in titles:
+            return None
+        return Clash(
+            None, f"its name {wanted.key!r} is taken by a contact point this stack does not own"
+        )
+
+    def _mine(self, live: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The integrations of ``live`` the stack marks, and the others."""
+        integrations = _integrations(live)
+        mine = [i for i in integrations if _mark(i) == self.stack.name]
+        return mine, [i for i in integrations if _mark(i) != self.stack.name]
+
+    def expected(self, wanted: Wanted) -> Any:
+        compared = [_compared(part.body, part) for part in _parts(wanted)]
+        return {"integrations": compared, "provenance": self.stack.provenance}
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        """The stack's integrations in the order the definition has them (Grafana's order
+        means nothing), each matched by its uid, else by the identity part of it (a rotated
+        secret then shows as a changed uid); those no definition names follow."""
+        rest, _ = self._mine(live)
+        compared = []
+        for part in _parts(wanted):
+            found = _match(part, rest)
+            if found is not None:
+                rest.remove(found)
+                compared.append(_compared(found, part))
+        compared += [_compared(i, None) for i in rest]
+        return {"integrations": compared, "provenance": provenance(live)}
+
+    def title(self, key: str, body: Any) -> str:
+        integrations = ", ".join(f"{i.get('type')} {i.get('uid')}" for i in _integrations(body))
+        return f"{key} ({integrations})"
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        mine, others = self._mine(live) if live is not None else ([], [])
+        stored = {i.get("uid"): i for i in mine}
+        ours = [_integration(part, stored.get(part.key)) for part in _parts(wanted)]
+        spec = {"title": wanted.key, "integrations": ours + others}
+        self.resources.write(client, spec, live, self.stack.provenance)
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        mine, others = self._mine(live)
+        if not others:
+            legacy = [f"{PROVISIONING}/contact-points/{i['uid']}" for i in mine]
+            return self._delete(client, live, legacy)
+        # Integrations added by hand stay, as they would on the legacy API.
+        spec = {"title": key, "integrations": others}
+        self.resources.write(client, spec, live, provenance(live))
+        return [f"kept {len(others)} integration(s) this stack does not own"]
+
+
+def _parts(wanted: Wanted | None) -> list[Wanted]:
+    return wanted.parts if isinstance(wanted, WantedReceiver) else []
+
+
+def _integrations(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A receiver's integrations, from the object read or the body wanted."""
+    if "spec" in body:
+        body = body["spec"] or {}
+    return list(body.get("integrations") or [])
+
+
+def _mark(integration: dict[str, Any]) -> str | None:
+    found = ownership.INTEGRATION_UID.match(str(integration.get("uid")))
+    return found.group(1) if found else None
+
+
+def _identity(part: Wanted) -> str:
+    """The uid's part naming the integration (the key, without the fingerprint if known)."""
+    return part.key[:-8] if ownership.INTEGRATION_UID.match(part.key) else part.key
+
+
+def _match(part: Wanted, integrations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    uid = [i for i in integrations if i.get("uid") == part.key]
+    same = [i for i in integrations if str(i.get("uid")).startswith(_identity(part))]
+    return (uid or same or [None])[0]
+
+
+def _compared(integration: dict[str, Any], part: Wanted | None) -> dict[str, Any]:
+    """What is compared of an integration, as the legacy kind compares it (settings the
+    definition sets; secrets through the uid, never shown; settings from unset variables
+    not compared); a uid whose fingerprint is unknown here shows its identity only."""
+    uid = str(integration.get("uid"))
+    settings = dict(integration.get("settings") or {})
+    if part is not None:
+        wanted = part.body["settings"]
+        settings = {key: settings.get(key) for key in wanted}
+        for key, value in wanted.items():
+            if key in part.secret:
+                settings[key] = "(secret)"
+            elif value == NOT_COMPARED:
+                settings[key] = NOT_COMPARED
+        if _identity(part) == part.key and uid.startswith(part.key):
+            uid = f"{part.key}... (not compared)"
+    return {
+        "uid": uid,
+        "type": integration.get("type"),
+        "disableResolveMessage": bool(integration.get("disableResolveMessage")),
+        "settings": settings,
+    }
+
+
+def _integration(part: Wanted, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The integration as Grafana takes it: ``stored`` (the same uid, so the same secrets)
+    keeps the secrets Grafana holds."""
+    body = part.body
+    settings = dict(body["settings"])
+    kept = {k for k, held in ((stored or {}).get("secureFields") or {}).items() if held}
+    secure = {key: True for key in sorted(kept & part.secret)}
+    for key in secure:
+        settings.pop(key, None)
+    integration = {
+        "uid": part.key,
+        "type": body["type"],
+        "version": (stored or {}).get("version") or INTEGRATION_VERSION,
+        "disableResolveMessage": body["disableResolveMessage"],
+        "settings": settings,
+    }
+    return integration | ({"secureFields": secure} if secure else {})
+
+
+class AppRoutes(_App, Routes):
+    """The stack's branch of the default routing tree ("user-defined"): the tree is read,
+    the branch replaced and the tree PUT back with its resourceVersion; the other routes go
+    back as read. Routes are compared in the legacy kind's shape (spec matchers
+    [{label, type, value}] as object_matchers [label, type, value], sorted as Grafana sorts
+    them); the tree has no POST (405) and DELETE resets it, so neither is used."""
+
+    plural, resource = "routingtrees", "RoutingTree"
+
+    def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        tree = _default_tree(items)
+        if tree is None:
+            return {}
+        branch = next((r for r in map(_legacy_route, _routes(tree)) if self._is_branch(r)), None)
+        return {} if branch is None else {self.key: {"tree": tree, "branch": branch}}
+
+    def actual(self, live: Any, wanted: Wanted | None) -> Any:
+        return {"branch": _normal_route(live["branch"]), "provenance": provenance(live["tree"])}
+
+    def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
+        tree = live["tree"] if live is not None else _default_tree(self.resources.items(client))
+        if tree is None:
+            raise GrafanaError(f"Grafana has no default policy tree at {self.resources.path}")
+        self._put(client, tree, [_k8s_route(wanted.body)])
+
+    def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
+        self._put(client, live["tree"], [])
+        return []
+
+    def _put(self, client: GrafanaClient, tree: dict[str, Any], ours: list[dict[str, Any]]) -> None:
+        others = [r for r in _routes(tree) if not self._is_branch(_legacy_route(r))]
+        spec = {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": ours + others}
+        self.resources.write(client, spec, tree, self.stack.provenance)
+
+
+def _default_tree(trees: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((t for t in trees if t["metadata"]["name"] in DEFAULT_TREES), None)
+
+
+def _routes(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((tree.get("spec") or {}).get("routes") or [])
+
+
+def _legacy_route(route: dict[str, Any]) -> dict[str, Any]:
+    """A spec route in the legacy API's shape (matchers as object_matchers)."""
+    body = {k: v for k, v in route.items() if k not in ("matchers", "routes")}
+    body["object_matchers"] = [
+        [m["label"], m["type"], m["value"]] for m in route.get("matchers") or []
+    ]
+    body["routes"] = [_legacy_route(child) for child in route.get("routes") or []]
+    return body
+
+
+def _k8s_route(route: dict[str, Any]) -> dict[str, Any]:
+    """A route the legacy kind renders, as the spec takes it (RoutingTreeRoute: matchers
+    [{label, type, value}], continue always present)."""
+    body = {k: v for k, v in route.items() if k not in ("object_matchers", "routes")}
+    body["continue"] = bool(route.get("continue"))
+    matchers = route.get("object_matchers") or []
+    if matchers:
+        body["matchers"] = [{"label": n, "type": t, "value": v} for n, t, v in matchers]
+    if route.get("routes"):
+        body["routes"] = [_k8s_route(child) for child in route["routes"]]
+    return body
