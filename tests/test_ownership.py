@@ -482,7 +482,8 @@ def test_a_rotated_bot_token_replaces_the_integration(fake: FakeGrafana, tmp_pat
     if notifications_app(fake):  # one receiver holds the integration: it is updated
         assert actions == {("contact point", "Telegram"): "update"}
         [diff] = [c["diff"] for c in document["changes"] if c["kind"] == "contact point"]
-        [removed] = [line for line in diff if line.startswith("-") and old["uid"] in line]
+        removed = [line for line in diff if line.startswith("-") and old["uid"] in line]
+        assert len(removed) == 1
         [added] = [line for line in diff if line.startswith("+") and '"uid"' in line]
         created = added.split('"')[-2]
     else:

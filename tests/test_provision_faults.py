@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from fake_grafana import DEFAULT_TOKEN, RECEIVERS_TEST_PATH, FakeGrafana, OrgState
+from fake_grafana import (
+    DEFAULT_TOKEN,
+    FOLDER_GROUP,
+    RECEIVERS_TEST_PATH,
+    FakeGrafana,
+    OrgState,
+)
 from fault_proxy import FAULTS, FaultProxy
 from provision_cli import (
     NEW_TOKEN,
@@ -34,6 +40,7 @@ RULE_GROUPS = "/api/v1/provisioning/folder/"
 DASHBOARDS = "/api/dashboards/uid/"
 # The same on Grafana 13, where they go through notifications.alerting.grafana.app.
 APP_PATHS = {CONTACT_POINTS: "receivers", TEMPLATES: "templategroups"}
+FOLDERS_APP = f"/apis/{FOLDER_GROUP}/v1/namespaces/default/folders"  # GA in Grafana 13
 # How Grafana refuses a write repeated after it landed: a duplicate, a stale version, gone.
 REFUSED = re.compile(r"\((404|409|412)\)|already exists")
 
@@ -50,7 +57,10 @@ def through(proxy: FaultProxy, *args: str, **env: str) -> subprocess.CompletedPr
 
 
 def on_profile(fake: FakeGrafana, path: str) -> str:
-    """``path`` (of contact points or templates) where the fake's profile serves them."""
+    """``path`` (of folders, contact points or templates) where the fake's profile serves
+    them."""
+    if path == FOLDERS and fake.profile.serves(FOLDER_GROUP, "v1"):
+        return FOLDERS_APP
     app = notifications_app(fake)
     return f"{app}/{APP_PATHS[path]}" if app and path in APP_PATHS else path
 
@@ -74,7 +84,8 @@ def statuses(fake: FakeGrafana, method: str, path: str) -> list[int | None]:
 def test_a_create_whose_answer_was_lost_converges(
     fake: FakeGrafana, proxy: FaultProxy, path: str, duplicate: int, fault: str
 ) -> None:
-    if on_profile(fake, path) != path:  # a receiver: its taken title is 409 receivers.exists
+    # On /apis a taken receiver title is 409 receivers.exists, a taken folder 409 AlreadyExists.
+    if on_profile(fake, path) != path:
         path, duplicate = on_profile(fake, path), 409
     proxy.inject(fault, "POST", path, after=True)
     run = through(proxy, "apply")
@@ -94,15 +105,15 @@ def test_an_update_or_delete_repeated_after_it_landed_converges(
     state.datasources["drift-prometheus"]["url"] = "http://elsewhere:9090"
     state.folders["drift"]["title"] = "Renamed in the UI"
     state.templates["drift:drift"]["template"] = '{{ define "drift.telegram" }}edited{{ end }}'
-    templates = on_profile(fake, TEMPLATES)
-    for path in (DATASOURCES, FOLDERS, templates):
+    templates, folders = on_profile(fake, TEMPLATES), on_profile(fake, FOLDERS)
+    for path in (DATASOURCES, folders, templates):
         proxy.inject("reset-after", "PUT", path)
     fake.reset_log()
     run = through(proxy, "apply")
     assert run.returncode == 0, run.stdout + run.stderr
     # The repeats met a newer version than the plan read: Grafana's optimistic locks.
     assert statuses(fake, "PUT", DATASOURCES) == [200, 409]
-    assert statuses(fake, "PUT", FOLDERS) == [200, 412]
+    assert statuses(fake, "PUT", folders) == [200, 412 if folders == FOLDERS else 409]
     assert statuses(fake, "PUT", templates) == [202 if templates == TEMPLATES else 200, 409]
     assert plan(fake)[0] == 0
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_apps_notifications import name_to_uid
 
+from fake_apps_notifications import name_to_uid
 from fake_grafana import DEPRECATED_ENDPOINTS, NOTIFICATIONS_GROUP, FakeGrafana, k8s_status
 from provision_cli import (
     NEW_TOKEN,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from provisioning.kinds.apps_folders import AppFolders
 from provisioning.kinds.apps_notifications import (
     AppContactPoints,
     AppMuteTimings,
@@ -18,7 +19,7 @@ from provisioning.kinds.dashboards import Dashboards, DataSources, Folders
 from provisioning.kinds.notifications import ContactPoints, MuteTimings, Routes, Templates
 from provisioning.kinds.rules import RuleGroups
 from provisioning.model import Definition
-from provisioning.server import NOTIFICATIONS, Server
+from provisioning.server import FOLDERS, NOTIFICATIONS, Server
 
 # In the order they are written: each refers only to kinds before it.
 KINDS: tuple[Callable[[Stack], Kind], ...] = (
@@ -34,11 +35,15 @@ KINDS: tuple[Callable[[Stack], Kind], ...] = (
 
 
 def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
-    """The kinds, each through the API that ``server`` serves for it (ISSUE: per kind, from
-    discovery): the app-platform API where it is served at a stable enough version, the
-    legacy API otherwise. Rules stay on the rule-group API everywhere: their replacement,
-    rules.alerting.grafana.app, is still v0alpha1."""
+    """The kinds, each through the API that ``server`` serves for it, from discovery: the
+    notifications at a beta or GA version of their app-platform group, folders at GA, the
+    legacy API otherwise. Rules stay on the rule-group API everywhere (their replacement,
+    rules.alerting.grafana.app, is still v0alpha1), data sources too (not deprecated), and
+    dashboards (apps_folders.py says why)."""
     through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {}
+    folders = server.served(FOLDERS, "ga")
+    if folders:
+        through[Folders] = partial(AppFolders, version=folders)
     notifications = server.served(NOTIFICATIONS, "beta")
     if notifications:
         through |= {

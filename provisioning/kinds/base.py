@@ -73,7 +73,7 @@ class Kind:
 
     label: ClassVar[str]
     model: ClassVar[type]
-    api: ClassVar[str]  # which of Grafana's APIs it goes through, for the plan's header
+    api: str  # which of Grafana's APIs it goes through, for the plan's header
     locks: ClassVar[bool] = False  # carries provenance, which Grafana never unlocks
     shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
     holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out

@@ -113,17 +113,25 @@ class Folders(Kind):
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
         # Deleting a folder deletes everything in it (API-NOTES §3): only an empty one goes.
-        left = client.get("/api/search", params={"folderUIDs": key})
-        rules = [
-            r for r in client.get(f"{PROVISIONING}/alert-rules") or [] if r["folderUID"] == key
-        ]
-        if left or rules:
-            titles = sorted(str(hit.get("title")) for hit in [*left, *rules])
-            return [f"kept: it still holds objects that others made ({', '.join(titles)})"]
+        kept = self.kept(client, key)
+        if kept:
+            return kept
         client.request(
             "DELETE", f"/api/folders/{key}", params={"forceDeleteRules": "false"}, missing_ok=True
         )
         return []
+
+    @staticmethod
+    def kept(client: GrafanaClient, key: str) -> list[str]:
+        """The note for a folder that still holds others' dashboards or rules; none if empty."""
+        left = client.get("/api/search", params={"folderUIDs": key})
+        rules = [
+            r for r in client.get(f"{PROVISIONING}/alert-rules") or [] if r["folderUID"] == key
+        ]
+        if not (left or rules):
+            return []
+        titles = sorted(str(hit.get("title")) for hit in [*left, *rules])
+        return [f"kept: it still holds objects that others made ({', '.join(titles)})"]
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         title = wanted.body["title"]
