@@ -38,7 +38,7 @@ from provisioning.kinds.notifications import (
     MuteTimings,
     Routes,
     Templates,
-    _normal_route,
+    normal_route,
 )
 from provisioning.model import Definition
 from provisioning.model.notifications import ContactPoint
@@ -399,7 +399,7 @@ class AppRoutes(_App, Routes):
         return {} if branch is None else {self.key: {"tree": tree, "branch": branch}}
 
     def actual(self, live: Any, wanted: Wanted | None) -> Any:
-        return {"branch": _normal_route(live["branch"]), "provenance": provenance(live["tree"])}
+        return {"branch": normal_route(live["branch"]), "provenance": provenance(live["tree"])}
 
     def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
         tree = live["tree"] if live is not None else _default_tree(self.resources.items(client))

@@ -273,11 +273,11 @@ class Routes(Kind):
         return self.stack.name
 
     def expected(self, wanted: Wanted) -> Any:
-        return {"branch": _normal_route(wanted.body), "provenance": self.stack.provenance}
+        return {"branch": normal_route(wanted.body), "provenance": self.stack.provenance}
 
     def actual(self, live: Any, wanted: Wanted | None) -> Any:
         provenance = live["tree"].get("provenance") or ""
-        return {"branch": _normal_route(live["branch"]), "provenance": provenance}
+        return {"branch": normal_route(live["branch"]), "provenance": provenance}
 
     def fetch(self, client: GrafanaClient, key: str) -> Any:
         tree = client.get(f"{PROVISIONING}/policies", missing_ok=True) or {}
@@ -308,7 +308,7 @@ def _matchers(route: dict[str, Any]) -> list[list[str]]:
     return [list(m) for m in route.get("object_matchers") or []]
 
 
-def _normal_route(route: dict[str, Any]) -> dict[str, Any]:
+def normal_route(route: dict[str, Any]) -> dict[str, Any]:
     """Every field of a route that changes behaviour, unset ones as Grafana treats them
     (inherited: None; lists: empty), durations as seconds, children likewise."""
     timing = ("group_wait", "group_interval", "repeat_interval")
@@ -324,5 +324,5 @@ def _normal_route(route: dict[str, Any]) -> dict[str, Any]:
         "continue": bool(route.get("continue")),
         "mute_time_intervals": list(route.get("mute_time_intervals") or []),
         "active_time_intervals": list(route.get("active_time_intervals") or []),
-        "routes": [_normal_route(child) for child in route.get("routes") or []],
+        "routes": [normal_route(child) for child in route.get("routes") or []],
     }
