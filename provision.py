@@ -40,7 +40,7 @@ from provisioning.export import export
 from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
 from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
-from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, render
+from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, markdown, render
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.server import Server, read_server
@@ -202,7 +202,12 @@ def validate_command(context: Context) -> None:
 
 
 @cli.command("plan")
-@OUTPUT
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    help="markdown: a pull-request comment (a table per kind, then each change's diff).",
+)
 @with_settings
 def plan_command(context: Context, output: str) -> None:
     """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error.
@@ -374,6 +379,10 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
 
 def _show(changes: list[Change], grafana: Connection, stack: Stack, output: str) -> None:
     apis = grafana.apis(stack)
+    if output == "markdown":
+        where = f"Grafana {grafana.server.version}, org {stack.org_id}"
+        click.echo(markdown(changes, f"Grafana plan: stack `{stack.name}`, {where}"), nl=False)
+        return
     if output == "json":
         about = {"version": grafana.server.version, "apis": apis}
         click.echo(json.dumps({"grafana": about, "changes": as_json(changes)}, indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 # Refusals that a write which already took effect meets when it is sent again.
 SETTLED_BY_READING = frozenset({404, 409, 412, 500})
 SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "="}
+FOLDED_LINES = 20  # a longer diff is folded away in the markdown plan
 
 
 class CollisionError(ProvisioningError):
@@ -221,6 +223,44 @@ def render(changes: list[Change]) -> str:
         f"{counts[DELETE]} to delete, {counts[UNCHANGED]} unchanged."
     )
     return "\n".join(lines)
+
+
+def markdown(changes: list[Change], title: str) -> str:
+    """The plan as a pull-request comment: a table of actions per kind, then each change,
+    its diff folded away when longer than ``FOLDED_LINES``. Diffs never hold a secret (they
+    compare through fingerprints)."""
+    kinds = list(dict.fromkeys(c.kind.label for c in changes))
+    lines = [
+        f"### {title}",
+        "",
+        "| kind | create | update | delete | unchanged |",
+        "|---|---|---|---|---|",
+    ]
+    for label in kinds:
+        mine = [c for c in changes if c.kind.label == label]
+        counts = [str(sum(c.action == action for c in mine)) for action in SYMBOLS]
+        lines.append(f"| {label} | " + " | ".join(counts) + " |")
+    counts = {action: sum(c.action == action for c in changes) for action in SYMBOLS}
+    lines += [
+        "",
+        f"**Plan: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
+        f"{counts[DELETE]} to delete, {counts[UNCHANGED]} unchanged.**",
+    ]
+    for change in (c for c in changes if c.action != UNCHANGED):
+        lines += ["", f"`{SYMBOLS[change.action]}` {change.action} **{change.title}**"]
+        lines += [f"> {note}" for note in change.notes]
+        diff = change.diff()
+        if not diff:
+            continue
+        fence = "`" * max(
+            3, 1 + max(len(run) for run in re.findall(r"`+", "\n".join(diff)) or [""])
+        )
+        block = [f"{fence}diff", *(line.rstrip() for line in diff), fence]
+        if len(diff) > FOLDED_LINES:
+            block = [f"<details><summary>{len(diff)} lines of diff</summary>", "", *block, "",
+                     "</details>"]  # fmt: skip
+        lines += ["", *block]
+    return "\n".join(lines) + "\n"
 
 
 def as_json(changes: list[Change]) -> list[dict[str, Any]]:
