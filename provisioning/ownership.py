@@ -34,6 +34,12 @@ def name_owner(name: str) -> str | None:
     return name.split(":", 1)[0] if ":" in name else None
 
 
+def integration_owner(uid: object) -> str | None:
+    """The stack whose mark an integration's uid carries (None: not a stack's uid)."""
+    found = INTEGRATION_UID.match(str(uid))
+    return found.group(1) if found else None
+
+
 def digest(*parts: str) -> str:
     """Eight hex digits of a SHA-256 over ``parts``: nothing usable about a secret."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]

@@ -32,12 +32,13 @@ from urllib.parse import quote
 
 from provisioning import ownership
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.kinds.base import NOT_COMPARED, PROVISIONING, Clash, Kind, Live, Stack, Wanted
+from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Stack, Wanted
 from provisioning.kinds.notifications import (
     ContactPoints,
     MuteTimings,
     Routes,
     Templates,
+    compared_settings,
     normal_route,
 )
 from provisioning.model import Definition
@@ -255,7 +256,7 @@ class AppContactPoints(_App):
         return {(obj.get("spec") or {}).get("title"): obj for obj in mine}
 
     def owner(self, live: Any) -> str | None:
-        marks = [_mark(i) for i in _integrations(live)]
+        marks = [ownership.integration_owner(i.get("uid")) for i in _integrations(live)]
         return next((mark for mark in marks if mark), None)
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
@@ -268,9 +269,12 @@ class AppContactPoints(_App):
 
     def _mine(self, live: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The integrations of ``live`` the stack marks, and the others."""
-        integrations = _integrations(live)
-        mine = [i for i in integrations if _mark(i) == self.stack.name]
-        return mine, [i for i in integrations if _mark(i) != self.stack.name]
+        mine: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
+        for integration in _integrations(live):
+            owner = ownership.integration_owner(integration.get("uid"))
+            (mine if owner == self.stack.name else others).append(integration)
+        return mine, others
 
     def expected(self, wanted: Wanted) -> Any:
         compared = [_compared(part.body, part) for part in _parts(wanted)]
@@ -323,11 +327,6 @@ def _integrations(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list(body.get("integrations") or [])
 
 
-def _mark(integration: dict[str, Any]) -> str | None:
-    found = ownership.INTEGRATION_UID.match(str(integration.get("uid")))
-    return found.group(1) if found else None
-
-
 def _identity(part: Wanted) -> str:
     """The uid's part naming the integration (the key, without the fingerprint if known)."""
     return part.key[:-8] if ownership.INTEGRATION_UID.match(part.key) else part.key
@@ -346,13 +345,7 @@ def _compared(integration: dict[str, Any], part: Wanted | None) -> dict[str, Any
     uid = str(integration.get("uid"))
     settings = dict(integration.get("settings") or {})
     if part is not None:
-        wanted = part.body["settings"]
-        settings = {key: settings.get(key) for key in wanted}
-        for key, value in wanted.items():
-            if key in part.secret:
-                settings[key] = "(secret)"
-            elif value == NOT_COMPARED:
-                settings[key] = NOT_COMPARED
+        settings = compared_settings(settings, part)
         if _identity(part) == part.key and uid.startswith(part.key):
             uid = f"{part.key}... (not compared)"
     return {

@@ -159,8 +159,7 @@ class ContactPoints(Kind):
         return found
 
     def owner(self, live: Any) -> str | None:
-        found = ownership.INTEGRATION_UID.match(str(live.get("uid")))
-        return found.group(1) if found else None
+        return ownership.integration_owner(live.get("uid"))
 
     def expected(self, wanted: Wanted) -> Any:
         return self._masked(wanted.body | {"provenance": self.stack.provenance}, wanted)
@@ -175,11 +174,8 @@ class ContactPoints(Kind):
         """Secrets compare through the uid and are never shown; settings from environment
         variables that are not set are not compared."""
         settings = dict(body.get("settings") or {})
-        for key, value in ((wanted.body if wanted else body).get("settings") or {}).items():
-            if value == NOT_COMPARED:
-                settings[key] = NOT_COMPARED
-        for key in set(settings) & (wanted.secret if wanted else set()):
-            settings[key] = "(secret)"
+        if wanted is not None:
+            settings = compared_settings(settings, wanted)
         return {k: v for k, v in body.items() if k != "uid"} | {"settings": settings}
 
     def title(self, key: str, body: Any) -> str:
@@ -297,6 +293,18 @@ class Routes(Kind):
         body = {k: v for k, v in tree.items() if k != "provenance"} | {"routes": ours + others}
         body.setdefault("receiver", ROOT_RECEIVER)
         client.request("PUT", f"{PROVISIONING}/policies", json=without_provenance(body))
+
+
+def compared_settings(settings: dict[str, Any], wanted: Wanted) -> dict[str, Any]:
+    """The settings an integration ``wanted`` sets, as compared: a secret through the uid,
+    never shown; a setting from an environment variable that is not set, not at all."""
+    compared = {key: settings.get(key) for key in wanted.body["settings"]}
+    for key, value in wanted.body["settings"].items():
+        if key in wanted.secret:
+            compared[key] = "(secret)"
+        elif value == NOT_COMPARED:
+            compared[key] = NOT_COMPARED
+    return compared
 
 
 def _interval(interval: dict[str, Any]) -> dict[str, Any]:
