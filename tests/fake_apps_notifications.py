@@ -99,6 +99,7 @@ from fake_grafana import (
     k8s_status,
     new_uid,
     normalise_time_interval,
+    notification_test_alert,
     parse_prom_duration,
     public_error,
     split_matcher,
@@ -931,7 +932,7 @@ class NotificationsApp:
                 "uid": tested["uid"],
                 "type": tested["type"],
                 "settings": tested["settings"],
-                "alert": sent_alert(body.get("alert") or {}),
+                "alert": notification_test_alert(body.get("alert") or {}),
                 "status": "failed" if failure else "ok",
                 "error": failure,
             }
@@ -1200,23 +1201,6 @@ class NotificationsApp:
         check_provenance_change(ctx.org.policy_provenance, "")
         self.legacy(ctx, self.api.reset_policies, params={})
         return Reply(200, old)
-
-
-def sent_alert(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The alert a test sends: grafana/alerting's default test alert with the given labels and
-    annotations on top (as the legacy receivers test builds it)."""
-    return {
-        "annotations": {
-            "summary": "Notification test",
-            "__value_string__": "[ metric='foo' labels={instance=bar} value=10 ]",
-            **(params.get("annotations") or {}),
-        },
-        "labels": {
-            "alertname": "TestAlert",
-            "instance": "Grafana",
-            **(params.get("labels") or {}),
-        },
-    }
 
 
 def register(api: Any, add: Callable[..., None], group: str, version: str) -> None:

@@ -1180,6 +1180,23 @@ class BadRequestData(Exception):
     """A body Go cannot decode (bad duration, matcher...): 400 "bad request data"."""
 
 
+def notification_test_alert(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The alert a receivers test sends: grafana/alerting's default test alert with the
+    request's labels and annotations on top (both test endpoints build it so)."""
+    return {
+        "annotations": {
+            "summary": "Notification test",
+            "__value_string__": "[ metric='foo' labels={instance=bar} value=10 ]",
+            **(params.get("annotations") or {}),
+        },
+        "labels": {
+            "alertname": "TestAlert",
+            "instance": "Grafana",
+            **(params.get("labels") or {}),
+        },
+    }
+
+
 def error(code: int, message: str, **extra: Any) -> ApiError:
     """Legacy ``ErrorResponseBody`` / alerting ``ValidationError``: ``{"message": ...}``."""
     return ApiError(code, {"message": message, **extra})
@@ -3595,19 +3612,7 @@ class _Api:
             uid = integration.get("uid") or ""
             if uid and uid not in org.contact_points:
                 raise error(400, f"unknown receiver: {uid}")
-        alert_params = body.get("alert") or {}
-        alert = {
-            "annotations": {
-                "summary": "Notification test",
-                "__value_string__": "[ metric='foo' labels={instance=bar} value=10 ]",
-                **(alert_params.get("annotations") or {}),
-            },
-            "labels": {
-                "alertname": "TestAlert",
-                "instance": "Grafana",
-                **(alert_params.get("labels") or {}),
-            },
-        }
+        alert = notification_test_alert(body.get("alert") or {})
         results: dict[int, dict[str, Any]] = {}
         invalid = failed = 0
         for receiver, integration in pairs:
