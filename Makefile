@@ -6,9 +6,12 @@ VENV := .venv
 
 # Debian packages the tests run for real: Prometheus (promtool), Alertmanager (amtool),
 # headless Chromium, docker-compose 1.29 (validates docker-compose.yml offline: no engine),
-# and strace (shows the secret alertmanager.yml is created private, never chmod-ed after).
-SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose strace
-SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose strace
+# strace (shows the secret alertmanager.yml is created private, never chmod-ed after), and
+# a Java runtime for the drift engine's Spark backend (Spark 4 runs on Java 17 or 21; bookworm
+# ships 17).
+SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose strace \
+	openjdk-17-jre-headless
+SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose strace java
 
 .PHONY: run test lint clean system-packages
 
