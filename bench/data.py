@@ -1,8 +1,13 @@
-"""The benchmark data, built the same way in every process and both virtualenvs."""
+"""The benchmark data, built the same way in every process and both virtualenvs.
+``python -m bench.data --parquet 1000`` writes the 1000x Parquet pair once and prints its paths.
+"""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +21,8 @@ REFERENCE = ROOT / "data" / "control" / "bike_sharing_dataset_1.csv"
 CURRENT = ROOT / "data" / "audit" / "bike_sharing_dataset_4.csv.off"
 SOURCE = ROOT.parent / "shared" / "data" / "bike_sharing_hourly.csv"
 SEED = 42
+# Parquet copies of the bundled pair, one folder per scale (gitignored: 1000x is 13 million rows).
+PARQUET = ROOT / "bench" / "cache" / "parquet"
 
 
 def config() -> DriftConfig:
@@ -53,3 +60,28 @@ def fingerprint(*frames: pd.DataFrame) -> str:
         hashes = pd.util.hash_pandas_object(frame.round(9), index=False)
         digest.update(hashes.to_numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def parquet_pair(scale: int) -> tuple[Path, Path]:
+    """The bundled pair at ``scale`` as Parquet files (``bundled_pair``'s rows, categorical
+    columns dictionary-encoded), written on first use and read from the cache after."""
+    folder = PARQUET / f"{scale}x"
+    paths = folder / "reference.parquet", folder / "current.parquet"
+    if not all(path.exists() for path in paths):
+        folder.mkdir(parents=True, exist_ok=True)
+        for frame, path in zip(bundled_pair(scale, config()), paths, strict=True):
+            partial = path.with_suffix(".partial")  # an interrupted write leaves no batch
+            frame.to_parquet(partial, index=False)
+            partial.replace(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write the benchmark's Parquet batches.")
+    parser.add_argument("--parquet", type=int, metavar="SCALE", required=True)
+    args = parser.parse_args(argv)
+    json.dump([str(path) for path in parquet_pair(args.parquet)], sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
