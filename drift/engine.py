@@ -15,7 +15,7 @@ from drift.dataset import check_separator
 from drift.errors import DriftInputError, NothingTestedError
 from drift.labels import shown
 from drift.report import SKIPPED, TESTED, DriftReport, FeatureResult
-from drift.stats import adjust, chi2_test, ks_test
+from drift.stats import adjust, chi2_test, distinct, ks_test
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 TEST_BY_KIND = {"numeric": "ks", "categorical": "chi2"}
@@ -142,7 +142,7 @@ def _compare_column(
     if kind == "numeric":
         if ref.min() == ref.max() == cur.min() == cur.max():
             return replace(result, reason=f"constant: every value is {ref[0]:g}")
-        outcome = ks_test(ref, cur)
+        outcome = ks_test(distinct(ref), distinct(cur))
     else:
         k = int(max(ref.max(), cur.max())) + 1
         ref_counts, cur_counts = np.bincount(ref, minlength=k), np.bincount(cur, minlength=k)

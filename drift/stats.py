@@ -27,36 +27,59 @@ class TestOutcome(NamedTuple):
     effect_size: float
 
 
-def ks_test(reference: np.ndarray, current: np.ndarray) -> TestOutcome:
+class Distinct(NamedTuple):
+    """A numeric sample as its distinct values and how often each occurs: what a GROUP BY
+    value COUNT(*) gives, and all the KS test and the Wasserstein distance need."""
+
+    values: np.ndarray  # float64, sorted, unique
+    counts: np.ndarray  # int64, same length, > 0
+
+
+def distinct(sample: np.ndarray) -> Distinct:
+    """The distinct values of a sample without NaN, with their counts."""
+    values, counts = np.unique(np.asarray(sample, dtype=float), return_counts=True)
+    return Distinct(values, counts.astype(np.int64, copy=False))
+
+
+def ks_test(reference: Distinct, current: Distinct) -> TestOutcome:
     """Two-sided two-sample Kolmogorov-Smirnov test; exact p-value for small samples,
     asymptotic for large ones.
 
     The effect size is the normed Wasserstein distance: W1 divided by the reference's
     standard deviation (the pooled one when the reference is constant). Both empirical CDFs
-    come from one merge of the sorted samples, so the statistic and the distance share the
-    sort that dominates the cost.
+    are read on the pooled distinct values, after each run of ties, as R's ks.test does.
     """
-    ref, cur = np.sort(reference), np.sort(current)
-    values = np.concatenate([ref, cur])
-    order = np.argsort(values, kind="stable")  # two sorted runs: a linear merge
-    merged = values[order]
-    from_ref = order < len(ref)
-    run_ends = np.append(merged[1:] != merged[:-1], True)  # CDFs are read after ties
-    cdf_gap = np.abs(
-        np.cumsum(from_ref)[run_ends] / len(ref) - np.cumsum(~from_ref)[run_ends] / len(cur)
-    )
+    pooled = np.union1d(reference.values, current.values)
+    ref_counts, cur_counts = _on(pooled, reference), _on(pooled, current)
+    n_ref, n_cur = int(ref_counts.sum()), int(cur_counts.sum())
+    cdf_gap = np.abs(np.cumsum(ref_counts) / n_ref - np.cumsum(cur_counts) / n_cur)
     d = float(cdf_gap.max())
-    wasserstein = float(np.dot(cdf_gap[:-1], np.diff(merged[run_ends])))
-    scale = float(ref.std()) or float(merged.std())
-    return TestOutcome(d, _ks_p_value(ref, cur, d), wasserstein / scale)
+    wasserstein = float(np.dot(cdf_gap[:-1], np.diff(pooled)))
+    scale = _std(pooled, ref_counts) or _std(pooled, ref_counts + cur_counts)
+    return TestOutcome(d, _ks_p_value(reference, current, d), wasserstein / scale)
 
 
-def _ks_p_value(ref: np.ndarray, cur: np.ndarray, d: float) -> float:
-    n_ref, n_cur = len(ref), len(cur)
+def _on(pooled: np.ndarray, sample: Distinct) -> np.ndarray:
+    """The sample's counts at each pooled value (0 where it has none)."""
+    counts = np.zeros(len(pooled), dtype=np.int64)
+    counts[np.searchsorted(pooled, sample.values)] = sample.counts
+    return counts
+
+
+def _std(values: np.ndarray, counts: np.ndarray) -> float:
+    """Population standard deviation of values repeated counts times (two passes, as numpy)."""
+    n = counts.sum()
+    mean = np.dot(values, counts) / n
+    return math.sqrt(np.dot(counts, (values - mean) ** 2) / n)
+
+
+def _ks_p_value(ref: Distinct, cur: Distinct, d: float) -> float:
+    n_ref, n_cur = int(ref.counts.sum()), int(cur.counts.sum())
     if n_ref * n_cur <= EXACT_KS_MAX_PAIRS:
         with warnings.catch_warnings():  # where exact fails, scipy falls back to asymp
             warnings.simplefilter("ignore", RuntimeWarning)
-            return float(stats.ks_2samp(ref, cur, method="exact").pvalue)
+            samples = (np.repeat(s.values, s.counts) for s in (ref, cur))
+            return float(stats.ks_2samp(*samples, method="exact").pvalue)
     n = n_ref * n_cur / (n_ref + n_cur)
     if n <= FINITE_KS_MAX_N:  # what scipy's ks_2samp(method="asymp") computes
         p = stats.kstwo.sf(d, round(n))

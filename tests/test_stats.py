@@ -13,17 +13,33 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from drift.stats import FINITE_KS_MAX_N, adjust, chi2_test, ks_test
+from drift.stats import FINITE_KS_MAX_N, adjust, chi2_test, distinct, ks_test
+
+if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
+    from drift.stats import TestOutcome
+
+
+def ks(reference: np.ndarray, current: np.ndarray) -> TestOutcome:
+    """The KS test on two raw samples, through their distinct values as the engine does."""
+    return ks_test(distinct(reference), distinct(current))
 
 
 def seq(n: int, step: int, modulus: int) -> np.ndarray:
     """R's ``(1:n * step) %% modulus``."""
     return ((np.arange(1, n + 1) * step) % modulus).astype(float)
+
+
+def test_distinct_values_are_sorted_with_their_counts() -> None:
+    values, counts = distinct(np.array([3.0, -0.0, 1.5, 3.0, 0.0, 3.0, -2.0]))
+    np.testing.assert_array_equal(values, [-2.0, 0.0, 1.5, 3.0])  # -0.0 == 0.0: one value
+    np.testing.assert_array_equal(counts, [1, 2, 1, 3])
+    assert values.dtype == np.float64 and counts.dtype == np.int64
 
 
 # --- Kolmogorov-Smirnov: the exact p-value (n_ref * n_cur <= 10^6) -------------------------
@@ -46,7 +62,7 @@ R_KS_EXACT = [  # shift of y, D, p
 def test_ks_exact_p_value_and_statistic_match_r(
     shift: int, r_statistic: float, r_p_value: float
 ) -> None:
-    outcome = ks_test(SMALL_X, SMALL_Y + shift)
+    outcome = ks(SMALL_X, SMALL_Y + shift)
     assert outcome.statistic == pytest.approx(r_statistic, abs=1e-12)
     assert outcome.p_value == pytest.approx(r_p_value, rel=1e-7)
 
@@ -54,14 +70,14 @@ def test_ks_exact_p_value_and_statistic_match_r(
 def test_ks_disjoint_samples_have_the_smallest_exact_p_value() -> None:
     # D = 1 only on the two lattice paths that take every step of one sample first, so
     # P(D >= 1) = 2 / choose(60, 30).
-    outcome = ks_test(np.arange(30, dtype=float), np.arange(100, 130, dtype=float))
+    outcome = ks(np.arange(30, dtype=float), np.arange(100, 130, dtype=float))
     assert outcome.statistic == 1.0
     assert outcome.p_value == pytest.approx(2 / math.comb(60, 30), rel=1e-9)
 
 
 def test_ks_identical_samples_have_no_gap_and_p_value_one() -> None:
     sample = np.arange(50, dtype=float)
-    outcome = ks_test(sample, sample.copy())
+    outcome = ks(sample, sample.copy())
     assert outcome.statistic == 0.0
     assert outcome.p_value == pytest.approx(1.0)
     assert outcome.effect_size == 0.0
@@ -72,7 +88,7 @@ def test_ks_identical_samples_have_no_gap_and_p_value_one() -> None:
 # r <- ks.test((1:300 * 7) %% 11, (1:700 * 5) %% 13); sprintf("%.17g", r$statistic)
 # (R warns about ties; its statistic reads both ECDFs after each run of tied values.)
 def test_ks_statistic_with_ties_matches_r() -> None:
-    outcome = ks_test(seq(300, 7, 11), seq(700, 5, 13))
+    outcome = ks(seq(300, 7, 11), seq(700, 5, 13))
     assert outcome.statistic == pytest.approx(0.15428571428571436, abs=1e-12)
 
 
@@ -104,7 +120,7 @@ def test_ks_very_large_samples_match_r_asymptotic(
 ) -> None:
     n = len(reference) * len(current) / (len(reference) + len(current))
     assert n > FINITE_KS_MAX_N  # the regime under test
-    outcome = ks_test(reference, current)
+    outcome = ks(reference, current)
     assert outcome.statistic == pytest.approx(r_statistic, abs=1e-12)
     assert outcome.p_value == pytest.approx(r_p_value, rel=1e-9)
 
@@ -158,7 +174,7 @@ def test_ks_mid_size_samples_are_within_6_percent_of_the_exact_p_value(
     current = 2 * seq(n_cur, 397, 10_009) + 2 * shift + 1
     n = n_ref * n_cur / (n_ref + n_cur)
     assert n_ref * n_cur > 1_000_000 and n <= FINITE_KS_MAX_N  # the regime under test
-    outcome = ks_test(reference, current)
+    outcome = ks(reference, current)
     assert outcome.statistic == pytest.approx(gap(reference, current), abs=1e-12)
     exact = exact_two_sample_p_value(n_ref, n_cur, outcome.statistic)
     assert 1e-6 < exact < 0.9
@@ -196,7 +212,7 @@ def test_ks_statistic_and_effect_size_on_a_hand_checked_example() -> None:
     # ECDFs of [1, 2, 3, 4] and [3, 4, 5, 6]: at x = 2 they are 2/4 and 0, the widest gap.
     # The current sample is the reference shifted by 2, so W1 = 2; the reference's
     # population std is sqrt(1.25).
-    outcome = ks_test(np.array([1.0, 2, 3, 4]), np.array([3.0, 4, 5, 6]))
+    outcome = ks(np.array([1.0, 2, 3, 4]), np.array([3.0, 4, 5, 6]))
     assert outcome.statistic == pytest.approx(0.5, abs=1e-12)
     assert outcome.effect_size == pytest.approx(2 / math.sqrt(1.25), rel=1e-12)
 
@@ -209,7 +225,7 @@ def test_wasserstein_effect_size_with_a_tie_across_samples_worked_by_hand() -> N
     # The reference's mean is 4/3; its population variance (16 + 1 + 25) / 9 / 3 = 14/9, so
     # the std is sqrt(14) / 3 and the effect size (5/6) / (sqrt(14) / 3) = 5 / (2 sqrt(14)).
     # The widest ECDF gap is 1/3 (on [0, 1) and [2, 3)).
-    outcome = ks_test(np.array([0.0, 1, 3]), np.array([1.0, 2]))
+    outcome = ks(np.array([0.0, 1, 3]), np.array([1.0, 2]))
     assert outcome.statistic == pytest.approx(1 / 3, abs=1e-12)
     assert outcome.effect_size == pytest.approx(5 / (2 * math.sqrt(14)), rel=1e-12)
 
@@ -218,7 +234,7 @@ def test_wasserstein_effect_size_uses_pooled_std_when_reference_is_constant() ->
     # Reference: twenty 5s (std 0); current [5, 6, 7, 8]. F = 1 from 5 on, G climbs by 1/4
     # at 5, 6, 7 and 8: W1 = 3/4 + 1/2 + 1/4 = 1.5. Pooled: 21 fives and 6, 7, 8, mean 5.25,
     # squared deviations 21 * 0.0625 + 0.5625 + 3.0625 + 7.5625 = 12.5 over 24 values.
-    outcome = ks_test(np.full(20, 5.0), np.array([5.0, 6.0, 7.0, 8.0]))
+    outcome = ks(np.full(20, 5.0), np.array([5.0, 6.0, 7.0, 8.0]))
     assert outcome.effect_size == pytest.approx(1.5 / math.sqrt(12.5 / 24), rel=1e-12)
 
 
