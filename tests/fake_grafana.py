@@ -1982,12 +1982,23 @@ class _Api:
         name = body.get("name") or ds["name"]
         if any(o["name"] == name and o is not ds for o in ctx.org.datasources.values()):
             raise error(409, "data source with the same name already exists")
+        # The store updates the row by id and writes the body's uid when it has one
+        # (datasources/service/store.go UpdateDataSource): a PUT can move a data source to
+        # another uid; one taken is the unique index's refusal, answered 500 (api/datasources.go).
+        uid = body.get("uid") or ds["uid"]
+        if uid != ds["uid"]:
+            if check_uid(uid):
+                raise error(400, f"invalid UID for datasource {name}")
+            if uid in ctx.org.datasources:
+                raise error(500, "Failed to update datasource")
         # PUT replaces the object; jsonData keys omitted are dropped, secureJsonData kept (§2).
         secure = dict(ds.get("secureJsonData", {}))
         secure.update(body.get("secureJsonData") or {})
         replacement = self.fake.make_datasource(
-            ctx.org, uid=ds["uid"], name=name, body=body, ds_id=ds["id"]
+            ctx.org, uid=uid, name=name, body=body, ds_id=ds["id"]
         )
+        if uid != ds["uid"]:
+            ctx.org.datasources[uid] = ctx.org.datasources.pop(ds["uid"])
         replacement["version"] = ds["version"] + 1
         replacement["secureJsonData"] = secure
         ds.clear()

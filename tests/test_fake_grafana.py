@@ -493,6 +493,23 @@ def test_datasource_put_replaces_json_data_but_keeps_secrets(
     assert fake.state.datasources["prom"]["secureJsonData"] == {"basicAuthPassword": "pw"}
 
 
+def test_datasource_put_with_another_uid_moves_it_keeping_id_and_secrets(
+    fake: FakeGrafana, api: Client
+) -> None:
+    """store.go UpdateDataSource writes the body's uid to the row it updates by id."""
+    api.post("/api/datasources", {**PROMETHEUS, "secureJsonData": {"basicAuthPassword": "pw"}})
+    before = api.get("/api/datasources/uid/prom").json()
+    assert api.put("/api/datasources/uid/prom", {**PROMETHEUS, "uid": "moved"}).status_code == 200
+    assert api.get("/api/datasources/uid/prom").status_code == 404
+    after = api.get("/api/datasources/uid/moved").json()
+    assert (after["id"], after["version"]) == (before["id"], 2)
+    assert fake.state.datasources["moved"]["secureJsonData"] == {"basicAuthPassword": "pw"}
+    api.post("/api/datasources", {**PROMETHEUS, "uid": "other", "name": "Other"})
+    taken = api.put("/api/datasources/uid/other", {**PROMETHEUS, "name": "Other", "uid": "moved"})
+    assert taken.status_code == 500  # the unique index refuses it
+    assert sorted(fake.state.datasources) == ["moved", "other"]
+
+
 def test_json_data_keys_unknown_to_grafana_come_back_verbatim(api: Client) -> None:
     """jsonData is a JSON blob (simplejson) in the data_source table: every read path returns it
     as stored, GET by uid and by name and the list (DataSourceListItemDTO.JsonData)."""
