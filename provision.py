@@ -12,8 +12,9 @@
 
 \b
 Definitions: the modules in dashboards/ and alerting/ (each defines define(values)).
-Settings: grafana.yaml (--config FILE sets some of them over it, PROVISION__A__B any one).
---config, --grafana-url and --org-id go before or after the subcommand. Secrets from the
+Settings, each layer over the one before: grafana.yaml, environments/NAME.yaml (--env NAME or
+PROVISION_ENV), --config FILE, then PROVISION__A__B (any one key). --env, --config,
+--grafana-url, --org-id and --definitions go before or after the subcommand. Secrets from the
 environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD, and the variables the
 definitions name (TELEGRAM_BOT_TOKEN, ...), each also as NAME_FILE.
 """
@@ -46,6 +47,7 @@ from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.server import Server, read_server
 from provisioning.settings import (
     DEFAULT_FILE,
+    ENVIRONMENTS,
     Credentials,
     Settings,
     load_credentials,
@@ -57,6 +59,8 @@ T = TypeVar("T")
 # The preview runs where the user is (the host), not where Grafana is.
 PREVIEW_PROMETHEUS_URL = f"http://localhost:{PROMETHEUS_PORT}"
 PREVIEW_PROMETHEUS_URL_ENV = "PREVIEW_PROMETHEUS_URL"
+# Read by with_settings, not by click: an explicit --env before the subcommand must win over it.
+ENVIRONMENT_VARIABLE = "PROVISION_ENV"
 OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
 # Each accepted before the subcommand and after it (after wins): see with_settings.
 SETTINGS_OPTIONS = (
@@ -65,6 +69,13 @@ SETTINGS_OPTIONS = (
         "config_path",
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"A settings file: the keys it sets override the bundled {DEFAULT_FILE.name}.",
+    ),
+    click.option(
+        "--env",
+        "environment",
+        metavar="NAME",
+        help=f"The target: {ENVIRONMENTS.name}/NAME.yaml merged over {DEFAULT_FILE.name} (and "
+        f"under --config); default: {ENVIRONMENT_VARIABLE}, else none.",
     ),
     click.option("--grafana-url", help="Grafana's URL (overrides GRAFANA_URL and the file)."),
     click.option(
@@ -106,6 +117,19 @@ class Context:
     settings: Settings
     credentials: Credentials
     root: Path  # where the definitions are
+    environment: str | None  # the overlay merged over grafana.yaml, if any
+
+    def target(self, quote: str = "") -> str:
+        """What a plan acts on: the environment (when one is chosen) and the stack, their
+        names in ``quote``."""
+        stack = f"stack {quote}{self.stack.name}{quote}"
+        return (
+            f"environment {quote}{self.environment}{quote}, {stack}" if self.environment else stack
+        )
+
+    def done(self, what: str) -> str:
+        """``what`` ("Apply complete"), naming the environment when one is chosen."""
+        return f"{what} (environment {self.environment})" if self.environment else what
 
     @functools.cached_property
     def discovered(self) -> Discovered:
@@ -140,7 +164,7 @@ class Context:
 
 
 def settings_options(function: Callable[..., T]) -> Callable[..., T]:
-    """--config, --grafana-url and --org-id, the same on the group and on each subcommand."""
+    """The settings options, the same on the group and on each subcommand."""
     for option in reversed(SETTINGS_OPTIONS):
         function = option(function)
     return function
@@ -154,6 +178,7 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(
         config_path: Path | None,
+        environment: str | None,
         grafana_url: str | None,
         org_id: int | None,
         definitions_root: Path | None,
@@ -162,6 +187,7 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
         before = click.get_current_context().find_root().params
         context = _load_context(
             config_path or before["config_path"] or DEFAULT_FILE,
+            environment or before["environment"] or os.environ.get(ENVIRONMENT_VARIABLE) or None,
             grafana_url or before["grafana_url"],
             org_id or before["org_id"],
             definitions_root or before["definitions_root"] or DEFAULT_ROOT,
@@ -172,12 +198,18 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _load_context(
-    config_path: Path, grafana_url: str | None, org_id: int | None, root: Path
+    config_path: Path,
+    environment: str | None,
+    grafana_url: str | None,
+    org_id: int | None,
+    root: Path,
 ) -> Context:
-    settings, credentials = _guard(lambda: (load_settings(config_path), load_credentials()))
+    settings, credentials = _guard(
+        lambda: (load_settings(config_path, environment=environment), load_credentials())
+    )
     grafana = settings.grafana
     grafana = replace(grafana, url=grafana_url or grafana.url, org_id=org_id or grafana.org_id)
-    return Context(replace(settings, grafana=grafana), credentials, root.resolve())
+    return Context(replace(settings, grafana=grafana), credentials, root.resolve(), environment)
 
 
 @click.group(help=__doc__)
@@ -215,7 +247,7 @@ def plan_command(context: Context, output: str) -> None:
     definitions = context.discovered.definitions
     grafana = context.connect()
     changes = _guard(lambda: grafana.plan(definitions, context.stack))
-    _show(changes, grafana, context.stack, output)
+    _show(changes, grafana, context, output)
     if any(c.action != UNCHANGED for c in changes):
         raise SystemExit(2)
 
@@ -246,10 +278,13 @@ def apply_command(context: Context, wait: float, output: str) -> None:
         done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
             writes = grafana.client.writes
-            click.echo(json.dumps({"applied": as_json(done), "writes": writes}, indent=2))
+            document = {"environment": context.environment, "applied": as_json(done)}
+            click.echo(json.dumps({**document, "writes": writes}, indent=2))
         else:
             unchanged = len(changes) - len(done)
-            click.echo(f"Apply complete: {len(done)} changed, {unchanged} unchanged.")
+            click.echo(
+                f"{context.done('Apply complete')}: {len(done)} changed, {unchanged} unchanged."
+            )
 
     _guard(run)
 
@@ -265,9 +300,10 @@ def destroy_command(context: Context, output: str) -> None:
         changes = grafana.plan([], context.stack, destroy=True)
         done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
-            click.echo(json.dumps({"destroyed": as_json(done)}, indent=2))
+            document = {"environment": context.environment, "destroyed": as_json(done)}
+            click.echo(json.dumps(document, indent=2))
         else:
-            click.echo(f"Destroy complete: {len(done)} removed.")
+            click.echo(f"{context.done('Destroy complete')}: {len(done)} removed.")
 
     _guard(run)
 
@@ -377,17 +413,20 @@ def preview_command(context: Context, prometheus_url: str, output: str) -> None:
     click.echo(f"{len(firing)} of {len(instances)} alert instances would fire.")
 
 
-def _show(changes: list[Change], grafana: Connection, stack: Stack, output: str) -> None:
-    apis = grafana.apis(stack)
+def _show(changes: list[Change], grafana: Connection, context: Context, output: str) -> None:
+    apis = grafana.apis(context.stack)
     if output == "markdown":
-        where = f"Grafana {grafana.server.version}, org {stack.org_id}"
-        click.echo(markdown(changes, f"Grafana plan: stack `{stack.name}`, {where}"), nl=False)
+        where = f"Grafana {grafana.server.version}, org {context.stack.org_id}"
+        title = f"Grafana plan: {context.target('`')}, {where}"
+        click.echo(markdown(changes, title), nl=False)
         return
     if output == "json":
         about = {"version": grafana.server.version, "apis": apis}
-        click.echo(json.dumps({"grafana": about, "changes": as_json(changes)}, indent=2))
+        document = {"environment": context.environment, "grafana": about}
+        click.echo(json.dumps({**document, "changes": as_json(changes)}, indent=2))
         return
-    click.echo(f"Grafana {grafana.server.version}, stack {stack.name}, org {stack.org_id}:")
+    where = f"{context.target()}, org {context.stack.org_id}"
+    click.echo(f"Grafana {grafana.server.version}, {where}:")
     for label, api in apis.items():
         click.echo(f"  {label}: {api}")
     click.echo(render(changes))

@@ -39,7 +39,8 @@ def contact_point(values: Values) -> ContactPoint:
         [
             Telegram(
                 bot_token=BOT_TOKEN,
-                chat_id=CHAT_ID,
+                # A chat per environment can be set in its overlay (environments/*.yaml).
+                chat_id=telegram.text("chat_id") if "chat_id" in telegram else CHAT_ID,
                 parse_mode=telegram.text("parse_mode"),  # type: ignore[arg-type]
                 disable_notifications=telegram.flag("disable_notifications"),
                 disable_web_page_preview=True,

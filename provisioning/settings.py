@@ -3,6 +3,7 @@ environment only."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -15,6 +16,9 @@ import yaml
 from provisioning.errors import ProvisioningError
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "grafana.yaml"
+# One overlay per target (dev, staging, prod...): environments/NAME.yaml, merged over
+# DEFAULT_FILE by `provision.py --env NAME`.
+ENVIRONMENTS = DEFAULT_FILE.parent / "environments"
 ENV_PREFIX = "PROVISION__"
 # Prometheus's durations (model.ParseDuration): units largest first, each at most once, so
 # "90s" and "1m30s", the spelling Grafana answers with, are both read.
@@ -64,9 +68,14 @@ class Credentials:
         return "Credentials(...)"
 
 
-def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = None) -> Settings:
-    """The bundled defaults (``DEFAULT_FILE``), then the keys ``path`` sets, then the
-    environment's overrides: a partial file changes only what it names."""
+def load_settings(
+    path: Path = DEFAULT_FILE,
+    environ: dict[str, str] | None = None,
+    environment: str | None = None,
+) -> Settings:
+    """The bundled defaults (``DEFAULT_FILE``), then the overlay of ``environment``
+    (``ENVIRONMENTS/NAME.yaml``), then the keys ``path`` sets, then the environment
+    variables' overrides: each layer changes only what it names."""
     environ = dict(os.environ if environ is None else environ)
     overrides: dict[str, Any] = {}
     for name, value in environ.items():
@@ -77,13 +86,35 @@ def load_settings(path: Path = DEFAULT_FILE, environ: dict[str, str] | None = No
         if environ.get(name):
             *sections, key = where
             _at(overrides, sections)[key] = environ[name]
-    data = _merge(_merge(_read(DEFAULT_FILE), _read(path)), overrides)
+    layers = [_read(DEFAULT_FILE)]
+    if environment:
+        layers.append(_read(environment_file(environment)))
+    if path.resolve() != DEFAULT_FILE:  # the defaults again would undo the overlay
+        layers.append(_read(path))
+    data = functools.reduce(_merge, [*layers, overrides])
     settings: Settings = _build(Settings, data, "")
     if not STACK_NAME.match(settings.stack):
         raise SettingsError(
             f"stack: {settings.stack!r} must be 1-20 lower-case letters, digits or '-'"
         )
     return settings
+
+
+def environments(folder: Path = ENVIRONMENTS) -> list[str]:
+    """The names of the environments defined, one overlay file each."""
+    return sorted(path.stem for path in folder.glob("*.yaml"))
+
+
+def environment_file(name: str, folder: Path = ENVIRONMENTS) -> Path:
+    """The overlay of the environment ``name``; an unknown name is refused, listing the
+    known ones (so no name reaches outside ``folder``)."""
+    known = environments(folder)
+    if name not in known:
+        listed = ", ".join(known) or "none is defined"
+        raise SettingsError(
+            f"unknown environment {name!r}: {folder.name}/ defines {listed} (one NAME.yaml each)"
+        )
+    return folder / f"{name}.yaml"
 
 
 def _at(tree: dict[str, Any], sections: list[str]) -> dict[str, Any]:
