@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from drift.config import CORRECTIONS, DriftConfig, load_config
+from drift.config import CORRECTIONS, KINDS, DriftConfig, load_config
 from drift.dataset import read_batch
 from drift.engine import compare
 from drift.errors import DriftInputError
@@ -31,13 +31,18 @@ def cli() -> None:
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
-    help="YAML file: alpha, correction, column kinds, ignored columns.",
+    help="YAML file: alpha, correction, min_effect_size, column kinds, ignored columns.",
 )
 @click.option("--alpha", type=float, help="Significance level (overrides the config).")
 @click.option(
     "--correction",
     type=click.Choice(CORRECTIONS),
     help="Multiple-testing correction (overrides the config).",
+)
+@click.option(
+    "--min-effect-size",
+    type=float,
+    help="Effect size every feature must reach to drift (overrides the config; 0: p-values alone).",
 )
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
@@ -51,13 +56,16 @@ def compare_command(
     config_path: Path | None,
     alpha: float | None,
     correction: str | None,
+    min_effect_size: float | None,
     output: str,
     fail_on_drift: bool,
 ) -> None:
     """Test each feature of CURRENT for drift from REFERENCE.
 
     Numeric features get the two-sample Kolmogorov-Smirnov test, categorical ones a
-    chi-square test of homogeneity; p-values are adjusted for the number of features.
+    chi-square test of homogeneity; p-values are adjusted for the number of features. A
+    feature drifts when its adjusted p-value is below alpha and its effect size (normed
+    Wasserstein distance, Cramer's V) is at least its threshold (min_effect).
 
     \b
     Exit status:
@@ -72,6 +80,12 @@ def compare_command(
             config = replace(config, alpha=alpha)
         if correction is not None:
             config = replace(config, correction=correction)
+        if min_effect_size is not None:
+            config = replace(
+                config,
+                min_effect_size=dict.fromkeys(KINDS, min_effect_size),
+                min_effect_size_features={},
+            )
         report = compare(
             read_batch(reference, config), read_batch(current, config), config,
             names=(str(reference), str(current)),

@@ -15,6 +15,10 @@ Kind = Literal["numeric", "categorical"]
 Correction = Literal["bh", "bonferroni", "none"]
 KINDS: tuple[str, ...] = get_args(Kind)
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
+# Numeric summaries (drift.summary): exact up to this many distinct values (16 MB of values
+# and counts), above it a sketch on a grid of values rounded to this many significant bits (a
+# relative step of 2^-12, 0.024 %); a double has 52 after its first.
+DEFAULT_MAX_DISTINCT, DEFAULT_SKETCH_BITS, MAX_SKETCH_BITS = 1_000_000, 12, 52
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class DriftConfig:
     correction: Correction = "bh"
     columns: Mapping[str, Kind] | None = None
     ignore: frozenset[str] = field(default_factory=frozenset)
+    max_distinct: int = DEFAULT_MAX_DISTINCT
+    sketch_bits: int = DEFAULT_SKETCH_BITS
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
@@ -38,6 +44,7 @@ class DriftConfig:
             raise DriftInputError(
                 f"correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}"
             )
+        _check_summary_settings(self.max_distinct, self.sketch_bits)
         for name, kind in (self.columns or {}).items():
             if kind not in KINDS:
                 raise DriftInputError(
@@ -71,7 +78,7 @@ def _one_line(exc: yaml.YAMLError) -> str:
 
 
 def config_from_mapping(data: Mapping[str, Any]) -> DriftConfig:
-    unknown = set(data) - {"alpha", "correction", "columns", "ignore"}
+    unknown = set(data) - {"alpha", "correction", "columns", "ignore", "max_distinct", "sketch_bits"}
     if unknown:
         raise DriftInputError(f"unknown setting(s): {', '.join(sorted(map(str, unknown)))}")
     columns = data.get("columns")
@@ -90,4 +97,21 @@ def config_from_mapping(data: Mapping[str, Any]) -> DriftConfig:
         correction=correction.lower() if isinstance(correction, str) else correction,
         columns={str(k): v for k, v in columns.items()} if columns else None,
         ignore=frozenset(str(c) for c in ignore),
+        max_distinct=data.get("max_distinct", DEFAULT_MAX_DISTINCT),
+        sketch_bits=data.get("sketch_bits", DEFAULT_SKETCH_BITS),
     )
+
+
+def _check_summary_settings(max_distinct: object, sketch_bits: object) -> None:
+    for key, value, low, high in (
+        ("max_distinct", max_distinct, 1, None),
+        ("sketch_bits", sketch_bits, 1, MAX_SKETCH_BITS),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            within = f"from {low} to {high}" if high else f"{low} or more"
+            raise DriftInputError(f"{key} must be a whole number {within}, got {value!r}")

@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
+from drift.backends.pandas import summarise_frame
 from drift.config import DriftConfig, Kind
 from drift.dataset import check_separator
 from drift.errors import DriftInputError, NothingTestedError
 from drift.labels import shown
 from drift.report import SKIPPED, TESTED, DriftReport, FeatureResult
-from drift.stats import adjust, chi2_test, distinct, ks_test
+from drift.stats import adjust, chi2_test, ks_test
+from drift.summary import (
+    BatchSummary,
+    CategoricalSummary,
+    FeatureSummary,
+    NumericSummary,
+    Plan,
+    comparable,
+    current_plan,
+    summary_settings,
+)
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A batch: its rows, or its summary (computed by a backend; drift.backends).
+Batch = pd.DataFrame | BatchSummary
 TEST_BY_KIND = {"numeric": "ks", "categorical": "chi2"}
 NAMED_IN_ERRORS = 5  # skipped features (and reasons) named when none could be tested
 
 
 def compare(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
+    reference: Batch,
+    current: Batch,
     config: DriftConfig | None = None,
     names: tuple[str, str] = ("reference batch", "current batch"),
 ) -> DriftReport:
@@ -32,11 +42,13 @@ def compare(
 
     ``names`` say which batch is which in error messages (file names, for a CLI). When no
     feature could be tested, raises NothingTestedError saying why: "no drift" would be a lie.
+    Data frames are summarised here (drift.backends.pandas); summaries are tested as they are.
     """
     config = config or DriftConfig()
     planned = check_schema(list(reference.columns), list(current.columns), config, names)
+    ref, cur = summaries(reference, current, dict(planned), config, names)
     results = [
-        _compare_column(name, kind, reference.get(name), current.get(name), names)
+        _test_feature(name, kind, ref.features.get(name), cur.features.get(name), names)
         for name, kind in planned
     ]
     tested = [i for i, r in enumerate(results) if r.status == TESTED]
@@ -104,11 +116,28 @@ def _some(features: Sequence[str]) -> str:
     return named + (f" and {rest} more" if rest > 0 else "")
 
 
-def _compare_column(
+def summaries(
+    reference: Batch, current: Batch, plan: Plan, config: DriftConfig, names: tuple[str, str]
+) -> tuple[BatchSummary, BatchSummary]:
+    """Both batches' summaries; the current batch's columns of inferred kind are summarised
+    as the reference's kind (drift.summary.current_plan)."""
+    settings = summary_settings(config)
+    if isinstance(reference, pd.DataFrame):
+        reference = summarise_frame(reference, plan, settings, names[0])
+    if isinstance(current, pd.DataFrame):
+        current = summarise_frame(current, current_plan(plan, reference), settings, names[1])
+    for batch, label in ((reference, names[0]), (current, names[1])):
+        unsummarised = [n for n in plan if n in batch.columns and n not in batch.features]
+        if unsummarised:
+            raise ValueError(f"the {label}'s summary lacks {', '.join(map(shown, unsummarised))}")
+    return reference, current
+
+
+def _test_feature(
     name: str,
     kind: str | None,
-    reference: pd.Series | None,
-    current: pd.Series | None,
+    reference: FeatureSummary | None,
+    current: FeatureSummary | None,
     names: tuple[str, str],
 ) -> FeatureResult:
     base = FeatureResult(
@@ -120,90 +149,39 @@ def _compare_column(
     if reference is None or current is None:
         absent = names[0] if reference is None else names[1]
         return replace(base, reason=f"absent from the {absent}")
-    kind = kind or _infer_kind(reference if reference.notna().any() else current)
+    # The current batch was summarised as the reference's kind when the reference has values.
+    kind = kind or (reference.kind if reference.present else current.kind)
     if kind == "datetime":
         return replace(base, kind=kind, reason="a date column, not tested")
-    if kind == "numeric":
-        ref = _numeric(reference, name, names[0])
-        cur = _numeric(current, name, names[1])
-        ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]  # inf counts as missing
-    else:
-        ref, cur = _category_codes(reference, current)
-        ref, cur = ref[ref >= 0], cur[cur >= 0]  # -1 marks a missing value
     result = replace(
-        base, kind=kind, test=TEST_BY_KIND[kind], n_reference=len(ref), n_current=len(cur),
-        missing_share_reference=_missing_share(len(ref), len(reference)),
-        missing_share_current=_missing_share(len(cur), len(current)),
+        base, kind=kind, test=TEST_BY_KIND[kind], n_reference=reference.present,
+        n_current=current.present,
+        missing_share_reference=_missing_share(reference.present, reference.rows),
+        missing_share_current=_missing_share(current.present, current.rows),
     )  # fmt: skip
-    for label, values, rows in ((names[0], ref, reference), (names[1], cur, current)):
-        if len(values) == 0:
-            what = "values" if len(rows) else "rows"
+    for label, summary in ((names[0], reference), (names[1], current)):
+        if not summary.present:
+            what = "values" if summary.rows else "rows"
             return replace(result, reason=f"no {what} in the {label}")
-    if kind == "numeric":
-        if ref.min() == ref.max() == cur.min() == cur.max():
-            return replace(result, reason=f"constant: every value is {ref[0]:g}")
-        outcome = ks_test(distinct(ref), distinct(cur))
-    else:
-        k = int(max(ref.max(), cur.max())) + 1
-        ref_counts, cur_counts = np.bincount(ref, minlength=k), np.bincount(cur, minlength=k)
-        if np.count_nonzero(ref_counts + cur_counts) == 1:
+    if isinstance(reference, NumericSummary) and isinstance(current, NumericSummary):
+        ref, cur = comparable(reference, current)
+        if len(ref.values) == len(cur.values) == 1 and ref.values[0] == cur.values[0]:
+            return replace(result, reason=f"constant: every value is {ref.values[0]:g}")
+        outcome = ks_test(ref, cur)
+    elif isinstance(reference, CategoricalSummary) and isinstance(current, CategoricalSummary):
+        categories = sorted(reference.counts.keys() | current.counts.keys())
+        if len(categories) == 1:
             return replace(result, reason="constant: a single category in both batches")
-        outcome = chi2_test(ref_counts, cur_counts)
+        outcome = chi2_test(
+            np.array([reference.counts.get(c, 0) for c in categories]),
+            np.array([current.counts.get(c, 0) for c in categories]),
+        )
+    else:  # summaries with values are of the kind tested (drift.summary.current_plan)
+        raise ValueError(f"{name!r}: a {reference.kind} and a {current.kind} summary")
     return replace(
         result, statistic=_finite(outcome.statistic), p_value=outcome.p_value,
         effect_size=_finite(outcome.effect_size), status=TESTED,
     )  # fmt: skip
-
-
-def _infer_kind(values: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(values):
-        return "categorical"
-    if pd.api.types.is_numeric_dtype(values):
-        return "numeric"
-    present = values.dropna()
-    if present.empty:
-        return "categorical"
-    if _parses_as_number(present.iloc[0]) and pd.to_numeric(present, errors="coerce").notna().all():
-        return "numeric"
-    if present.astype(str).str.match(ISO_DATE.pattern).all():
-        return "datetime"
-    return "categorical"
-
-
-def _parses_as_number(value: object) -> bool:
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _numeric(values: pd.Series, name: str, label: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan)
-    converted = pd.to_numeric(values, errors="coerce")
-    bad = converted.isna() & values.notna()
-    if bad.any():
-        row = int(np.argmax(bad.to_numpy()))
-        raise DriftInputError(
-            f"{label}: column {name!r} is numeric, but data row {row + 1} holds "
-            f"{values.iloc[row]!r}"
-        )
-    return converted.to_numpy(dtype=float, na_value=np.nan)
-
-
-def _category_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes over the union of both batches' categories."""
-    ref_dtype, cur_dtype = reference.dtype, current.dtype
-    if (
-        isinstance(ref_dtype, pd.CategoricalDtype)
-        and isinstance(cur_dtype, pd.CategoricalDtype)
-        and ref_dtype.categories.dtype == cur_dtype.categories.dtype
-    ):  # recodes the categories only, not every row's value
-        codes = union_categoricals([reference.array, current.array], ignore_order=True).codes
-    else:
-        codes, _ = pd.factorize(pd.concat([reference, current], ignore_index=True))
-    return codes[: len(reference)], codes[len(reference) :]
 
 
 def _missing_share(present: int, rows: int) -> float | None:

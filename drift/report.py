@@ -24,6 +24,8 @@ class FeatureResult:
     drifted: bool
     status: str
     reason: str | None
+    # The effect size it had to reach to have drifted; None when not tested.
+    effect_size_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def format_table(report: DriftReport) -> str:
         "p_value",
         "p_adjusted",
         "effect",
+        "min_effect",
         "missing_ref",
         "missing_cur",
         "drift",
@@ -96,6 +99,7 @@ def format_table(report: DriftReport) -> str:
             _number(f.p_value),
             _number(f.p_value_adjusted),
             _number(f.effect_size),
+            _number(f.effect_size_threshold),
             _percent(f.missing_share_reference),
             _percent(f.missing_share_current),
             ("DRIFT" if f.drifted else "ok") if f.status == TESTED else f"skipped: {f.reason}",
@@ -109,8 +113,9 @@ def format_table(report: DriftReport) -> str:
     ]
     lines.append(
         f"{report.features_drifted} of {report.features_tested} features drifted, "
-        f"{report.features_skipped} skipped (alpha {report.alpha}, correction "
-        f"{report.correction}): " + ("DRIFT" if report.drifted else "no drift")
+        f"{report.features_skipped} skipped (drift: adjusted p-value below alpha "
+        f"{report.alpha} and effect at least min_effect; correction {report.correction}): "
+        + ("DRIFT" if report.drifted else "no drift")
     )
     return "\n".join(lines)
 

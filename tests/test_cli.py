@@ -27,7 +27,7 @@ JULY_2011 = DATA / "audit" / "bike_sharing_dataset_3.csv.off"
 FEATURE_KEYS = [
     "feature", "kind", "test", "statistic", "p_value", "p_value_adjusted", "effect_size",
     "n_reference", "n_current", "missing_share_reference", "missing_share_current",
-    "drifted", "status", "reason",
+    "drifted", "status", "reason", "effect_size_threshold",
 ]  # fmt: skip
 DATASET_KEYS = [
     "features_tested", "features_skipped", "features_drifted", "share_drifted", "drifted",
@@ -210,8 +210,8 @@ def test_help_describes_the_compare_command_and_its_exit_statuses() -> None:
     sub = run_drift("compare", "--help")
     assert sub.returncode == 0
     for option in (
-        "--config", "--alpha", "--correction", "--output", "--fail-on-drift", "REFERENCE",
-        "CURRENT",
+        "--config", "--alpha", "--correction", "--min-effect-size", "--output",
+        "--fail-on-drift", "REFERENCE", "CURRENT",
     ):  # fmt: skip
         assert option in sub.stdout
     statuses = sub.stdout.split("Exit status:")[1].split("Options:")[0].split()
@@ -238,6 +238,49 @@ def test_fail_on_drift_exits_0_when_nothing_drifted() -> None:
 
 def test_drift_without_fail_on_drift_exits_0() -> None:
     assert invoke("compare", REFERENCE, JULY_2011, "--config", CONFIG).exit_code == 0
+
+
+def _tiny_shift(tmp_path: Path, shift: float) -> tuple[Path, Path]:
+    """50,000 evenly spread normal quantiles, and the same moved by ``shift`` standard
+    deviations: at this size even a shift of 0.04 has a KS p-value far below 0.05."""
+    n = 50_000
+    x = stats.norm.ppf((np.arange(n) + 0.5) / n)
+    ref = tmp_path / "ref.csv"
+    cur = tmp_path / "cur.csv"
+    ref.write_text("x\n" + "".join(f"{float(v)!r}\n" for v in x))
+    cur.write_text("x\n" + "".join(f"{float(v + shift)!r}\n" for v in x))
+    return ref, cur
+
+
+def test_a_significant_but_small_shift_is_no_drift_and_fail_on_drift_exits_0(
+    tmp_path: Path,
+) -> None:
+    ref, cur = _tiny_shift(tmp_path, 0.04)
+    result = invoke("compare", ref, cur, "--fail-on-drift")
+    assert result.exit_code == 0, result.output
+    header, row = (line.split() for line in result.stdout.splitlines()[:2])
+    cells = dict(zip(header, row, strict=False))
+    assert float(cells["p_adjusted"]) < 1e-4  # significant...
+    assert float(cells["effect"]) == pytest.approx(0.04, abs=5e-4)  # ...but below 0.07
+    assert (cells["min_effect"], row[-1]) == ("0.07", "ok")
+    assert result.stdout.splitlines()[-1].endswith(": no drift")
+    # By p-values alone (threshold 0) the same batch drifts.
+    by_p = invoke("compare", ref, cur, "--fail-on-drift", "--min-effect-size", "0")
+    assert by_p.exit_code == 3
+    assert by_p.stdout.splitlines()[1].endswith("DRIFT")
+
+
+def test_a_per_feature_threshold_from_the_config_decides_and_is_in_the_json(
+    tmp_path: Path,
+) -> None:
+    ref, cur = _tiny_shift(tmp_path, 0.04)
+    config = tmp_path / "drift.yaml"
+    config.write_text("min_effect_size:\n  numeric: 0.5\n  features:\n    x: 0.03\n")
+    result = invoke("compare", ref, cur, "--config", config, "--output", "json")
+    [x] = strict_json(result.stdout)["features"]
+    assert (x["effect_size_threshold"], x["drifted"]) == (0.03, True)
+    result = invoke("compare", ref, cur, "--config", config, "--min-effect-size", "0.05")
+    assert result.stdout.splitlines()[1].split()[-1] == "ok"
 
 
 # --- output, in-process -------------------------------------------------------------------
@@ -291,8 +334,8 @@ def test_json_output_for_a_drifted_bundled_batch_exits_zero() -> None:
 
 def test_correction_and_alpha_options_override_the_config() -> None:
     result = invoke(
-        "compare", REFERENCE, NO_DRIFT, "--config", CONFIG,
-        "--correction", "none", "--alpha", "0.5", "--output", "json",
+        "compare", REFERENCE, NO_DRIFT, "--config", CONFIG, "--correction", "none",
+        "--alpha", "0.5", "--min-effect-size", "0", "--output", "json",
     )  # fmt: skip
     document = strict_json(result.stdout)
     assert document["settings"] == {"alpha": 0.5, "correction": "none"}
@@ -312,7 +355,10 @@ def test_table_output_lists_every_feature_and_the_summary(tmp_path: Path) -> Non
     assert [line.split()[0] for line in lines[1:4]] == ["x", "k", "day"]
     assert lines[3].endswith("skipped: a date column, not tested")
     assert lines[1].endswith("DRIFT")
-    assert lines[-1] == "2 of 2 features drifted, 1 skipped (alpha 0.05, correction bh): DRIFT"
+    assert lines[-1] == (
+        "2 of 2 features drifted, 1 skipped (drift: adjusted p-value below alpha 0.05 and "
+        "effect at least min_effect; correction bh): DRIFT"
+    )
 
 
 def test_unknown_correction_option_is_a_usage_error() -> None:

@@ -145,3 +145,49 @@ def test_binary_config_file_is_an_input_error(tmp_path: Path) -> None:
 def test_drift_config_validates_its_settings(settings: dict, message: str) -> None:
     with pytest.raises(DriftInputError, match=message):
         DriftConfig(**settings)
+
+
+# --- material drift: effect size thresholds -------------------------------------------------
+
+
+def test_min_effect_size_defaults_by_kind_and_per_feature_values(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "min_effect_size:\n  features:\n    temp: 0.2\n"))
+    # The measured defaults (bench/README.md): normed Wasserstein 0.07, Cramer's V 0.1.
+    assert dict(config.min_effect_size) == {"numeric": 0.07, "categorical": 0.1}
+    assert config.min_effect("temp", "numeric") == 0.2
+    assert config.min_effect("hum", "numeric") == 0.07
+    assert config.min_effect("hr", "categorical") == 0.1
+    assert DriftConfig().min_effect("anything", "categorical") == 0.1
+
+
+def test_min_effect_size_sets_one_kind_and_keeps_the_other_default(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "min_effect_size:\n  numeric: 0\n"))
+    assert dict(config.min_effect_size) == {"numeric": 0, "categorical": 0.1}
+    assert config.min_effect("x", "numeric") == 0.0  # 0: p-values alone decide
+
+
+def test_the_bundled_config_uses_the_measured_defaults() -> None:
+    config = load_config(ROOT / "data" / "drift.yaml")
+    assert dict(config.min_effect_size) == {"numeric": 0.07, "categorical": 0.1}
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("min_effect_size: 0.1\n", "'min_effect_size' must map numeric, categorical and features"),
+        ("min_effect_size:\n  numeric: -0.1\n", "min_effect_size.numeric must be a number, 0"),
+        ("min_effect_size:\n  categorical: .inf\n", "min_effect_size.categorical must be"),
+        ("min_effect_size:\n  numeric: .nan\n", "min_effect_size.numeric must be"),
+        ("min_effect_size:\n  numeric: true\n", "min_effect_size.numeric must be"),
+        ("min_effect_size:\n  numeric: '0.1'\n", "min_effect_size.numeric must be"),
+        ("min_effect_size:\n  ordinal: 0.1\n", "min_effect_size: unknown key(s) ordinal"),
+        ("min_effect_size:\n  features: [temp]\n", "'min_effect_size.features' must map"),
+        ("min_effect_size:\n  features:\n    temp: -1\n", "min_effect_size.features.temp must"),
+        (
+            "columns:\n  temp: numeric\nmin_effect_size:\n  features:\n    hum: 0.1\n",
+            "min_effect_size.features names 'hum', not a configured column",
+        ),
+    ],
+)
+def test_bad_min_effect_size_is_one_line_naming_it(tmp_path: Path, text: str, named: str) -> None:
+    assert named in load_error(write(tmp_path, text))

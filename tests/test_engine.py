@@ -411,6 +411,64 @@ def test_drifted_means_adjusted_p_value_below_the_configured_alpha() -> None:
     assert feature(compare(ref, cur, DriftConfig(alpha=0.01)), "x").drifted is False
 
 
+def _quantiles(n: int, shift: float = 0.0) -> np.ndarray:
+    """n evenly spread standard normal quantiles, moved by ``shift``: no sampling noise."""
+    return stats.norm.ppf((np.arange(n) + 0.5) / n) + shift
+
+
+def test_a_large_sample_tiny_shift_is_significant_but_not_material_drift() -> None:
+    ref = pd.DataFrame({"x": _quantiles(200_000)})
+    cur = pd.DataFrame({"x": _quantiles(200_000, 0.03)})
+    assert stats.ks_2samp(ref["x"], cur["x"], method="asymp").pvalue < 1e-10
+    # W1 of a shift is the shift; the reference's standard deviation is about 1.
+    result = feature(compare(ref, cur), "x")
+    assert result.effect_size == pytest.approx(0.03 / ref["x"].std(ddof=0), rel=1e-4)
+    assert result.p_value_adjusted < 1e-10
+    assert (result.effect_size_threshold, result.drifted) == (0.07, False)
+    # The same data with a threshold of 0 drift by the p-value alone.
+    p_value_only = DriftConfig(min_effect_size={"numeric": 0, "categorical": 0})
+    assert feature(compare(ref, cur, p_value_only), "x").drifted is True
+
+
+def test_a_large_sample_big_shift_is_material_drift() -> None:
+    ref, cur = pd.DataFrame({"x": _quantiles(2_000)}), pd.DataFrame({"x": _quantiles(2_000, 0.5)})
+    result = feature(compare(ref, cur), "x")
+    assert result.effect_size == pytest.approx(0.5 / ref["x"].std(ddof=0), rel=1e-4)
+    assert result.drifted is True
+
+
+def test_a_small_change_of_category_shares_is_significant_but_not_material() -> None:
+    # 51 % / 49 % against 50 % / 50 % on 200,000 rows: chi-square p < 1e-9, Cramer's V 0.01.
+    ref = pd.DataFrame({"k": ["a"] * 100_000 + ["b"] * 100_000})
+    cur = pd.DataFrame({"k": ["a"] * 102_000 + ["b"] * 98_000})
+    expected = stats.chi2_contingency([[100_000, 100_000], [102_000, 98_000]])
+    result = feature(compare(ref, cur), "k")
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9) and result.p_value < 1e-9
+    assert result.effect_size == pytest.approx(math.sqrt(expected.statistic / 400_000))
+    assert (result.effect_size_threshold, result.drifted) == (0.1, False)
+
+
+def test_a_per_feature_threshold_wins_over_its_kinds() -> None:
+    ref = pd.DataFrame({"x": _quantiles(20_000), "y": _quantiles(20_000)})
+    cur = pd.DataFrame({"x": _quantiles(20_000, 0.2), "y": _quantiles(20_000, 0.2)})
+    config = DriftConfig(
+        min_effect_size={"numeric": 0.1, "categorical": 0.1},
+        min_effect_size_features={"y": 0.3},
+    )
+    report = compare(ref, cur, config)
+    assert [(f.effect_size_threshold, f.drifted) for f in report.features] == [
+        (0.1, True),
+        (0.3, False),
+    ]
+    assert report.features_drifted == 1
+
+
+def test_skipped_features_have_no_threshold() -> None:
+    ref = pd.DataFrame({"x": normal(40), "c": [1.0] * 40})
+    cur = pd.DataFrame({"x": normal(40, seed=2), "c": [1.0] * 40})
+    assert feature(compare(ref, cur), "c").effect_size_threshold is None
+
+
 def test_dataset_summary_counts_drifted_among_tested_features() -> None:
     ref, cur = _mixed_frames()
     report = compare(ref, cur)
@@ -568,7 +626,7 @@ def test_report_dict_has_the_documented_keys() -> None:
     assert list(document["features"][0]) == [
         "feature", "kind", "test", "statistic", "p_value", "p_value_adjusted", "effect_size",
         "n_reference", "n_current", "missing_share_reference", "missing_share_current",
-        "drifted", "status", "reason",
+        "drifted", "status", "reason", "effect_size_threshold",
     ]  # fmt: skip
     assert document["settings"] == {"alpha": 0.05, "correction": "bh"}
 
