@@ -52,7 +52,7 @@ from provisioning.kinds import (
     Wanted,
 )
 from provisioning.kinds.notifications import ROOT_RECEIVER
-from provisioning.model import Definition
+from provisioning.model import GENERAL, Definition
 
 # Where Grafana reads the dashboards' JSON when DIR is mounted at its provisioning path.
 DASHBOARDS_ROOT = PurePosixPath("/etc/grafana/provisioning/dashboards")
@@ -96,7 +96,8 @@ def grafana_files(definitions: list[Definition], stack: Stack) -> dict[str, str]
     sources = [expanded(s.body | {"orgId": org, "editable": editable}) for s in wanted(DataSources)]
     dashboards = wanted(Dashboards)
     folder_uids = sorted({d.body["folderUid"] for d in dashboards})
-    providers = [_provider(stack, uid, _title(folders, uid, "dashboards")) for uid in folder_uids]
+    places = folders | {GENERAL.uid: ""}  # a provider without a folder fills General
+    providers = [_provider(stack, uid, _title(places, uid, "dashboards")) for uid in folder_uids]
     texts = {
         f"datasources/{name}.yaml": _document({"datasources": sources}),
         f"dashboards/{name}.yaml": _document({"providers": providers}),

@@ -13,6 +13,7 @@ from provisioning import ownership
 from provisioning.discover import Discovered
 from provisioning.kinds import KINDS, Stack
 from provisioning.model import (
+    GENERAL,
     ContactPoint,
     Dashboard,
     DataSource,
@@ -305,8 +306,10 @@ def _matches(operator: str, actual: str, value: str) -> bool:
 def _dashboards_and_rules_in_defined_folders(
     report: Report, dashboards: list[Dashboard], groups: list[RuleGroup], folders: list[Folder]
 ) -> None:
-    defined = {f.uid: f for f in folders}
+    defined = {f.uid: f for f in folders} | {GENERAL.uid: GENERAL}
     for item, what in [*((d.folder, f"dashboard {d.uid}") for d in dashboards),
                        *((g.folder, f"rule group {g.name}") for g in groups)]:  # fmt: skip
         if defined.get(item.uid) != item:
             report.problems.append(f"{what}: its folder {item.uid!r} is not defined (or differs)")
+    for group in (g for g in groups if g.folder == GENERAL):
+        report.problems.append(f"rule group {group.name}: Grafana keeps rules in a folder")

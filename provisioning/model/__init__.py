@@ -2,7 +2,7 @@
 machinery that reads, compares and writes them lives beside this package, never in it."""
 
 from provisioning.errors import DefinitionError
-from provisioning.model.dashboards import Dashboard, DataSource, Folder, prometheus
+from provisioning.model.dashboards import GENERAL, Dashboard, DataSource, Folder, prometheus
 from provisioning.model.notifications import (
     ContactPoint,
     Email,
@@ -17,7 +17,7 @@ from provisioning.model.notifications import (
     TimeInterval,
     Webhook,
 )
-from provisioning.model.rules import Math, Query, Reduce, Rule, RuleGroup, Threshold
+from provisioning.model.rules import Math, Query, Raw, Reduce, Rule, RuleGroup, Threshold
 from provisioning.model.values import Env, Values
 
 Definition = (
@@ -25,6 +25,7 @@ Definition = (
 )
 
 __all__ = [
+    "GENERAL",
     "ContactPoint",
     "Dashboard",
     "DataSource",
@@ -39,6 +40,7 @@ __all__ = [
     "MuteTiming",
     "Other",
     "Query",
+    "Raw",
     "Reduce",
     "Route",
     "Rule",

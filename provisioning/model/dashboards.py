@@ -57,6 +57,11 @@ class Folder:
         return {"uid": self.uid, "title": self.title}
 
 
+# Grafana's root, "General": a dashboard's place when it is in no folder. It is not a folder
+# to define (Grafana has none to create) and holds no rules (Grafana needs a folder for them).
+GENERAL = Folder("", "General")
+
+
 @dataclass(frozen=True)
 class Dashboard:
     """A dashboard in a folder: a grafanalib ``Dashboard`` or its JSON model (a dict with

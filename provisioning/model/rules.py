@@ -103,7 +103,29 @@ class Threshold:
         return {"type": "threshold", "expression": self.input, "conditions": [condition]}
 
 
-Step = Query | Reduce | Math | Threshold
+@dataclass(frozen=True)
+class Raw:
+    """A step as Grafana's API stores it, kept verbatim: a query of any data source or any
+    expression the typed steps do not write exactly (``provision.py pull`` writes these).
+    ``model`` is the step's model, ``relative_time_range`` its (from, to) in seconds."""
+
+    datasource_uid: str
+    model: Mapping[str, Any]
+    relative_time_range: tuple[int, int] = (0, 0)
+    query_type: str = ""
+
+    def to_json(self, ref_id: str) -> dict[str, Any]:
+        start, end = self.relative_time_range
+        return {
+            "refId": ref_id,
+            "queryType": self.query_type,
+            "relativeTimeRange": {"from": start, "to": end},
+            "datasourceUid": self.datasource_uid,
+            "model": dict(self.model),
+        }
+
+
+Step = Query | Reduce | Math | Threshold | Raw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +167,7 @@ class Rule:
             "ruleGroup": group,
             "title": self.title,
             "condition": self.condition_step,
-            "data": [_step(name, step) for name, step in self.steps.items()],
+            "data": [step_json(name, step) for name, step in self.steps.items()],
             "noDataState": self.no_data,
             "execErrState": self.on_error,
             "for": self.pending,
@@ -156,8 +178,9 @@ class Rule:
         }
 
 
-def _step(name: str, step: Step) -> dict[str, Any]:
-    if isinstance(step, Query):
+def step_json(name: str, step: Step) -> dict[str, Any]:
+    """A step as Grafana's rule API takes it, under ``name`` (its refId)."""
+    if isinstance(step, Query | Raw):
         return step.to_json(name)
     return {
         "refId": name,
