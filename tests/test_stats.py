@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -92,6 +94,125 @@ def test_ks_statistic_with_ties_matches_r() -> None:
     assert outcome.statistic == pytest.approx(0.15428571428571436, abs=1e-12)
 
 
+# --- Kolmogorov-Smirnov: the exact p-value given the ties ---------------------------------
+#
+# R 4.x conditions the exact p-value on the ties of the pooled sample (psmirnov with z):
+# inside a run of tied values the ECDFs are not compared. From the repository root:
+# ref <- read.csv("data/control/bike_sharing_dataset_1.csv")
+# half <- read.csv("data/audit/bike_sharing_dataset_2.csv")
+# july <- read.csv("data/audit/bike_sharing_dataset_3.csv.off")
+# y2012 <- read.csv("data/audit/bike_sharing_dataset_4.csv.off")
+# hour <- function(s) as.integer(sub("(am|pm)$", "", s)) %% 12 + 12 * grepl("pm$", s)
+# ks <- function(x, y) {
+#   r <- ks.test(x, y, exact = TRUE); cat(sprintf("%.17g", c(r$statistic, r$p.value)), "\n")
+# }
+# ks(hour(ref$hr[1:100]), hour(y2012$hr[y2012$cnt > 300][1:60]))
+# ks(ref$hum[1:30], half$hum[1:40]); ks(ref$hum[1:100], y2012$hum[1:100])
+# ks(ref$hum[1:300], july$hum[1:400]); ks(ref$casual[1:100], y2012$casual[1:100])
+# ks(ref$cnt[1:80], y2012$cnt[1:120]); ks(ref$windspeed[1:300], july$windspeed[1:400])
+# ks(ref$temp[1:80], half$temp[1:120])
+# R prints "Exact two-sample Kolmogorov-Smirnov test" for each. Its p-value is
+# 1 - (paths inside) / choose(n, n_ref) in doubles: about 1e-13 absolute. The tie-blind
+# exact p-value (the engine's before) is 1.2 to 3 times these.
+DATA = Path(__file__).resolve().parents[1] / "data"
+BATCHES = {
+    "ref": "control/bike_sharing_dataset_1.csv",
+    "half": "audit/bike_sharing_dataset_2.csv",
+    "july": "audit/bike_sharing_dataset_3.csv.off",
+    "y2012": "audit/bike_sharing_dataset_4.csv.off",
+}
+R_KS_EXACT_TIES = [  # current batch, column, reference rows, current rows, D, p
+    ("busy2012", "hour", 100, 60, 0.32000000000000001, 0.00027884845222214683),
+    ("half", "hum", 30, 40, 0.21666666666666665, 0.29363452476672736),
+    ("y2012", "hum", 100, 100, 0.23999999999999999, 0.003672484592848968),
+    ("july", "hum", 300, 400, 0.1516666666666667, 0.00037668323150441552),
+    ("y2012", "casual", 100, 100, 0.13, 0.23743696207056686),
+    ("y2012", "cnt", 80, 120, 0.27083333333333337, 0.0012384544233600137),
+    ("july", "windspeed", 300, 400, 0.12083333333333331, 0.0042077631150551076),
+    ("half", "temp", 80, 120, 0.20416666666666666, 0.012687976064595707),
+]
+
+
+def bike_column(batch: str, column: str, rows: int) -> np.ndarray:
+    """The first rows of a column of a bundled batch, as R reads it above (hour: 0 to 23;
+    "busy2012": the 2012 rows with cnt > 300)."""
+    frame = pd.read_csv(DATA / BATCHES[batch.replace("busy", "y")])
+    if batch.startswith("busy"):
+        frame = frame[frame["cnt"] > 300]
+    if column != "hour":
+        return frame[column].to_numpy(dtype=float)[:rows]
+    labels = frame["hr"].iloc[:rows]  # "12am" .. "11pm"
+    return (labels.str[:-2].astype(int) % 12 + 12 * labels.str.endswith("pm")).to_numpy(float)
+
+
+@pytest.mark.parametrize(
+    ("batch", "column", "n_ref", "n_cur", "r_statistic", "r_p_value"),
+    R_KS_EXACT_TIES,
+    ids=[f"{column}-{batch}" for batch, column, *_ in R_KS_EXACT_TIES],
+)
+def test_ks_exact_p_value_given_ties_matches_r_on_bike_sharing_columns(
+    batch: str, column: str, n_ref: int, n_cur: int, r_statistic: float, r_p_value: float
+) -> None:
+    reference, current = bike_column("ref", column, n_ref), bike_column(batch, column, n_cur)
+    assert len(np.unique(np.concatenate([reference, current]))) < n_ref + n_cur  # tied
+    outcome = ks(reference, current)
+    assert outcome.statistic == pytest.approx(r_statistic, abs=1e-12)
+    assert outcome.p_value == pytest.approx(r_p_value, rel=1e-8)
+
+
+def test_ks_exact_p_value_given_ties_on_a_case_counted_by_hand() -> None:
+    # Reference [1, 2, 3], current [2, 4, 5]: D = 2/3 (after 3, before 4: ECDFs 1 and 1/3).
+    # Of the choose(6, 3) = 20 orders of the pooled sample, those whose gap stays below 2/3
+    # alternate the samples in pairs: 2^3 = 8 without ties, so p = 12/20 without ties.
+    # The tied 2s are one run, whose two values come in either order, and the ECDFs are not
+    # compared between them: 4 more orders stay below (ref, ref | cur, cur | either pair, and
+    # the mirror), so p = 8/20. R: ks.test(c(1, 2, 3), c(2, 4, 5)) gives 0.40000000000000047.
+    outcome = ks(np.array([1.0, 2, 3]), np.array([2.0, 4, 5]))
+    assert outcome.statistic == pytest.approx(2 / 3, abs=1e-12)
+    assert outcome.p_value == pytest.approx(0.4, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n_ref", "n_cur", "divisor", "shift"),
+    [
+        (13, 29, 1, 1),
+        (40, 25, 3, 2),
+        (60, 90, 7, 3),
+        (120, 7, 2, 1),
+        (31, 31, 1, 5),
+        (80, 70, 1, 12),
+        (150, 100, 2, 14),
+    ],
+)
+def test_ks_exact_p_value_given_ties_matches_the_lattice_count(
+    n_ref: int, n_cur: int, divisor: int, shift: int
+) -> None:
+    # Integer samples with many ties within and across samples, against exact integer
+    # counts: p from 0.55 down to 1e-28, the last two far apart.
+    reference = seq(n_ref, 7, 23) // divisor
+    current = (seq(n_cur, 11, 29) + shift) // divisor
+    outcome = ks(reference, current)
+    pooled = np.sort(np.concatenate([reference, current]))
+    exact = exact_two_sample_p_value(n_ref, n_cur, outcome.statistic, pooled)
+    assert outcome.p_value == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n_ref", "n_cur", "shift"),
+    [(30, 30, 0), (1, 500, 0), (7, 300, 40), (250, 240, 90), (250, 240, 150)],
+)
+def test_ks_exact_p_value_without_ties_matches_the_lattice_count(
+    n_ref: int, n_cur: int, shift: int
+) -> None:
+    # Unbalanced and balanced, from p = 1 down to 5e-45: an even sample against an odd one
+    # has no ties, so every cell is checked (as scipy's exact method, the engine's before).
+    reference = 2 * seq(n_ref, 389, 10_007)
+    current = 2 * seq(n_cur, 397, 10_009) + 2 * shift * 40 + 1
+    outcome = ks(reference, current)
+    exact = exact_two_sample_p_value(n_ref, n_cur, outcome.statistic)
+    assert outcome.p_value == pytest.approx(exact, rel=1e-12)
+
+
 # --- Kolmogorov-Smirnov: the limiting distribution (effective n above FINITE_KS_MAX_N) ------
 #
 # x <- 2 * ((1:30000 * 7919) %% 100003); y <- 2 * ((1:25000 * 7933) %% 100019) + 1
@@ -133,14 +254,21 @@ def test_ks_very_large_samples_match_r_asymptotic(
 # with R on the small samples above.
 
 
-def exact_two_sample_p_value(n_ref: int, n_cur: int, statistic: float) -> float:
-    """P(D >= statistic) for two samples without ties: 1 - (lattice paths from (0, 0) to
-    (n_ref, n_cur) that stay within |i / n_ref - j / n_cur| < statistic) / choose(n, n_ref)."""
+def exact_two_sample_p_value(
+    n_ref: int, n_cur: int, statistic: float, pooled: np.ndarray | None = None
+) -> float:
+    """P(D >= statistic): 1 - (lattice paths from (0, 0) to (n_ref, n_cur) that stay within
+    |i / n_ref - j / n_cur| < statistic) / choose(n, n_ref). Given the sorted ``pooled``
+    sample, a cell is checked only where a run of tied values ends (R's psmirnov); without it,
+    everywhere (no ties)."""
     bound = round(statistic * n_ref * n_cur)  # D * n_ref * n_cur is an integer
+    checked = [True] * (n_ref + n_cur + 1)
+    if pooled is not None:
+        checked[1:] = [*(pooled[1:] != pooled[:-1]), True]
     paths = [0] * (n_cur + 1)
     for i in range(n_ref + 1):
         for j in range(n_cur + 1):
-            if abs(i * n_cur - j * n_ref) >= bound:
+            if checked[i + j] and abs(i * n_cur - j * n_ref) >= bound:
                 paths[j] = 0
             elif i or j:
                 paths[j] += paths[j - 1] if j else 0
