@@ -1,0 +1,81 @@
+"""The backends that summarise a batch file: one module each, one small interface.
+
+A backend reads a batch (CSV or Parquet) and hands back its header and a summary per planned
+column (``drift.summary``); the engine tests the summaries, whoever computed them. Every backend
+builds its summaries with ``drift.summary``'s constructors from (value, count) pairs, so
+identical data gives identical summaries on every backend.
+
+    pandas  the whole batch in memory: quickest for small files
+    duckdb  embedded SQL, GROUP BY per column, spilling to disk past its memory limit: the
+            default for Parquet and for large files
+    spark   PySpark, for batches that outgrow one machine (``pip install .[spark]``)
+
+``auto`` picks DuckDB for Parquet and for files of ``AUTO_DUCKDB_BYTES`` or more, pandas
+otherwise. Backends load on first use: choosing pandas never imports DuckDB or PySpark.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+from typing import Protocol
+
+from drift.dataset import batch_format
+from drift.errors import DriftInputError
+from drift.summary import BatchSummary, Plan, SummarySettings
+
+# Module and class of each backend.
+BACKENDS = {
+    "pandas": ("drift.backends.pandas", "PandasBackend"),
+    "duckdb": ("drift.backends.duckdb", "DuckDBBackend"),
+    "spark": ("drift.backends.spark", "SparkBackend"),
+}
+BACKEND_CHOICES = ("auto", *BACKENDS)
+# From this size on a CSV file goes to DuckDB under "auto": pandas needs several times a file's
+# size in memory, DuckDB streams it.
+AUTO_DUCKDB_BYTES = 256 * 1024 * 1024
+
+
+class Backend(Protocol):
+    """What the engine needs from a backend. ``label`` names the batch in error messages."""
+
+    name: str
+
+    def header(self, path: Path) -> list[str]:
+        """The batch's column names, in order, without reading its rows."""
+        ...
+
+    def summarise(
+        self, path: Path, plan: Plan, settings: SummarySettings, label: str
+    ) -> BatchSummary:
+        """The batch's header and a summary of each planned column it has (absent ones are
+        left out). A kind of None is inferred from the data as ``drift.backends.pandas``
+        does; a column planned numeric whose text is no number is a DriftInputError naming
+        the data row and the value."""
+        ...
+
+
+def backend_named(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise DriftInputError(f"backend must be one of {', '.join(BACKEND_CHOICES)}, got {name!r}")
+    module, cls = BACKENDS[name]
+    try:
+        loaded = import_module(module)
+    except ImportError as exc:
+        raise DriftInputError(f"backend {name!r} is not installed ({exc})") from None
+    return getattr(loaded, cls)()
+
+
+def choose_backend(name: str, *paths: Path) -> Backend:
+    """The backend called ``name``; for "auto", DuckDB when a batch is Parquet or large."""
+    if name != "auto":
+        return backend_named(name)
+    large = any(batch_format(p) == "parquet" or _size(p) >= AUTO_DUCKDB_BYTES for p in paths)
+    return backend_named("duckdb" if large else "pandas")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the backend's reader says what is wrong with it
