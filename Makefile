@@ -8,10 +8,11 @@ VENV := .venv
 # headless Chromium, docker-compose 1.29 (validates docker-compose.yml offline: no engine),
 # strace (shows the secret alertmanager.yml is created private, never chmod-ed after), and
 # a Java runtime for the drift engine's Spark backend (Spark 4 runs on Java 17 or 21; bookworm
-# ships 17).
+# ships 17), and shellcheck (actionlint runs it on the CI workflow's run: blocks).
 SYSTEM_PACKAGES := prometheus prometheus-alertmanager chromium chromium-driver docker-compose strace \
-	openjdk-17-jre-headless
-SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose strace java
+	openjdk-17-jre-headless shellcheck
+SYSTEM_COMMANDS := prometheus promtool amtool chromium chromedriver docker-compose strace java \
+	shellcheck
 
 .PHONY: run test lint clean system-packages
 
