@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from drift.backends.pandas import summarise_frame
-from drift.config import DriftConfig, Kind
+from drift.config import DriftConfig, Kind, drifted
 from drift.dataset import check_separator
 from drift.errors import DriftInputError, NothingTestedError
 from drift.labels import shown
@@ -38,7 +38,9 @@ def compare(
     config: DriftConfig | None = None,
     names: tuple[str, str] = ("reference batch", "current batch"),
 ) -> DriftReport:
-    """Test every planned column for drift and adjust the p-values for their number.
+    """Test every planned column for drift and adjust the p-values for their number; a
+    feature drifted when its adjusted p-value is below alpha and its effect size reaches its
+    threshold (drift.config.drifted).
 
     ``names`` say which batch is which in error messages (file names, for a CLI). When no
     feature could be tested, raises NothingTestedError saying why: "no drift" would be a lie.
@@ -58,9 +60,12 @@ def compare(
         )
     p_values = np.array([results[i].p_value for i in tested], dtype=float)
     for i, p_adjusted in zip(tested, adjust(p_values, config.correction), strict=True):
+        result = results[i]
+        min_effect = config.min_effect(result.feature, result.kind)
         results[i] = replace(
-            results[i], p_value_adjusted=float(p_adjusted), drifted=bool(p_adjusted < config.alpha)
-        )
+            result, p_value_adjusted=float(p_adjusted), effect_size_threshold=min_effect,
+            drifted=drifted(float(p_adjusted), result.effect_size, config.alpha, min_effect),
+        )  # fmt: skip
     return DriftReport(tuple(results), config.alpha, config.correction)
 
 
