@@ -25,6 +25,8 @@ P_VALUE = "drift_feature_p_value"
 P_VALUE_ADJUSTED = "drift_feature_p_value_adjusted"
 STATISTIC = "drift_feature_statistic"
 EFFECT_SIZE = "drift_feature_effect_size"
+# The effect size a feature must reach, with p below alpha, to have drifted (per feature).
+EFFECT_SIZE_THRESHOLD = "drift_feature_effect_size_threshold"
 DRIFTED = "drift_feature_drifted"
 SAMPLE_SIZE = "drift_feature_sample_size"
 MISSING_RATIO = "drift_feature_missing_ratio"

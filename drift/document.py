@@ -109,6 +109,25 @@ class Feature(Strict):
     drifted: bool
     status: Literal["tested", "skipped"]
     reason: Annotated[str, StringConstraints(max_length=500)] | None
+    # Optional for clients (and runs stored) from before material drift: see _p_value_only.
+    effect_size_threshold: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        None,
+        description="The effect size a tested feature had to reach, besides its adjusted "
+        "p-value below alpha, to have drifted; 0 if omitted (drift by p-values alone)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _p_value_only(cls, data: Any) -> Any:
+        """A tested feature without a threshold was decided by its p-value alone, as every run
+        was before material drift: its threshold is 0, which any effect size reaches."""
+        if (
+            isinstance(data, dict)
+            and data.get("status") == "tested"
+            and data.get("effect_size_threshold") is None
+        ):
+            return {**data, "effect_size_threshold": 0.0}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

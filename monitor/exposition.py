@@ -18,6 +18,7 @@ FEATURE_FAMILIES = (
     (names.P_VALUE_ADJUSTED, "p-value adjusted for the number of features tested"),
     (names.STATISTIC, "Test statistic (KS D or chi-square)"),
     (names.EFFECT_SIZE, "Effect size (normed Wasserstein or Cramer's V)"),
+    (names.EFFECT_SIZE_THRESHOLD, "Effect size needed to drift, with p below alpha"),
     (names.DRIFTED, "1 if the feature drifted, else 0"),
     (names.SAMPLE_SIZE, "Values tested, per batch"),
     (names.MISSING_RATIO, "Share of missing values, per batch"),
@@ -34,7 +35,7 @@ DATASET_FAMILIES = (
     (names.RUN_INFO, "Batches and correction of the last run"),
 )
 LEGACY_FAMILY = (names.LEGACY_GAUGE, "explains drift in metrics")
-SERIES_PER_FEATURE = 10  # 5 values, 2 sample sizes, 2 missing ratios, 1 info
+SERIES_PER_FEATURE = 11  # 6 values, 2 sample sizes, 2 missing ratios, 1 info
 SERIES_PER_DATASET = len(DATASET_FAMILIES)
 
 Sample = tuple[str, Sequence[tuple[str, str]], float]
@@ -55,6 +56,7 @@ def run_samples(run: Run) -> Iterable[Sample]:
             (names.P_VALUE_ADJUSTED, f.p_value_adjusted),
             (names.STATISTIC, f.statistic),
             (names.EFFECT_SIZE, f.effect_size),
+            (names.EFFECT_SIZE_THRESHOLD, f.effect_size_threshold),
         ):
             if value is not None:
                 yield name, labels, value

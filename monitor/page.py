@@ -126,11 +126,12 @@ def _dataset(run: Run, history: list[PValues]) -> str:
         f'<p class="meta">Last run {_time(run.run_at)}: batch <b>{escape(run.batch)}</b> '
         f"compared with <b>{escape(run.reference)}</b>. "
         f"{run.summary.features_drifted} of {run.summary.features_tested} features drifted "
-        f"({run.summary.share_drifted:.0%}) at alpha {run.settings.alpha:g}, "
-        f"{escape(run.settings.correction)} correction.{note}</p>"
+        f"({run.summary.share_drifted:.0%}): a feature drifts when its adjusted p-value is "
+        f"below alpha {run.settings.alpha:g} ({escape(run.settings.correction)} correction) "
+        f"and its effect size reaches its min effect.{note}</p>"
         '<div class="table"><table><thead><tr><th>feature</th><th>status</th><th>kind</th>'
         "<th>test</th><th>p-value</th><th>adjusted p-value</th><th>effect size</th>"
-        "<th>missing (ref / cur)</th>"
+        "<th>min effect</th><th>missing (ref / cur)</th>"
         f"<th>adjusted p-value, last {HISTORY_RUNS} runs</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div></section>"
     )
@@ -149,6 +150,7 @@ def _feature_row(f: Feature, history: list[float | None], alpha: float) -> str:
         f'<td class="num">{_number(f.p_value)}</td>'
         f'<td class="num">{_number(f.p_value_adjusted)}</td>'
         f'<td class="num">{_number(f.effect_size)}</td>'
+        f'<td class="num">{_number(f.effect_size_threshold)}</td>'
         f'<td class="num">{_share(f.missing_share_reference)} / '
         f"{_share(f.missing_share_current)}</td>"
         f"<td>{_sparkline(history, alpha)}</td></tr>"

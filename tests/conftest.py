@@ -347,7 +347,7 @@ def feature_doc(
             "p_value": None, "p_value_adjusted": None, "effect_size": None,
             "n_reference": 0, "n_current": 0, "missing_share_reference": None,
             "missing_share_current": None, "drifted": False, "status": "skipped",
-            "reason": "absent from the current batch",
+            "reason": "absent from the current batch", "effect_size_threshold": None,
         }  # fmt: skip
     else:
         document = {
@@ -355,7 +355,7 @@ def feature_doc(
             "p_value": p_value, "p_value_adjusted": min(1.0, 2 * p_value), "effect_size": 0.125,
             "n_reference": 100, "n_current": 90, "missing_share_reference": 0.0,
             "missing_share_current": 0.0625, "drifted": drifted, "status": "tested",
-            "reason": None,
+            "reason": None, "effect_size_threshold": 0.0,
         }  # fmt: skip
     return {**document, **changes}
 

@@ -42,6 +42,7 @@ from names import (
     DATASETS_PATH,
     DRIFTED,
     EFFECT_SIZE,
+    EFFECT_SIZE_THRESHOLD,
     FEATURE_INFO,
     FEATURE_LABEL,
     FEATURES_DRIFTED,
@@ -63,7 +64,7 @@ from names import (
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-VALUE_FAMILIES = (P_VALUE, P_VALUE_ADJUSTED, STATISTIC, EFFECT_SIZE, DRIFTED)
+VALUE_FAMILIES = (P_VALUE, P_VALUE_ADJUSTED, STATISTIC, EFFECT_SIZE, EFFECT_SIZE_THRESHOLD, DRIFTED)
 LABELS = {
     **{name: {DATASET_LABEL, FEATURE_LABEL} for name in VALUE_FAMILIES},
     SAMPLE_SIZE: {DATASET_LABEL, FEATURE_LABEL, BATCH_LABEL},
@@ -143,6 +144,7 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         p_value_adjusted=0.1 + 0.2,
         statistic=-1.7976931348623157e308,
         effect_size=1 / 3,
+        effect_size_threshold=0.1 + 0.2,
         n_reference=MAX_COUNT,
         n_current=1,
         missing_share_reference=2 / 3,
@@ -150,7 +152,9 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         kind="categorical",
         test="chi2",
     )
-    document = run_doc("shop", [awkward, feature_doc("y", 0.75)], batch="b_7.csv")
+    older_client = feature_doc("y", 0.75)
+    del older_client["effect_size_threshold"]
+    document = run_doc("shop", [awkward, older_client], batch="b_7.csv")
     document["settings"] = {"alpha": 0.01, "correction": "bonferroni"}
     assert monitor_app.post_run(document).status_code == 201
     monitor_app.post_legacy("temp", "psi", 123456.789e-3)
@@ -165,6 +169,7 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         series(P_VALUE_ADJUSTED, **x): 0.1 + 0.2,
         series(STATISTIC, **x): -1.7976931348623157e308,
         series(EFFECT_SIZE, **x): 1 / 3,
+        series(EFFECT_SIZE_THRESHOLD, **x): 0.1 + 0.2,
         series(DRIFTED, **x): 1.0,
         series(SAMPLE_SIZE, **x, **{BATCH_LABEL: "reference"}): float(MAX_COUNT),
         series(SAMPLE_SIZE, **x, **{BATCH_LABEL: "current"}): 1.0,
@@ -175,6 +180,8 @@ def test_the_exposition_carries_exactly_the_values_posted(monitor_app: MonitorAp
         series(P_VALUE_ADJUSTED, **y): 1.0,
         series(STATISTIC, **y): 0.25,
         series(EFFECT_SIZE, **y): 0.125,
+        # A client from before material drift sends no threshold: p-values alone decided.
+        series(EFFECT_SIZE_THRESHOLD, **y): 0.0,
         series(DRIFTED, **y): 0.0,
         series(SAMPLE_SIZE, **y, **{BATCH_LABEL: "reference"}): 100.0,
         series(SAMPLE_SIZE, **y, **{BATCH_LABEL: "current"}): 90.0,
@@ -365,3 +372,44 @@ def test_a_run_stored_before_the_staleness_limit_existed_still_loads(tmp_path: P
         assert reopened.current["shop"].run.features[0].feature == "price"
     finally:
         reopened.close()
+
+
+def test_a_run_stored_before_effect_size_thresholds_existed_loads_with_threshold_0(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "old.db"
+    store = Store(db, series_of, max_series=1000, keep_runs=10)
+    store.add_run(Run.model_validate(bundled_run()))
+    store.close()
+    with contextlib.closing(sqlite3.connect(db)) as old, old:  # as an older monitor wrote it
+        [(run_id, body)] = old.execute("SELECT id, body FROM runs").fetchall()
+        document = json.loads(body)
+        for feature in document["features"]:
+            del feature["effect_size_threshold"]
+        old.execute("UPDATE runs SET body = ? WHERE id = ?", (json.dumps(document), run_id))
+
+    reopened = Store(db, series_of, max_series=1000, keep_runs=10)
+    try:
+        features = reopened.current["bike_sharing"].run.features
+        assert {f.effect_size_threshold for f in features} == {0.0}
+    finally:
+        reopened.close()
+
+
+def test_the_bundled_run_publishes_each_features_threshold(monitor_app: MonitorApp) -> None:
+    assert monitor_app.post_run(bundled_run()).status_code == 201
+    samples = scrape(monitor_app.metrics())
+    thresholds = {
+        f: samples[series(EFFECT_SIZE_THRESHOLD, dataset="bike_sharing", feature=f)]
+        for f in ("temp", "cnt", "hr", "season")
+    }
+    # data/drift.yaml keeps the defaults: 0.07 for numeric features, 0.1 for categorical ones.
+    assert thresholds == {"temp": 0.07, "cnt": 0.07, "hr": 0.1, "season": 0.1}
+
+
+@pytest.mark.parametrize("threshold", [-0.1, "0.1", True])
+def test_a_bad_effect_size_threshold_is_refused(monitor_app: MonitorApp, threshold: Any) -> None:
+    body = run_doc("shop", [feature_doc("x", 0.5, effect_size_threshold=threshold)])
+    response = monitor_app.post_run(body)
+    assert response.status_code == 422
+    assert "effect_size_threshold" in response.text
