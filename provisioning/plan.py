@@ -20,12 +20,19 @@ from provisioning.kinds import (
     RuleGroups,
     Wanted,
 )
+from provisioning.kinds.base import Lookalike
 from provisioning.model import Definition
 
 CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
+# Taking over what was made by hand: a look-alike made ours in place; one only shown.
+ADOPT, CANDIDATE = "adopt", "candidate"
+REPLACE = "replace"  # the other way to take over: ours made, theirs deleted
+NO_WRITE = frozenset({UNCHANGED, CANDIDATE})
 # Refusals that a write which already took effect meets when it is sent again.
 SETTLED_BY_READING = frozenset({404, 409, 412, 500})
-SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "="}
+SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", ADOPT: ">", CANDIDATE: "?"}
+COUNTED = {CREATE: "to create", UPDATE: "to update", DELETE: "to delete", UNCHANGED: "unchanged"}
+COUNTED_IF_ANY = {ADOPT: "to adopt", CANDIDATE: "to take over (--adopt or --replace)"}
 FOLDED_LINES = 20  # a longer diff is folded away in the markdown plan
 
 
@@ -43,14 +50,17 @@ class Change:
     before: Any  # the live object as compared (None: it does not exist)
     after: Any  # the definition as compared (None: it goes)
     notes: list[str] = field(default_factory=list)
+    theirs: Lookalike | None = None  # a look-alike made by hand that this change is about
 
     @property
     def title(self) -> str:
+        if self.theirs is not None and self.wanted is None:
+            return self.theirs.name
         body = self.wanted.body if self.wanted else self.live
         return f"{self.kind.label} {self.kind.title(self.key, body)}"
 
     def diff(self) -> list[str]:
-        if self.action != UPDATE:
+        if self.action not in (UPDATE, ADOPT):
             return []
         return list(
             difflib.unified_diff(_lines(self.before), _lines(self.after), "live", "defined", n=2)
@@ -58,7 +68,11 @@ class Change:
 
 
 def make_plan(
-    client: GrafanaClient, definitions: list[Definition], kinds: list[Kind], destroy: bool = False
+    client: GrafanaClient,
+    definitions: list[Definition],
+    kinds: list[Kind],
+    destroy: bool = False,
+    takeover: str = "",
 ) -> list[Change]:
     """What apply (or destroy) would do; reads only. Objects the stack owns that no
     definition names any more are deleted; objects others own are never touched, and a
@@ -70,12 +84,18 @@ def make_plan(
     reverse. An integration replaced by one with new secrets is deleted right after its
     successor is written: a rotated secret cannot move into the integration in place (its uid
     carries the fingerprint), and Grafana refuses to delete the last integration of a contact
-    point that a route uses."""
+    point that a route uses.
+
+    Objects made by hand that look like a definition's (``Kind.lookalikes``) are listed as
+    candidates; ``takeover`` ADOPT makes each ours in place where Grafana can
+    (``Kind.adoptable``), REPLACE (and ADOPT where it cannot) writes ours and then deletes
+    theirs, after every write."""
     live = Live(client)
     first: list[Change] = []
     writes: list[Change] = []
     last: list[Change] = []
     collisions: list[str] = []
+    candidates: dict[tuple[str, str], Change] = {}
     for kind in kinds:
         stack = kind.stack
         wanted = [] if destroy else kind.wanted(definitions)
@@ -87,7 +107,17 @@ def make_plan(
             if key not in keys and kind.owner(current) == stack.name
         }
         for item in wanted:
-            change = _compare(kind, item, found.get(item.key), live, collisions, doomed, first)
+            current = found.get(item.key)
+            alikes = kind.lookalikes(item, live)
+            if alikes and takeover:
+                change, released = _take_over(
+                    kind, item, current, alikes, takeover, live, collisions, doomed, first
+                )
+                last += [c for c in released if (kind.label, c.key) not in candidates]
+                candidates |= {(kind.label, c.key): c for c in released}
+            else:
+                candidates |= {(kind.label, a.key): _candidate(kind, item, a) for a in alikes}
+                change = _compare(kind, item, current, live, collisions, doomed, first)
             if change is not None:
                 writes.append(change)
         for change in doomed.values():
@@ -103,8 +133,10 @@ def make_plan(
             + "; ".join(collisions)
             + ". Rename ours in the definitions, or remove theirs in Grafana (or give it to "
             "this stack: a definition takes over only what carries the stack's mark)"
+            + _takeover_hint([c.title for c in candidates.values()] if not takeover else [])
         )
-    changes = first + writes + last[::-1]
+    shown = [c for c in candidates.values() if c.action == CANDIDATE]
+    changes = first + writes + last[::-1] + shown
     if not destroy:
         _check_provenance(changes)
     return changes
@@ -118,10 +150,12 @@ def _compare(
     collisions: list[str],
     doomed: dict[str, Change],
     first: list[Change],
+    taken: frozenset[str] = frozenset(),
 ) -> Change | None:
     """The change ``item`` needs, or None after adding to ``collisions``. A create whose
     name or title an object of the stack holds that goes (in ``doomed``) moves that object's
-    deletion to ``first``."""
+    deletion to ``first``; one held by look-alikes being taken over (keys ``taken``; a clash
+    naming no object is theirs) is no clash: they go after it."""
     after = kind.expected(item)
     notes = [
         f"not compared: {', '.join(fields)} ({name} is not set; apply needs it)"
@@ -131,6 +165,8 @@ def _compare(
         clash = kind.clash(item, live)
         if clash is not None and clash.key in doomed and not kind.holds:
             first.append(doomed.pop(clash.key))
+            clash = None
+        if clash is not None and taken and (clash.key is None or clash.key in taken):
             clash = None
         problem = clash.message if clash else kind.takes(item, live)
         if problem:
@@ -157,6 +193,67 @@ def _names(wanted: list[Wanted]) -> set[str]:
     return {w.body.get("name") for w in wanted}
 
 
+def _take_over(
+    kind: Kind,
+    item: Wanted,
+    current: Any,
+    alikes: list[Lookalike],
+    mode: str,
+    live: Live,
+    collisions: list[str],
+    doomed: dict[str, Change],
+    first: list[Change],
+) -> tuple[Change | None, list[Change]]:
+    """The change making ``item`` ours and the deletions of the look-alikes it replaces. The
+    first look-alike that Grafana lets become ours in place is adopted (``mode`` ADOPT, or a
+    kind where two cannot sit side by side, or one at our own key); the others go."""
+    mine = current is not None and kind.owner(current) == kind.stack.name
+    for theirs in [] if mine else alikes:
+        if mode == ADOPT or kind.replaced_in_place or theirs.key == item.key:
+            taken = kind.adoptable(item, theirs)
+            if taken is not None:
+                notes = [f"takes over {theirs.name} in place ({theirs.why})"]
+                change = Change(
+                    kind, item.key, ADOPT, item, taken, kind.actual(taken, item),
+                    kind.expected(item), notes + ([theirs.hint] if theirs.hint else []),
+                )  # fmt: skip
+                return change, [_release(kind, item, a) for a in alikes if a is not theirs]
+    keys = frozenset(a.key for a in alikes)
+    ours = None if item.key in keys else current
+    change = _compare(kind, item, ours, live, collisions, doomed, first, keys)
+    return change, [_release(kind, item, a) for a in alikes]
+
+
+def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
+    notes = [f"made by hand ({theirs.why}); replaced by {kind.label} {item.key}"]
+    notes += [theirs.hint] if theirs.hint else []
+    return Change(kind, theirs.key, DELETE, None, theirs.live, None, None, notes, theirs)
+
+
+def _candidate(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
+    """A look-alike only shown: what --adopt and --replace would do with it."""
+    beside = f"{kind.label} {item.key} is written and this one deleted"
+    in_place = kind.adoptable(item, theirs) is not None
+    same = theirs.key == item.key or kind.replaced_in_place
+    notes = [
+        f"made by hand, looks like {kind.label} {item.key} ({theirs.why})",
+        "--adopt: " + ("it becomes ours in place" if in_place else beside),
+        "--replace: " + ("it becomes ours in place" if in_place and same else beside),
+    ]
+    notes += [theirs.hint] if theirs.hint else []
+    return Change(kind, theirs.key, CANDIDATE, None, theirs.live, None, None, notes, theirs)
+
+
+def _takeover_hint(titles: list[str]) -> str:
+    if not titles:
+        return ""
+    return (
+        f". Made by hand and looking like ours: {'; '.join(titles)}: `plan --adopt` shows how "
+        "`apply --adopt` takes them over, `plan --replace` how `apply --replace` puts ours in "
+        "their place"
+    )
+
+
 def apply(
     client: GrafanaClient, changes: list[Change], progress: Callable[[str], None]
 ) -> list[Change]:
@@ -164,7 +261,7 @@ def apply(
     write is one whole object, so a rerun picks up where this one stopped."""
     done = []
     for change in changes:
-        if change.action == UNCHANGED:
+        if change.action in NO_WRITE:
             continue
         progress(f"{SYMBOLS[change.action]} {change.action} {change.title} ...")
         _make(client, change)
@@ -180,6 +277,9 @@ def _make(client: GrafanaClient, change: Change) -> None:
     definition, the change is made; when the object appeared or went meanwhile, or a versioned
     update was stale (``_stale``), it is written once more from what is there."""
     kind, wanted = change.kind, change.wanted
+    if wanted is None and change.theirs is not None:
+        change.notes += kind.release(client, change.theirs)  # finding nothing is done
+        return
     if wanted is None:
         change.notes += kind.delete(client, change.key, change.live)  # finding nothing is done
         return
@@ -193,6 +293,8 @@ def _make(client: GrafanaClient, change: Change) -> None:
     live = kind.fetch(client, change.key)
     if live is not None and kind.actual(live, wanted) == change.after:
         return
+    if change.action == ADOPT:  # never a second one beside theirs: a rerun plans again
+        raise refused
     if (live is None) != (change.live is None) or _stale(kind, refused, live):
         kind.write(client, wanted, live)
         return
@@ -217,12 +319,21 @@ def render(changes: list[Change]) -> str:
         lines.append(f"{SYMBOLS[change.action]} {change.title}: {change.action}")
         lines += [f"    {line.rstrip()}" for line in change.diff()]
         lines += [f"    note: {note}" for note in change.notes]
-    counts = {action: sum(c.action == action for c in changes) for action in SYMBOLS}
-    lines.append(
-        f"Plan: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
-        f"{counts[DELETE]} to delete, {counts[UNCHANGED]} unchanged."
-    )
+    lines.append(f"Plan: {summary(changes)}.")
     return "\n".join(lines)
+
+
+def counted(changes: list[Change]) -> dict[str, str]:
+    """The actions a plan counts: always the four, adoptions and candidates when any."""
+    present = {c.action for c in changes}
+    return COUNTED | {a: words for a, words in COUNTED_IF_ANY.items() if a in present}
+
+
+def summary(changes: list[Change]) -> str:
+    return ", ".join(
+        f"{sum(c.action == action for c in changes)} {words}"
+        for action, words in counted(changes).items()
+    )
 
 
 def markdown(changes: list[Change], title: str) -> str:
@@ -230,22 +341,18 @@ def markdown(changes: list[Change], title: str) -> str:
     its diff folded away when longer than ``FOLDED_LINES``. Diffs never hold a secret (they
     compare through fingerprints)."""
     kinds = list(dict.fromkeys(c.kind.label for c in changes))
+    actions = counted(changes)
     lines = [
         f"### {title}",
         "",
-        "| kind | create | update | delete | unchanged |",
-        "|---|---|---|---|---|",
+        "| kind | " + " | ".join(actions) + " |",
+        "|---" * (len(actions) + 1) + "|",
     ]
     for label in kinds:
         mine = [c for c in changes if c.kind.label == label]
-        counts = [str(sum(c.action == action for c in mine)) for action in SYMBOLS]
+        counts = [str(sum(c.action == action for c in mine)) for action in actions]
         lines.append(f"| {label} | " + " | ".join(counts) + " |")
-    counts = {action: sum(c.action == action for c in changes) for action in SYMBOLS}
-    lines += [
-        "",
-        f"**Plan: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
-        f"{counts[DELETE]} to delete, {counts[UNCHANGED]} unchanged.**",
-    ]
+    lines += ["", f"**Plan: {summary(changes)}.**"]
     for change in (c for c in changes if c.action != UNCHANGED):
         lines += ["", f"`{SYMBOLS[change.action]}` {change.action} **{change.title}**"]
         lines += [f"> {note}" for note in change.notes]

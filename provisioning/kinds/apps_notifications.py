@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from provisioning import ownership
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Stack, Wanted
+from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Lookalike, Stack, Wanted
 from provisioning.kinds.notifications import (
     ContactPoints,
     MuteTimings,
@@ -40,6 +40,7 @@ from provisioning.kinds.notifications import (
     Templates,
     compared_settings,
     normal_route,
+    without_route,
 )
 from provisioning.model import Definition
 from provisioning.model.notifications import ContactPoint
@@ -232,6 +233,7 @@ class AppContactPoints(_App):
 
     label, model, locks = "contact point", ContactPoint, True
     plural, resource = "receivers", "Receiver"
+    replaced_in_place = True  # a receiver's name is unique: no second one beside it
 
     def wanted(self, definitions: Iterable[Definition]) -> list[Wanted]:
         points: dict[str, list[Wanted]] = {}
@@ -266,6 +268,20 @@ class AppContactPoints(_App):
         return Clash(
             None, f"its name {wanted.key!r} is taken by a contact point this stack does not own"
         )
+
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """A receiver of the same name holding no integration of any stack."""
+        return [
+            Lookalike(wanted.key, obj, f"contact point {wanted.key!r} (receiver)", "same name")
+            for obj in self.resources.items(live)
+            if (obj.get("spec") or {}).get("title") == wanted.key and self.owner(obj) is None
+        ]
+
+    def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
+        """The receiver as a write takes it over: its integrations replaced by ours (the
+        same object and name, so routes naming it go on working)."""
+        spec = theirs.live.get("spec") or {}
+        return theirs.live | {"spec": spec | {"integrations": []}}
 
     def _mine(self, live: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The integrations of ``live`` the stack marks, and the others."""
@@ -402,6 +418,20 @@ class AppRoutes(_App, Routes):
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
         self._put(client, live["tree"], [])
+        return []
+
+    def top_routes(self, source: Live | GrafanaClient) -> list[dict[str, Any]]:
+        return [
+            _legacy_route(r) for r in _routes(_default_tree(self.resources.items(source)) or {})
+        ]
+
+    def release(self, client: GrafanaClient, theirs: Lookalike) -> list[str]:
+        tree = _default_tree(self.resources.items(client))
+        routes = _routes(tree or {})
+        kept = without_route(routes, theirs.live, _legacy_route)
+        if tree is not None and len(kept) < len(routes):
+            spec = {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": kept}
+            self.resources.write(client, spec, tree, self.stack.provenance)
         return []
 
     def _put(self, client: GrafanaClient, tree: dict[str, Any], ours: list[dict[str, Any]]) -> None:

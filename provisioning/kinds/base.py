@@ -46,6 +46,18 @@ class Wanted:
 
 
 @dataclass(frozen=True)
+class Lookalike:
+    """An object that carries no stack's mark (made by hand) and looks like one the stack
+    defines: a candidate to take over (README, "Taking over a Grafana set up by hand")."""
+
+    key: str  # where Grafana keeps it: its uid (a rule's, an integration's) or its route
+    live: Any  # as read
+    name: str  # how a person knows it
+    why: str  # what makes it look like ours
+    hint: str = ""  # what else to know before taking it over
+
+
+@dataclass(frozen=True)
 class Clash:
     """An object under another key holding what a create needs (a name, a title)."""
 
@@ -78,6 +90,9 @@ class Kind:
     shared: ClassVar[bool] = False  # one defined alike by another stack is not a collision
     holds: ClassVar[bool] = False  # holds other objects: it cannot go before they move out
     versioned: ClassVar[bool] = False  # an update names the version read: 409 when stale
+    # Two cannot share what a look-alike shares with ours (a receiver's name): --replace
+    # takes it over in place too.
+    replaced_in_place: ClassVar[bool] = False
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -127,6 +142,19 @@ class Kind:
     def title(self, key: str, body: Any) -> str:
         """How the plan names the object."""
         return key
+
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """Objects made by hand (no stack's mark) that look like ``wanted``."""
+        return []
+
+    def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
+        """``theirs`` as the live object a write of ``wanted`` takes over in place (None:
+        Grafana cannot turn it into ours, so ours is made and theirs goes)."""
+        return None
+
+    def release(self, client: GrafanaClient, theirs: Lookalike) -> list[str]:
+        """Remove someone else's object that one of ours takes the place of."""
+        return self.delete(client, theirs.key, theirs.live)
 
 
 # --- comparison helpers -----------------------------------------------------------------------

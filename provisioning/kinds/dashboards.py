@@ -6,7 +6,16 @@ from typing import Any
 
 from provisioning import ownership
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Stack, Wanted, project
+from provisioning.kinds.base import (
+    PROVISIONING,
+    Clash,
+    Kind,
+    Live,
+    Lookalike,
+    Stack,
+    Wanted,
+    project,
+)
 from provisioning.kinds.rules import rule_owner
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
@@ -50,7 +59,9 @@ class DataSources(Kind):
                 "from Grafana's provisioning files or pick another uid"
             )
         body = wanted.body | {"version": live.get("version")}  # refused if edited since read
-        client.request("PUT", f"/api/datasources/uid/{wanted.key}", json=body)
+        # At its own uid: an adopted one moves to ours in this PUT (datasources/service/
+        # store.go UpdateDataSource writes the body's uid), keeping its id and secrets.
+        client.request("PUT", f"/api/datasources/uid/{live['uid']}", json=body)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
         client.request("DELETE", f"/api/datasources/uid/{key}", missing_ok=True)
@@ -62,6 +73,36 @@ class DataSources(Kind):
         if other is None:
             return None
         return Clash(other["uid"], f"its name {name!r} is taken by data source {other['uid']!r}")
+
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """Made by hand (unmarked, not from a file), of the same type, with the same URL or
+        name."""
+        body, found = wanted.body, []
+        for other in live.get("/api/datasources") or []:
+            if self.owner(other) or other.get("readOnly") or other["type"] != body["type"]:
+                continue
+            same = [
+                f"{field} {other[field]!r}"
+                for field in ("url", "name")
+                if str(other.get(field) or "").rstrip("/") == str(body.get(field)).rstrip("/")
+            ]
+            if not same:
+                continue
+            uid = other["uid"]
+            hint = (
+                ""
+                if uid == wanted.key
+                else f"its uid becomes {wanted.key}: what the definitions do not hold and "
+                f"refers to {uid} must follow (to keep {uid}, make it the definition's uid)"
+            )
+            full = self.fetch(live.client, uid)
+            if full is not None:
+                name = f"data source {other['name']!r} (uid {uid})"
+                found.append(Lookalike(uid, full, name, "same " + " and ".join(same), hint))
+        return found
+
+    def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
+        return theirs.live  # a PUT moves it to our uid (see write)
 
 
 class Folders(Kind):
@@ -203,6 +244,34 @@ class Dashboards(Kind):
         if other is None:
             return None
         return Clash(other["uid"], f"its title {title!r} is taken by dashboard {other['uid']!r}")
+
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """Unmarked ones of the same title, in any folder."""
+        title = wanted.body["dashboard"].get("title", "")
+        hits = live.get("/api/search", {"type": "dash-db", "query": title, "limit": 5000})
+        found = []
+        for hit in hits or []:
+            marked = any(t.startswith(ownership.tag("")) for t in hit.get("tags") or [])
+            if marked or hit.get("title") != title:
+                continue
+            uid = hit["uid"]
+            full = self.fetch(live.client, uid)
+            if full is None or (full.get("meta") or {}).get("provisioned"):
+                continue
+            where = hit.get("folderTitle") or "General"
+            hint = (
+                ""
+                if uid == wanted.key
+                else f"a dashboard's uid cannot change: links to /d/{uid} and its version "
+                f"history go with it (to keep them, make {uid} the definition's uid: adopt then "
+                "updates it in place)"
+            )
+            name = f"dashboard {title!r} (uid {uid}, in {where})"
+            found.append(Lookalike(uid, full, name, "same title", hint))
+        return found
+
+    def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
+        return theirs.live if theirs.key == wanted.key else None
 
 
 def _without_ids(dashboard: Any) -> Any:

@@ -3,7 +3,7 @@ tree (API-NOTES §5.1-5.2)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +15,7 @@ from provisioning.kinds.base import (
     Clash,
     Kind,
     Live,
+    Lookalike,
     Wanted,
     project,
     same_duration,
@@ -206,6 +207,19 @@ class ContactPoints(Kind):
             return None
         return Clash(None, f"its name {name!r} is taken by a contact point this stack does not own")
 
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """The unmarked integrations of a contact point of the same name. Its name stays
+        (routes name it), but an integration's uid cannot change and carries the mark: ours
+        is added and theirs goes."""
+        name = wanted.body["name"]
+        return [
+            Lookalike(
+                cp["uid"], cp, f"contact point {name!r} ({cp.get('type')} {cp['uid']})", "same name"
+            )
+            for cp in live.get(f"{PROVISIONING}/contact-points") or []
+            if cp.get("name") == name and self.owner(cp) is None
+        ]
+
 
 class Routes(Kind):
     """The stack's routes sit in one branch of the policy tree, first under the root, that
@@ -265,6 +279,33 @@ class Routes(Kind):
     def _is_branch(self, route: dict[str, Any]) -> bool:
         return _matchers(route) == [[ownership.LABEL, "=", self.stack.name]]
 
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """Routes under the root, outside any stack's branch, with the matchers of one of
+        ours: nothing refers to a route, so ours (in the branch) takes its place and it goes."""
+        ours = {_matcher_key(route) for route in wanted.body["routes"]}
+        found = []
+        for route in self.top_routes(live):
+            key = _matcher_key(route)
+            if key in ours and not any(m[0] == ownership.LABEL for m in _matchers(route)):
+                title = f"route {key} -> {route.get('receiver') or '(inherited)'}"
+                name = f"notification policy {title}"
+                found.append(Lookalike(title, route, name, "same matchers"))
+        return found
+
+    def top_routes(self, source: Live | GrafanaClient) -> list[dict[str, Any]]:
+        """The routes right under the root, in the legacy shape."""
+        return list((source.get(f"{PROVISIONING}/policies") or {}).get("routes") or [])
+
+    def release(self, client: GrafanaClient, theirs: Lookalike) -> list[str]:
+        tree = client.get(f"{PROVISIONING}/policies") or {}
+        routes = tree.get("routes") or []
+        kept = without_route(routes, theirs.live, lambda route: route)
+        if len(kept) < len(routes):
+            body = {k: v for k, v in tree.items() if k != "provenance"} | {"routes": kept}
+            body.setdefault("receiver", ROOT_RECEIVER)
+            client.request("PUT", f"{PROVISIONING}/policies", json=without_provenance(body))
+        return []
+
     def owner(self, live: Any) -> str | None:
         return self.stack.name
 
@@ -314,6 +355,21 @@ def _interval(interval: dict[str, Any]) -> dict[str, Any]:
 
 def _matchers(route: dict[str, Any]) -> list[list[str]]:
     return [list(m) for m in route.get("object_matchers") or []]
+
+
+def _matcher_key(route: dict[str, Any]) -> str:
+    """A route's matchers as a person reads them, in Grafana's order."""
+    return ", ".join("".join(m) for m in normal_route(route)["object_matchers"]) or "(all)"
+
+
+def without_route(
+    routes: list[Any], gone: dict[str, Any], legacy: Callable[[Any], dict[str, Any]]
+) -> list[Any]:
+    """``routes`` but the first one that is ``gone`` (compared in the legacy shape)."""
+    for index, route in enumerate(routes):
+        if normal_route(legacy(route)) == normal_route(gone):
+            return routes[:index] + routes[index + 1 :]
+    return list(routes)
 
 
 def normal_route(route: dict[str, Any]) -> dict[str, Any]:

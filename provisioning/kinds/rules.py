@@ -11,6 +11,7 @@ from provisioning.kinds.base import (
     PROVISIONING,
     Kind,
     Live,
+    Lookalike,
     Wanted,
     project,
     same_duration,
@@ -104,6 +105,27 @@ class RuleGroups(Kind):
         )
         return f"rule uids taken by rules it does not own: {', '.join(theirs)}" if theirs else None
 
+    def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
+        """Unmarked rules, in any group, with the title of one of ours or all of its labels
+        (but the mark): the same alert, which would fire twice. Nothing refers to a rule by
+        its uid, so ours takes its place in our group and it goes."""
+        found: dict[str, Lookalike] = {}
+        for ours in wanted.body["rules"]:
+            for rule in live.get(f"{PROVISIONING}/alert-rules") or []:
+                same = _alike(rule, ours)
+                if same and rule["uid"] not in found:
+                    where = f"{rule['folderUID']}/{rule['ruleGroup']}"
+                    name = f"alert rule {rule['title']!r} (uid {rule['uid']}, in {where})"
+                    why = f"same {' and '.join(same)} as {ours['uid']}"
+                    found[rule["uid"]] = Lookalike(rule["uid"], rule, name, why)
+        return list(found.values())
+
+    def release(self, client: GrafanaClient, theirs: Lookalike) -> list[str]:
+        # The rule alone: the rest of its group stays (an emptied group goes with it).
+        path = f"{PROVISIONING}/alert-rules/{quote(theirs.key, safe='')}"
+        client.request("DELETE", path, missing_ok=True)
+        return []
+
 
 # What Grafana assumes for a rule field left out, so that an edit in the UI shows.
 RULE_DEFAULTS: dict[str, Any] = {
@@ -131,6 +153,17 @@ def _rule(rule: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
     result["keep_firing_for"] = same_duration(result["keep_firing_for"]) or 0
     result["data"] = project(rule.get("data"), shape.get("data"))
     return result
+
+
+def _alike(rule: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """What an unmarked ``rule`` shares with ``ours``: its title, or every label of ours but
+    the mark (the same alert, routed the same way)."""
+    if rule_owner(rule) is not None or rule["uid"] == ours["uid"]:
+        return []
+    labels = {k: v for k, v in ours["labels"].items() if k != ownership.LABEL}
+    theirs = rule.get("labels") or {}
+    same = ["title"] if rule["title"] == ours["title"] else []
+    return same + (["labels"] if labels and labels.items() <= theirs.items() else [])
 
 
 def rule_owner(rule: dict[str, Any]) -> str | None:
