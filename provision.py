@@ -41,7 +41,17 @@ from provisioning.export import export
 from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
 from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
-from provisioning.plan import UNCHANGED, Change, apply, as_json, make_plan, markdown, render
+from provisioning.plan import (
+    ADOPT,
+    NO_WRITE,
+    REPLACE,
+    Change,
+    apply,
+    as_json,
+    make_plan,
+    markdown,
+    render,
+)
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.server import Server, read_server
@@ -103,9 +113,14 @@ class Connection:
         return [make(stack) for make in kinds_for(self.server)]
 
     def plan(
-        self, definitions: list[Definition], stack: Stack, destroy: bool = False
+        self,
+        definitions: list[Definition],
+        stack: Stack,
+        destroy: bool = False,
+        takeover: str = "",
     ) -> list[Change]:
-        return make_plan(self.client, definitions, self.kinds(stack), destroy=destroy)
+        kinds = self.kinds(stack)
+        return make_plan(self.client, definitions, kinds, destroy=destroy, takeover=takeover)
 
     def apis(self, stack: Stack) -> dict[str, str]:
         """Which API each kind goes through."""
@@ -233,6 +248,27 @@ def validate_command(context: Context) -> None:
     click.echo(f"valid: {len(found.definitions)} definitions from {', '.join(found.modules)}")
 
 
+def takeover_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--adopt and --replace: what to do with objects made by hand that look like ours."""
+    command = click.option(
+        "--replace",
+        is_flag=True,
+        help="Write ours, then delete the hand-made objects that look like them.",
+    )(command)
+    return click.option(
+        "--adopt",
+        is_flag=True,
+        help="Make the hand-made objects that look like ours the stack's, in place where "
+        "Grafana allows it (README: Taking over a Grafana set up by hand).",
+    )(command)
+
+
+def _takeover(adopt: bool, replace: bool) -> str:
+    if adopt and replace:
+        raise click.UsageError("--adopt and --replace: choose one")
+    return ADOPT if adopt else REPLACE if replace else ""
+
+
 @cli.command("plan")
 @click.option(
     "--output",
@@ -240,15 +276,17 @@ def validate_command(context: Context) -> None:
     default="text",
     help="markdown: a pull-request comment (a table per kind, then each change's diff).",
 )
+@takeover_options
 @with_settings
-def plan_command(context: Context, output: str) -> None:
+def plan_command(context: Context, output: str, adopt: bool, replace: bool) -> None:
     """Compare the definitions with live Grafana. Exit 0: no changes, 2: changes, 1: error.
     Needs no integration secret: settings it cannot compare are named."""
+    takeover = _takeover(adopt, replace)
     definitions = context.discovered.definitions
     grafana = context.connect()
-    changes = _guard(lambda: grafana.plan(definitions, context.stack))
+    changes = _guard(lambda: grafana.plan(definitions, context.stack, takeover=takeover))
     _show(changes, grafana, context, output)
-    if any(c.action != UNCHANGED for c in changes):
+    if any(c.action not in NO_WRITE for c in changes):
         raise SystemExit(2)
 
 
@@ -261,9 +299,11 @@ def plan_command(context: Context, output: str) -> None:
     help="First wait this long for Grafana's /api/health.",
 )
 @OUTPUT
+@takeover_options
 @with_settings
-def apply_command(context: Context, wait: float, output: str) -> None:
+def apply_command(context: Context, wait: float, output: str, adopt: bool, replace: bool) -> None:
     """Make Grafana match the definitions; a second apply writes nothing."""
+    takeover = _takeover(adopt, replace)
     found = context.discovered
     problems = _guard(lambda: validate(found, context.stack)).problems
     if problems:  # nothing reaches Grafana that Grafana would refuse or that routes nowhere
@@ -274,7 +314,7 @@ def apply_command(context: Context, wait: float, output: str) -> None:
     grafana = context.connect(wait)
 
     def run() -> None:
-        changes = grafana.plan(found.definitions, context.stack)
+        changes = grafana.plan(found.definitions, context.stack, takeover=takeover)
         done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
             writes = grafana.client.writes
