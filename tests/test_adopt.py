@@ -4,6 +4,8 @@ ours in their place; objects that do not look like ours are never touched."""
 
 from __future__ import annotations
 
+import copy
+
 from course_state import (
     CHAT_ID,
     CONTACT_POINT,
@@ -12,8 +14,10 @@ from course_state import (
     PROMETHEUS_URL,
     RULE_TITLE,
     seed_course_state,
+    serves_notifications_app,
 )
 from fake_grafana import FakeGrafana
+from provision_cli import applied, error_line, plan, provision
 
 
 def test_the_course_state_is_seeded_as_the_ui_makes_it(fake: FakeGrafana) -> None:
@@ -37,3 +41,243 @@ def test_the_course_state_is_seeded_as_the_ui_makes_it(fake: FakeGrafana) -> Non
     [route] = state.policy_tree["routes"]
     assert route["receiver"] == CONTACT_POINT
     assert route["object_matchers"] == [[LABEL, "=", "true"]]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def actions(document: dict) -> dict[str, str]:
+    return {f"{c['kind']} {c['name']}": c["action"] for c in document["changes"]}
+
+
+def by_action(document: dict, action: str) -> list[str]:
+    return sorted(f"{c['kind']} {c['name']}" for c in document["changes"] if c["action"] == action)
+
+
+def rules(fake: FakeGrafana) -> list[dict]:
+    return [r for g in fake.state.rule_groups.values() for r in g["rules"]]
+
+
+def top_routes(fake: FakeGrafana) -> list[dict]:
+    return list(fake.state.policy_tree.get("routes") or [])
+
+
+def assert_one_of_each(fake: FakeGrafana) -> None:
+    """What the course user ends with: one of each object, all the stack's, referring to
+    each other by our uids and names."""
+    state = fake.state
+    assert sorted(state.datasources) == ["drift-prometheus"]
+    assert state.datasources["drift-prometheus"]["jsonData"]["managed_by"] == "drift"
+    titles = [d["dashboard"]["title"] for d in state.dashboards.values()]
+    assert titles == [DASHBOARD_TITLE]
+    assert "managed_by:drift" in state.dashboards["data-drift"]["dashboard"]["tags"]
+    integrations = [c for c in state.contact_points.values() if c["name"] == CONTACT_POINT]
+    assert integrations and all(c["uid"].startswith("drift_") for c in integrations)
+    drift = [r for r in rules(fake) if r["labels"].get(LABEL) == "true"]
+    assert [r["uid"] for r in drift] == ["drift-p-value"]
+    assert all(r["labels"]["managed_by"] == "drift" for r in rules(fake))
+    # References follow: every query names our data source, every route our contact point.
+    sources = {q["datasourceUid"] for r in rules(fake) for q in r["data"]} - {"__expr__"}
+    assert sources == {"drift-prometheus"}
+    [branch] = top_routes(fake)  # theirs went, ours is the stack's branch
+    assert branch["object_matchers"] == [["managed_by", "=", "drift"]]
+    assert {route["receiver"] for route in branch["routes"]} == {CONTACT_POINT}
+    assert not fake.spec_violations
+
+
+# -- plan ----------------------------------------------------------------------------------
+
+
+def test_a_plain_plan_stops_on_the_clash_naming_every_candidate_and_the_way_out(
+    fake: FakeGrafana,
+) -> None:
+    seed_course_state(fake)
+    fake.reset_log()
+    run = provision(fake, "plan")
+    line = error_line(run)
+    assert "its name 'Telegram' is taken" in line  # today's collision, unchanged
+    for candidate in (
+        "data source 'prometheus'",
+        f"dashboard '{DASHBOARD_TITLE}'",
+        f"contact point '{CONTACT_POINT}'",
+        f"route {LABEL}=true -> {CONTACT_POINT}",
+        f"alert rule '{RULE_TITLE}'",
+    ):
+        assert candidate in line
+    assert "`plan --adopt`" in line and "`plan --replace`" in line
+    assert fake.writes() == 0
+
+
+def test_plan_lists_the_candidates_when_nothing_clashes_and_apply_leaves_them(
+    fake: FakeGrafana,
+) -> None:
+    seed_course_state(fake)
+    renamed = {"PROVISION__VALUES__TELEGRAM__CONTACT_POINT": "Drift alerts"}
+    code, document = plan(fake, **renamed)
+    assert code == 2
+    candidates = by_action(document, "candidate")
+    assert len(candidates) == 4  # not the contact point: its name differs now
+    assert any(name.startswith("data source ") for name in candidates)
+    assert any(name.startswith("notification policy route ") for name in candidates)
+    notes = {c["name"]: c["notes"] for c in document["changes"] if c["action"] == "candidate"}
+    datasource_notes = notes[seed_datasource_uid(fake)]
+    assert "--adopt: it becomes ours in place" in datasource_notes
+    replace = [n for n in datasource_notes if n.startswith("--replace: ")]
+    assert replace == ["--replace: data source drift-prometheus is written and this one deleted"]
+    text = provision(fake, "plan", **renamed).stdout
+    assert text.count("? ") >= 4 and "4 to take over (--adopt or --replace)" in text
+    markdown = provision(fake, "plan", "--output", "markdown", **renamed).stdout
+    assert "| kind | create | update | delete | unchanged | candidate |" in markdown
+    assert "`?` candidate **data source 'prometheus'" in markdown
+
+    before = snapshot(fake)
+    applied(fake, **renamed)  # no flag: the hand-made objects stay as they are
+    after = snapshot(fake)
+    assert {k: after[k] for k in before} == before
+
+
+def seed_datasource_uid(fake: FakeGrafana) -> str:
+    [uid] = [u for u, d in fake.state.datasources.items() if d["name"] == "prometheus"]
+    return uid
+
+
+def snapshot(fake: FakeGrafana) -> dict[str, object]:
+    """The objects nobody owns, as the fake holds them."""
+    state = fake.state
+    return copy.deepcopy(
+        {
+            **{
+                f"ds {u}": d
+                for u, d in state.datasources.items()
+                if "managed_by" not in d["jsonData"]
+            },
+            **{
+                f"dashboard {u}": d["dashboard"]
+                for u, d in state.dashboards.items()
+                if "managed_by:drift" not in (d["dashboard"].get("tags") or [])
+            },
+            **{
+                f"cp {c['name']} {u}": c
+                for u, c in state.contact_points.items()
+                if not u.startswith("drift_")
+            },
+            **{f"rule {r['title']}": r for r in rules(fake) if "managed_by" not in r["labels"]},
+            **{
+                f"route {r.get('receiver')} {r.get('object_matchers')}": r
+                for r in top_routes(fake)
+                if r.get("object_matchers") != [["managed_by", "=", "drift"]]
+            },
+        }
+    )
+
+
+# -- adopt and replace -----------------------------------------------------------------------
+
+
+def test_adopt_leaves_one_of_each_and_a_reapply_writes_nothing(fake: FakeGrafana) -> None:
+    seeded = seed_course_state(fake)
+    their_id = fake.state.datasources[seeded.datasource_uid]["id"]
+    fake.reset_log()
+    code, document = plan(fake, "--adopt")
+    assert code == 2
+    assert actions(document)["data source drift-prometheus"] == "adopt"
+    assert sorted(by_action(document, "delete")) == sorted(
+        [
+            f"dashboard {seeded.dashboard_uid}",
+            f"rule group {seeded.rule_uid}",
+            f"notification policy route {LABEL}=true -> {CONTACT_POINT}",
+            *(
+                []  # Grafana 13: the receiver itself is taken over, in place
+                if serves_notifications_app(fake)
+                else [f"contact point {their_integration(fake)}"]
+            ),
+        ]
+    )
+    if serves_notifications_app(fake):
+        assert actions(document)[f"contact point {CONTACT_POINT}"] == "adopt"
+    assert fake.writes() == 0  # plan writes nothing
+
+    applied(fake, "--adopt")
+    assert_one_of_each(fake)
+    # The data source is theirs made ours: the same object (its id), at our uid.
+    assert fake.state.datasources["drift-prometheus"]["id"] == their_id
+
+    fake.reset_log()
+    applied(fake, "--adopt")
+    applied(fake)
+    assert fake.writes() == 0
+    code, document = plan(fake)
+    assert code == 0 and set(actions(document).values()) == {"unchanged"}
+
+
+def test_replace_leaves_only_ours(fake: FakeGrafana) -> None:
+    seeded = seed_course_state(fake)
+    their_id = fake.state.datasources[seeded.datasource_uid]["id"]
+    _, document = plan(fake, "--replace")
+    assert actions(document)["data source drift-prometheus"] == "create"
+    assert actions(document)[f"data source {seeded.datasource_uid}"] == "delete"
+    assert "adopt" not in {
+        action for name, action in actions(document).items() if name.startswith("data source")
+    }
+
+    applied(fake, "--replace")
+    assert_one_of_each(fake)
+    assert fake.state.datasources["drift-prometheus"]["id"] != their_id
+    fake.reset_log()
+    applied(fake, "--replace")
+    assert fake.writes() == 0
+
+
+def test_adopt_keeps_a_dashboard_whose_uid_the_definitions_take(fake: FakeGrafana) -> None:
+    """Set the definition's uid to theirs and the dashboard is updated in place: its uid
+    (links, bookmarks) and its version history stay."""
+    seeded = seed_course_state(fake)
+    keep = {"PROVISION__VALUES__DASHBOARD__UID": seeded.dashboard_uid}
+    _, document = plan(fake, "--adopt", **keep)
+    assert actions(document)[f"dashboard {seeded.dashboard_uid}"] == "adopt"
+    applied(fake, "--adopt", **keep)
+    [board] = fake.state.dashboards.values()
+    assert (board["uid"], board["version"]) == (seeded.dashboard_uid, 2)
+    assert board["folderUid"] == "drift"
+    rule = next(r for r in rules(fake) if r["uid"] == "drift-p-value")
+    assert rule["annotations"]["__dashboardUid__"] == seeded.dashboard_uid  # links follow
+    fake.reset_log()
+    applied(fake, "--adopt", **keep)
+    assert fake.writes() == 0
+
+
+def test_objects_that_do_not_look_like_ours_are_untouched(fake: FakeGrafana) -> None:
+    seed_course_state(fake)
+    fake.seed_datasource("loki", "Loki", "loki", url="http://loki:3100")
+    fake.seed_dashboard({"uid": "ops", "title": "Ops", "panels": []})
+    fake.seed_contact_point("ops-email")
+    fake.seed_route({"receiver": "ops-email", "object_matchers": [["team", "=", "ops"]]})
+    fake.seed_rule_group("ops", "ops-rules", [{"title": "Ops is fine", "labels": {"team": "ops"}}])
+    before = snapshot(fake)
+    applied(fake, "--adopt")
+    after = snapshot(fake)
+    untouched = {k: v for k, v in before.items() if "ops" in k.lower() or "loki" in k}
+    assert len(untouched) == 5
+    assert {k: after.get(k) for k in untouched} == untouched
+
+
+def test_a_failure_mid_adopt_loses_nothing_and_a_rerun_converges(fake: FakeGrafana) -> None:
+    seeded = seed_course_state(fake)
+    # Everything of ours is written, then deleting their rule is refused.
+    fake.fail_next(1, 403, "/api/v1/provisioning/alert-rules/", methods="DELETE")
+    run = provision(fake, "apply", "--adopt")
+    assert error_line(run)
+    # Their rule still fires beside ours: no worse than before (nothing of theirs lost).
+    assert seeded.rule_uid in {r["uid"] for r in rules(fake)}
+    assert "drift-p-value" in {r["uid"] for r in rules(fake)}
+    applied(fake, "--adopt")
+    assert_one_of_each(fake)
+
+
+def their_integration(fake: FakeGrafana) -> str:
+    [uid] = [
+        u
+        for u, c in fake.state.contact_points.items()
+        if c["name"] == CONTACT_POINT and not u.startswith("drift_")
+    ]
+    return uid
