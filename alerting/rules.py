@@ -10,7 +10,7 @@ dataset, folder or team."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import names
@@ -201,6 +201,10 @@ def define(values: Values) -> list[Definition]:
         "pending": alerting.text("pending_period"),
     }
     rules = [drift_rule(**common), stale_rule(**common), monitor_down_rule(**common)]
+    # A rule's uid is unique in an organisation: environments sharing a Grafana each prefix
+    # theirs (values.alerting.uid_prefix, in environments/*.yaml).
+    prefix = alerting.text("uid_prefix") if "uid_prefix" in alerting else ""
+    rules = [replace(rule, uid=prefix + rule.uid) for rule in rules]
     group = RuleGroup(
         folder=folder(values),
         name=alerting.text("group"),
