@@ -6,6 +6,8 @@
     python provision.py apply [--wait 120]  make Grafana match the definitions
     python provision.py destroy             remove what this tool manages, nothing else
     python provision.py export DIR          the same as Grafana file-provisioning files
+    python provision.py pull [FOLDER|--all] definitions for what Grafana holds that no
+                                            stack owns (made by hand), to move it into code
     python provision.py test-notification [CONTACT_POINT]
                                             send a test message through a contact point
     python provision.py preview             which alerts the rules would fire now (Prometheus only)
@@ -26,7 +28,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +56,7 @@ from provisioning.plan import (
 )
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
+from provisioning.pull import pull
 from provisioning.server import Server, read_server
 from provisioning.settings import (
     DEFAULT_FILE,
@@ -373,6 +376,38 @@ def export_command(context: Context, directory: Path, target: str, telegram_api_
         paths = _guard(lambda: export_prometheus(definitions, stack, directory, telegram_api_url))
     for path in paths:
         click.echo(str(path))
+
+
+@cli.command("pull")
+@click.argument("folder", required=False)
+@click.option("--all", "everything", is_flag=True, help="Pull every object no stack owns.")
+@click.option("--force", is_flag=True, help="Overwrite modules pulled before.")
+@OUTPUT
+@with_settings
+def pull_command(
+    context: Context, folder: str | None, everything: bool, force: bool, output: str
+) -> None:
+    """Write definition modules (dashboards/pulled_*.py, alerting/pulled_*.py) for what
+    Grafana holds that no stack owns: FOLDER's dashboards and rule groups (a title or uid;
+    General for the dashboards in none), or --all of them with data sources, templates, mute
+    timings, contact points and the routes under the policy tree's root. Grafana's uids are
+    kept; secrets are never pulled: each is read from an environment variable, listed."""
+    if (folder is None) == (not everything):
+        raise click.UsageError("give a FOLDER or --all (not both)")
+    grafana = context.connect()
+    kinds = grafana.kinds(context.stack)
+    pulled = _guard(lambda: pull(grafana.client, kinds, context.root, folder, force))
+    if output == "json":
+        click.echo(json.dumps(asdict(pulled), indent=2))
+        return
+    for path in pulled.written:
+        click.echo(f"wrote {path}")
+    for note in pulled.notes:
+        click.echo(f"note: {note}")
+    for name, what in pulled.environment.items():
+        click.echo(f"set {name} before apply: {what}")
+    if not pulled.written:
+        click.echo("Nothing to pull: Grafana holds no object that no stack owns here.")
 
 
 @cli.command("test-notification")
