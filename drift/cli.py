@@ -1,4 +1,5 @@
-"""``python -m drift compare REFERENCE.csv CURRENT.csv``: drift results for two batches."""
+"""``python -m drift compare REFERENCE CURRENT``: drift results for two batches (CSV or
+Parquet files)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import click
 
+from drift.backends import BACKEND_CHOICES
+from drift.compare_files import compare_files
 from drift.config import CORRECTIONS, KINDS, DriftConfig, load_config
-from drift.dataset import read_batch
-from drift.engine import compare
 from drift.errors import DriftInputError
 from drift.report import format_table
 
@@ -44,6 +45,18 @@ def cli() -> None:
     type=float,
     help="Effect size every feature must reach to drift (overrides the config; 0: p-values alone).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(BACKEND_CHOICES),
+    default="auto",
+    show_default=True,
+    help="What summarises the batches: auto is DuckDB for Parquet and large files, else pandas.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Summarise the reference again instead of reusing its summary in .summaries/.",
+)
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
     "--fail-on-drift",
@@ -57,10 +70,12 @@ def compare_command(
     alpha: float | None,
     correction: str | None,
     min_effect_size: float | None,
+    backend: str,
+    no_cache: bool,
     output: str,
     fail_on_drift: bool,
 ) -> None:
-    """Test each feature of CURRENT for drift from REFERENCE.
+    """Test each feature of CURRENT for drift from REFERENCE (CSV or Parquet files).
 
     Numeric features get the two-sample Kolmogorov-Smirnov test, categorical ones a
     chi-square test of homogeneity; p-values are adjusted for the number of features. A
@@ -86,10 +101,7 @@ def compare_command(
                 min_effect_size=dict.fromkeys(KINDS, min_effect_size),
                 min_effect_size_features={},
             )
-        report = compare(
-            read_batch(reference, config), read_batch(current, config), config,
-            names=(str(reference), str(current)),
-        )  # fmt: skip
+        report = compare_files(reference, current, config, backend, cache=not no_cache)
     except DriftInputError as exc:
         raise click.ClickException(str(exc)) from None
     if output == "json":

@@ -44,7 +44,9 @@ def read_frame(
         return _read_parquet(path, columns)
     header = read_header(path)
     dtype = {name: "category" for name in categorical if name in header}
-    wanted = None if columns is None or set(columns) >= set(header) else list(columns)
+    # Only the wanted columns, when there are some: with none, the whole file is still read,
+    # so that a file that is no CSV says so.
+    wanted = list(columns) if columns and set(columns) < set(header) else None
     frame = _read_csv(path, dtype=dtype, usecols=wanted)
     for name in dtype:  # pandas typed the categories (text_categories): label them as text
         labels = frame[name].cat.categories.map(category_label)

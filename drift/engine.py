@@ -90,8 +90,7 @@ def check_schema(
                 raise DriftInputError(
                     f"{name}: missing configured column(s) {', '.join(map(repr, missing))}"
                 )
-        return list(config.columns.items())
-    every = dict.fromkeys([*reference_columns, *current_columns])
+        return planned_columns(reference_columns, current_columns, config)
     shared = set(reference_columns) & set(current_columns)
     if not shared:
         raise NothingTestedError("nothing could be tested: no column is in both batches")
@@ -99,6 +98,17 @@ def check_schema(
         raise NothingTestedError(
             "nothing could be tested: every column that is in both batches is ignored"
         )
+    return planned_columns(reference_columns, current_columns, config)
+
+
+def planned_columns(
+    reference_columns: Sequence[str], current_columns: Sequence[str], config: DriftConfig
+) -> list[tuple[str, Kind | None]]:
+    """check_schema's columns, unchecked: the configured ones, else every column of either
+    batch that is not ignored."""
+    if config.columns is not None:
+        return list(config.columns.items())
+    every = dict.fromkeys([*reference_columns, *current_columns])
     return [(name, None) for name in every if name not in config.ignore]
 
 

@@ -74,6 +74,14 @@ def choose_backend(name: str, *paths: Path) -> Backend:
     return backend_named("duckdb" if large else "pandas")
 
 
+def not_a_number(label: str, column: str, row: int, value: object) -> DriftInputError:
+    """The error for text in a numeric column: the batch, the column, the data row (from 0
+    here, from 1 for a person) and the value."""
+    return DriftInputError(
+        f"{label}: column {column!r} is numeric, but data row {row + 1} holds {value!r}"
+    )
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size

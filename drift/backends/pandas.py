@@ -8,14 +8,15 @@ number), ISO dates a date column (not tested), anything else categorical.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from drift.backends import not_a_number
 from drift.config import Kind
 from drift.dataset import read_frame, read_header
-from drift.errors import DriftInputError
 from drift.stats import distinct
 from drift.summary import (
     BatchSummary,
@@ -44,7 +45,7 @@ class PandasBackend:
         wanted = [name for name in header if name in plan]
         categorical = [name for name in wanted if plan[name] == "categorical"]
         frame = read_frame(path, categorical=categorical, columns=wanted)
-        return summarise_frame(frame, plan, settings, label)
+        return replace(summarise_frame(frame, plan, settings, label), columns=tuple(header))
 
 
 def summarise_frame(
@@ -104,8 +105,5 @@ def _numeric(values: pd.Series, name: str, label: str) -> np.ndarray:
     bad = converted.isna() & values.notna()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise DriftInputError(
-            f"{label}: column {name!r} is numeric, but data row {row + 1} holds "
-            f"{values.iloc[row]!r}"
-        )
+        raise not_a_number(label, name, row, values.iloc[row])
     return converted.to_numpy(dtype=float, na_value=np.nan)

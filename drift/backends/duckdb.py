@@ -1,0 +1,202 @@
+"""The DuckDB backend: embedded SQL, one GROUP BY per column, out of core on one machine.
+
+DuckDB reads Parquet by column and streams CSV; past ``memory_limit`` it spills to
+``temp_directory``, so a batch larger than memory is summarised all the same. A CSV file is
+loaded once into a temporary table of text columns (read as pandas reads them: the same
+missing-value spellings, comma-separated, numbers parsed from the text), then each column is
+counted per value. Kinds are inferred by ``drift.backends.pandas``'s rules.
+
+    DRIFT_DUCKDB_MEMORY_LIMIT  DuckDB's memory_limit              default 1GB
+    DRIFT_DUCKDB_TEMP_DIR      where it spills past that limit     default <tmp>/drift-duckdb
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+from pandas._libs.parsers import STR_NA_VALUES
+
+from drift.backends import not_a_number
+from drift.backends.pandas import ISO_DATE
+from drift.config import Kind
+from drift.dataset import batch_format, read_header
+from drift.errors import DriftInputError
+from drift.summary import (
+    BatchSummary,
+    DateSummary,
+    FeatureSummary,
+    Plan,
+    SummaryKind,
+    SummarySettings,
+    categorical_summary,
+    numeric_summary,
+    text_categories,
+)
+
+MEMORY_LIMIT_ENV, TEMP_DIR_ENV = "DRIFT_DUCKDB_MEMORY_LIMIT", "DRIFT_DUCKDB_TEMP_DIR"
+DEFAULT_MEMORY_LIMIT = "1GB"
+NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
+)  # fmt: skip
+TABLE = "batch"
+
+
+class DuckDBBackend:
+    name = "duckdb"
+
+    def __init__(self, memory_limit: str | None = None, temp_directory: Path | None = None):
+        self.memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
+        default_temp = Path(tempfile.gettempdir()) / "drift-duckdb"
+        self.temp_directory = temp_directory or Path(os.environ.get(TEMP_DIR_ENV, default_temp))
+
+    def header(self, path: Path) -> list[str]:
+        return read_header(path)
+
+    def summarise(
+        self, path: Path, plan: Plan, settings: SummarySettings, label: str
+    ) -> BatchSummary:
+        header = read_header(path)
+        wanted = [name for name in header if name in plan]
+        csv = batch_format(path) == "csv"
+        with self._connect() as con:
+            _load(con, path, header, wanted, csv)
+            types = dict(
+                con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall()
+            )
+            features = {
+                name: _summarise_column(con, name, types[name], plan[name], csv, settings, label)
+                for name in wanted
+            }
+        return BatchSummary(tuple(header), features)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        self.temp_directory.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(
+            config={
+                "memory_limit": self.memory_limit,
+                "temp_directory": str(self.temp_directory),
+                "preserve_insertion_order": True,  # data row numbers in errors
+            }
+        )
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection, path: Path, header: Sequence[str], wanted: Sequence[str],
+    csv: bool,
+) -> None:  # fmt: skip
+    """The batch's wanted columns as the table ``batch``: a view of a Parquet file, a
+    temporary table of a CSV file's text (read once, then counted column by column)."""
+    columns = ", ".join(map(_name, wanted)) or "NULL AS nothing"
+    if not csv:
+        _run(
+            con,
+            path,
+            "Parquet",
+            f"CREATE VIEW {TABLE} AS SELECT {columns} FROM read_parquet({_text(str(path))})",
+        )
+        return
+    nulls = ", ".join(_text(value) for value in sorted(STR_NA_VALUES))
+    names = ", ".join(_text(name) for name in header)  # pandas' names for repeated ones
+    reader = (
+        f"read_csv({_text(str(path))}, header = true, all_varchar = true, delim = ',', "
+        f"quote = '\"', escape = '\"', nullstr = [{nulls}], names = [{names}])"
+    )
+    _run(con, path, "CSV", f"CREATE TEMP TABLE {TABLE} AS SELECT {columns} FROM {reader}")
+
+
+def _run(con: duckdb.DuckDBPyConnection, path: Path, what: str, sql: str) -> None:
+    try:
+        con.execute(sql)
+    except duckdb.IOException as exc:
+        if not path.exists():
+            raise DriftInputError(f"{path}: no such file") from None
+        raise DriftInputError(f"{path}: not a readable {what} file ({_first_line(exc)})") from None
+    except duckdb.Error as exc:
+        raise DriftInputError(f"{path}: not a readable {what} file ({_first_line(exc)})") from None
+
+
+def _summarise_column(
+    con: duckdb.DuckDBPyConnection, name: str, sql_type: str, kind: Kind | None, csv: bool,
+    settings: SummarySettings, label: str,
+) -> FeatureSummary:  # fmt: skip
+    text = sql_type == "VARCHAR"
+    summary_kind = kind or _infer_kind(con, name, sql_type, csv)
+    column = _name(name)
+    if summary_kind == "datetime":
+        rows, present = con.execute(f"SELECT count(*), count({column}) FROM {TABLE}").fetchone()
+        return DateSummary(rows - present, rows)
+    if summary_kind == "numeric":
+        value = _number(column) if text else f"CAST({column} AS DOUBLE)"
+        if text:
+            _check_numbers(con, name, label)
+        counted = con.execute(
+            f"SELECT {value} AS v, count(*) AS n FROM {TABLE} GROUP BY v"
+        ).fetchnumpy()
+        null = np.ma.getmaskarray(counted["v"])  # the group of missing values, if any
+        values, counts = np.ma.getdata(counted["v"]), np.asarray(counted["n"])
+        return numeric_summary(values[~null], counts[~null], int(counts[null].sum()), settings)
+    rows = con.execute(f"SELECT {column}, count(*) FROM {TABLE} GROUP BY {column}").fetchall()
+    present = [(category, count) for category, count in rows if category is not None]
+    missing = sum(count for category, count in rows if category is None)
+    categories: Sequence[Any] = [category for category, _ in present]
+    if text and csv:  # as pandas types a CSV column's categories
+        categories = text_categories(categories)
+    return categorical_summary(categories, [count for _, count in present], missing)
+
+
+def _infer_kind(con: duckdb.DuckDBPyConnection, name: str, sql_type: str, csv: bool) -> SummaryKind:
+    """``drift.backends.pandas.infer_kind``'s answer for the column pandas would read."""
+    if sql_type == "BOOLEAN":
+        return "categorical"
+    if sql_type in NUMERIC_TYPES or sql_type.startswith("DECIMAL"):
+        return "numeric"
+    column = _name(name)
+    number = _number(column) if sql_type == "VARCHAR" else "NULL"
+    iso_date = f"regexp_matches(CAST({column} AS VARCHAR), {_text('^' + ISO_DATE.pattern)})"
+    rows, present, numbers, dates = con.execute(
+        f"SELECT count(*), count({column}), count({number}), "
+        f"count(*) FILTER (WHERE {iso_date}) FROM {TABLE}"
+    ).fetchone()
+    if present == 0:  # pandas reads an empty CSV column as floats, a header alone as text
+        return "numeric" if csv and rows else "categorical"
+    if numbers == present:
+        return "numeric"
+    if dates == present:
+        return "datetime"
+    return "categorical"
+
+
+def _check_numbers(con: duckdb.DuckDBPyConnection, name: str, label: str) -> None:
+    """Text that is no number in a numeric column: the error names the first such row."""
+    column = _name(name)
+    bad = con.execute(
+        f"SELECT rowid, {column} FROM {TABLE} "
+        f"WHERE {column} IS NOT NULL AND {_number(column)} IS NULL ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        raise not_a_number(label, name, bad[0], bad[1])
+
+
+def _number(column: str) -> str:
+    """Text as a number, NULL when it is none, as pandas.to_numeric reads it (which, unlike
+    DuckDB's cast, takes no digit separators)."""
+    return f"CASE WHEN contains({column}, '_') THEN NULL ELSE TRY_CAST({column} AS DOUBLE) END"
+
+
+def _name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
