@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +91,20 @@ def test_the_matrices_list_exactly_the_environments_defined() -> None:
         # Listed in the order apply goes through them (dev first), each once.
         assert sorted(jobs[name]["strategy"]["matrix"]["environment"]) == ENVIRONMENTS
         assert jobs[name]["environment"] == "${{ matrix.environment }}"
+
+
+def test_the_readmes_gitlab_job_runs_the_entry_point_for_each_environment() -> None:
+    readme = (ROOT / "README.md").read_text()
+    found = re.search(r"\*\*GitLab CI\*\*.*?```yaml\n(.*?)```", readme, re.DOTALL)
+    assert found, "README: the GitLab CI job"
+    jobs = yaml.safe_load(found.group(1))
+    for name in ("plan", "apply"):
+        [matrix] = jobs[name]["parallel"]["matrix"]
+        assert sorted(matrix["ENV"]) == ENVIRONMENTS
+    for job in jobs.values():
+        for line in job.get("before_script", []) + job.get("script", []):
+            assert line.startswith("scripts/provision-ci "), line
+    assert jobs["plan"]["allow_failure"] == {"exit_codes": [2]}  # changes are no failure
 
 
 def test_every_step_runs_the_entry_point_and_the_plan_job_may_comment() -> None:
