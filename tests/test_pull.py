@@ -61,11 +61,12 @@ def pulled(fake: FakeGrafana, root: Path, *args: str) -> dict[str, Any]:
     return json.loads(run.stdout)
 
 
-def apply_pulled(fresh: FakeGrafana, root: Path, secrets: dict[str, str]) -> None:
+def apply_pulled(fresh: FakeGrafana, root: Path, secrets: dict[str, str], *args: str) -> None:
     """Apply UI-editable (no provenance), as the hand-made objects are."""
     run = provision(
         fresh,
         "apply",
+        *args,
         "--definitions",
         str(root),
         telegram_env=False,
@@ -155,6 +156,25 @@ def assert_round_trip(fake: FakeGrafana, fresh: FakeGrafana, root: Path, secrets
         assert recreated[kind] == objects, kind
 
 
+def assert_adopted_unchanged(fake: FakeGrafana, root: Path, secrets: dict[str, str]) -> None:
+    """Taken over with the pulled definitions (apply --adopt), the original Grafana holds the
+    same objects but for the stack's marks, and a plan then changes nothing."""
+    before = stored(fake)
+    apply_pulled(fake, root, secrets, "--adopt")
+    assert stored(fake) == before
+    run = provision(
+        fake,
+        "plan",
+        "--definitions",
+        str(root),
+        telegram_env=False,
+        PROVISION__GRAFANA__UI_EDITABLE="true",
+        **secrets,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 to create, 0 to update, 0 to delete" in run.stdout
+
+
 # --- the course's hand-made Grafana ----------------------------------------------------------
 
 
@@ -167,6 +187,7 @@ def test_course_state_round_trips(fake: FakeGrafana, fresh: FakeGrafana, tmp_pat
     assert "Telegram" in result["environment"][secret]
     assert_pulled_files_clean(root, [BOT_TOKEN])
     assert_round_trip(fake, fresh, root, {secret: BOT_TOKEN})
+    assert_adopted_unchanged(fake, root, {secret: BOT_TOKEN})
 
 
 # --- what a pulled file is ---------------------------------------------------------------------
@@ -386,6 +407,7 @@ def test_rich_state_round_trips(fake: FakeGrafana, fresh: FakeGrafana, tmp_path:
     for integration in ("Slack(", "Email(", "Webhook(", "Telegram("):
         assert integration in notifications
     assert_round_trip(fake, fresh, root, rich_secrets(result["environment"]))
+    assert_adopted_unchanged(fake, root, rich_secrets(result["environment"]))
 
 
 # --- scope, notes, refusals ----------------------------------------------------------------
