@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import LIMITED_TOKEN, ROOT
 from course_state import BOT_TOKEN, seed_course_state
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana
 from provision_cli import error_line, provision
+from provisioning.discover import Discovered
+from provisioning.export import grafana_files
+from provisioning.kinds import Stack
+from provisioning.model import GENERAL, Dashboard, Folder, Math, Rule, RuleGroup
+from provisioning.validate import validate
 
 STACK = "drift"  # grafana.yaml's stack: its marks are what the comparison leaves out
 MARK = "managed_by"
@@ -492,3 +498,25 @@ def test_pull_needs_a_folder_or_all(fake: FakeGrafana, tmp_path: Path) -> None:
         )
         assert run.returncode == 2
         assert "give a FOLDER or --all" in run.stderr
+
+
+def test_a_dashboard_in_general_validates_and_exports_there() -> None:
+    """Pulled dashboards in no folder stay in General (GENERAL); rules cannot be there."""
+    board = Dashboard({"uid": "board", "title": "Board", "panels": []}, GENERAL)
+    assert validate(Discovered([board], [], []), Stack(STACK)).problems == []
+    [provider] = yaml.safe_load(grafana_files([board], Stack(STACK))["dashboards/drift.yaml"])[
+        "providers"
+    ]
+    assert (provider["folder"], provider["folderUid"]) == ("", "")  # Grafana's root
+    rule = Rule(uid="r", title="R", steps={"A": Math("1")}, labels={"team": "a"})
+    group = RuleGroup(folder=GENERAL, name="g", rules=[rule])
+    problems = validate(Discovered([group, Folder("f", "F")], [], []), Stack(STACK)).problems
+    assert "rule group g: Grafana keeps rules in a folder" in problems
+
+
+def test_nothing_to_pull_writes_nothing(fake: FakeGrafana, tmp_path: Path) -> None:
+    root = definitions(tmp_path)
+    run = provision(fake, "pull", "--all", "--definitions", str(root))
+    assert run.returncode == 0, run.stderr
+    assert "Nothing to pull" in run.stdout
+    assert sorted(p.name for p in root.rglob("*.py")) == ["__init__.py", "__init__.py"]
