@@ -8,7 +8,9 @@ batch in ``<data_dir>/audit/`` (rename ``x.csv.off`` to ``x.csv`` to enable it).
 run tells the monitor that the dataset is stale after two intervals without a run. Column kinds
 and test settings come from ``<data_dir>/drift.yaml`` when it exists; otherwise they are
 inferred. Trigger with ``{"current": "bike_sharing_dataset_4.csv.off"}`` and the like to pick
-files explicitly.
+files explicitly. Batches are CSV or Parquet files; the ``backend`` param says what summarises
+them (``auto``: DuckDB for Parquet and large files, else pandas), and the reference's summary is
+reused from ``control/.summaries/`` while its file is unchanged.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from drift import DriftConfig, DriftInputError, compare, load_config, read_batch
+from drift import DriftConfig, DriftInputError, load_config
+from drift.backends import BACKEND_CHOICES
 from drift.batches import DATA_ROOT_ENV, data_folder
 from drift.batches import pick_batches as find_batches
+from drift.compare_files import compare_files
 from drift.dataset import read_header
 from drift.engine import check_schema
 from drift.labels import check_dataset_name, check_features, check_label_values
@@ -63,6 +67,9 @@ def _config(path: str | None) -> DriftConfig:
         ),
         "reference": Param(None, type=["null", "string"], description="File name in control/"),
         "current": Param(None, type=["null", "string"], description="File name in audit/"),
+        "backend": Param(
+            "auto", type="string", enum=list(BACKEND_CHOICES), description="What summarises"
+        ),
     },
 )
 def simple_detector() -> None:
@@ -105,8 +112,8 @@ def simple_detector() -> None:
             config = _config(batches["config"])
             reference, current = Path(batches["reference"]), Path(batches["current"])
             # File names, not paths, in the reasons the monitor keeps (pick_batches logs paths).
-            report = compare(
-                read_batch(reference, config), read_batch(current, config), config,
+            report = compare_files(
+                reference, current, config, (params or {}).get("backend", "auto"),
                 names=(reference.name, current.name),
             )  # fmt: skip
             log.info("drift results\n%s", format_table(report))

@@ -3,8 +3,9 @@
     data/control/  the reference batch
     data/audit/    current batches; the newest enabled one is compared
 
-A batch is a ``.csv`` file; adding ``.off`` to its name disables it. "Newest" is the
-natural order of the names, so ``..._10.csv`` comes after ``..._4.csv``.
+A batch is a ``.csv`` or a ``.parquet`` (or ``.pq``) file; adding ``.off`` to its name
+disables it. "Newest" is the natural order of the names, so ``..._10.csv`` comes after
+``..._4.csv`` (and ``..._11.parquet`` after both).
 
 Whoever triggers the DAG chooses the data folder and the file names, so every path is
 resolved (symlinks too) and must stay inside the folder it belongs to: the data folder inside
@@ -19,7 +20,8 @@ from pathlib import Path
 from drift.errors import DriftInputError
 
 REFERENCE_FOLDER, CURRENT_FOLDER = "control", "audit"
-BATCH_SUFFIX, DISABLED_SUFFIX = ".csv", ".off"
+CSV_SUFFIX, PARQUET_SUFFIXES, DISABLED_SUFFIX = ".csv", (".parquet", ".pq"), ".off"
+BATCH_SUFFIXES = (CSV_SUFFIX, *PARQUET_SUFFIXES)
 DATA_ROOT_ENV = "DRIFT_DATA_ROOT"  # the folder every data folder must be inside
 
 
@@ -32,13 +34,19 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 def newest_batch(folder: Path) -> Path:
     if not folder.is_dir():
         raise DriftInputError(f"{folder}: no such folder")
-    enabled = [p for p in folder.iterdir() if p.is_file() and p.name.endswith(BATCH_SUFFIX)]
+    files = [p for p in folder.iterdir() if p.is_file()]
+    enabled = [p for p in files if p.name.endswith(BATCH_SUFFIXES)]
     if not enabled:
-        disabled = sorted(p.name for p in folder.glob(f"*{BATCH_SUFFIX}{DISABLED_SUFFIX}"))
+        disabled = sorted(
+            p.name
+            for p in files
+            if p.name.endswith(tuple(s + DISABLED_SUFFIX for s in BATCH_SUFFIXES))
+        )
         hint = (
             f" (disabled: {', '.join(disabled)}; remove '.off' to enable one)" if disabled else ""
         )
-        raise DriftInputError(f"{folder}: no enabled {BATCH_SUFFIX} batch{hint}")
+        kinds = f"{', '.join(BATCH_SUFFIXES[:-1])} or {BATCH_SUFFIXES[-1]}"
+        raise DriftInputError(f"{folder}: no enabled batch (a {kinds} file){hint}")
     return max(enabled, key=lambda p: natural_key(p.name))
 
 

@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from drift.batches import DISABLED_SUFFIX
+from drift.batches import DISABLED_SUFFIX, PARQUET_SUFFIXES
 from drift.config import DriftConfig
 from drift.errors import DriftInputError, NothingTestedError
 from drift.labels import shown
 from drift.summary import category_label
 
 BatchFormat = Literal["csv", "parquet"]
-PARQUET_SUFFIXES = (".parquet", ".pq")
 # Separators that a comma-separated reader takes for part of a single column's name.
 OTHER_SEPARATORS = {";": "';'", "\t": "tab"}
 

@@ -50,8 +50,22 @@ def test_newest_batch_ignores_other_files_and_folders(tmp_path: Path) -> None:
     assert newest_batch(folder) == folder / "data_2.csv"
 
 
+def test_parquet_batches_are_found_beside_csv_ones_in_natural_order(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, "data_4.csv", "data_10.parquet", "data_12.pq.off")
+    assert newest_batch(folder) == folder / "data_10.parquet"
+    make_folder(tmp_path, "data_11.pq")
+    assert newest_batch(folder) == folder / "data_11.pq"
+
+
+def test_folder_with_only_disabled_parquet_batches_names_them(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, "data_3.parquet.off", "notes.txt.off")
+    with pytest.raises(DriftInputError, match=r"\(disabled: data_3\.parquet\.off;"):
+        newest_batch(folder)
+
+
 def test_empty_folder_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(DriftInputError, match=r"no enabled \.csv batch$") as info:
+    expected = r"no enabled batch \(a \.csv, \.parquet or \.pq file\)$"
+    with pytest.raises(DriftInputError, match=expected) as info:
         newest_batch(tmp_path)
     assert str(tmp_path) in str(info.value)
 
@@ -61,7 +75,7 @@ def test_folder_with_only_disabled_batches_names_them(tmp_path: Path) -> None:
     with pytest.raises(DriftInputError) as info:
         newest_batch(folder)
     message = str(info.value)
-    assert message.startswith(f"{folder}: no enabled .csv batch")
+    assert message.startswith(f"{folder}: no enabled batch (a .csv, .parquet or .pq file)")
     assert "data_3.csv.off" in message and "data_10.csv.off" in message
     assert "remove '.off'" in message
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowFailException
@@ -90,6 +91,34 @@ def test_dag_sends_the_engine_results_of_the_newest_batch(
     }
     assert run["summary"]["features_drifted"] > 0
     assert token not in run_output
+
+
+def test_dag_compares_parquet_batches_with_the_backend_param(
+    airflow_env: dict[str, str], recorder: Recorder, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "parquet"
+    (data_dir / "control").mkdir(parents=True)
+    (data_dir / "audit").mkdir()
+    shutil.copy(CONFIG, data_dir / "drift.yaml")
+    for source, target in (
+        (REFERENCE, "control/ref_1.parquet"),
+        (YEAR_2012, "audit/cur_2.parquet"),
+    ):
+        pd.read_csv(source).to_parquet(data_dir / target)
+    (data_dir / "audit" / "cur_1.csv").write_text("older,csv\n1,2\n")  # not the newest
+
+    run = run_dag(
+        airflow_env, {"data_dir": str(data_dir), "backend": "duckdb"}, MONITOR_URL=recorder.url
+    )
+
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    config = load_config(CONFIG)
+    expected = compare(read_batch(REFERENCE, config), read_batch(YEAR_2012, config), config)
+    [request] = recorder.requests
+    run_document = json.loads(request["body"])
+    assert (run_document["batch"], run_document["reference"]) == ("cur_2.parquet", "ref_1.parquet")
+    assert run_document["features"] == expected.to_dict()["features"]
+    assert list((data_dir / "control" / ".summaries").glob("ref_1.parquet.*.npz"))  # reused next
 
 
 def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(
