@@ -71,11 +71,11 @@ def mute_timing(live: dict[str, Any]) -> MuteTiming:
     return MuteTiming(live["name"], intervals)
 
 
-def contact_point(name: str, parts: list[read.Integration], secrets: Secrets) -> ContactPoint:
+def contact_point(name: str, parts: list[read.LiveIntegration], secrets: Secrets) -> ContactPoint:
     return ContactPoint(name, [_integration(name, part, secrets) for part in parts])
 
 
-def _integration(point: str, part: read.Integration, secrets: Secrets) -> Integration:
+def _integration(point: str, part: read.LiveIntegration, secrets: Secrets) -> Integration:
     hidden = {key: secrets.env(point, part.type, key) for key in part.secret}
     typed = _typed(part, hidden)
     if typed is not None:
@@ -88,7 +88,7 @@ def _integration(point: str, part: read.Integration, secrets: Secrets) -> Integr
     )
 
 
-def _typed(part: read.Integration, hidden: dict[str, Env]) -> Integration | None:
+def _typed(part: read.LiveIntegration, hidden: dict[str, Env]) -> Integration | None:
     """The typed class's object, when it writes back exactly the settings Grafana holds."""
     cls = TYPED.get(part.type)
     if cls is None:

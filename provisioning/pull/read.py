@@ -31,7 +31,7 @@ REDACTED = "[REDACTED]"  # what the legacy API answers for a secret setting (API
 
 
 @dataclass
-class Integration:
+class LiveIntegration:
     """One integration of a contact point: its settings without the secret ones, and the
     names of those Grafana holds secret (it never answers their values)."""
 
@@ -50,7 +50,7 @@ class Foreign:
     dashboards: list[dict[str, Any]] = field(default_factory=list)  # {dashboard, meta}
     templates: list[dict[str, Any]] = field(default_factory=list)
     mute_timings: list[dict[str, Any]] = field(default_factory=list)
-    contact_points: dict[str, list[Integration]] = field(default_factory=dict)
+    contact_points: dict[str, list[LiveIntegration]] = field(default_factory=dict)
     routes: list[dict[str, Any]] = field(default_factory=list)
     rule_groups: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line per object not pulled
@@ -139,10 +139,10 @@ def _folders(live: Live, kind: Folders, found: Foreign) -> dict[str, dict[str, A
 
 def _contact_points(
     live: Live, kind: ContactPoints | AppContactPoints, skipped: list[str]
-) -> dict[str, list[Integration]]:
+) -> dict[str, list[LiveIntegration]]:
     """Each contact point's integrations that no stack marks, by its name. Grafana's own
     default contact point is left out while it is as Grafana made it."""
-    points: dict[str, list[Integration]] = {}
+    points: dict[str, list[LiveIntegration]] = {}
     if isinstance(kind, AppContactPoints):
         for receiver in kind.resources.items(live):
             spec = receiver.get("spec") or {}
@@ -161,13 +161,13 @@ def _contact_points(
     return {name: parts for name, parts in points.items() if parts}
 
 
-def _integration(item: dict[str, Any], secret: list[str]) -> list[Integration]:
+def _integration(item: dict[str, Any], secret: list[str]) -> list[LiveIntegration]:
     """The integration, or none when a stack marks it as its own."""
     if ownership.integration_owner(item.get("uid")) is not None:
         return []
     settings = {k: v for k, v in (item.get("settings") or {}).items() if k not in secret}
     resolve = bool(item.get("disableResolveMessage"))
-    return [Integration(item.get("type", ""), settings, sorted(secret), resolve)]
+    return [LiveIntegration(item.get("type", ""), settings, sorted(secret), resolve)]
 
 
 def _stack_branch(route: dict[str, Any]) -> bool:
