@@ -150,3 +150,16 @@ def test_the_layers_grafana_yaml_environment_config_then_variables(tmp_path: Pat
     assert exported(before=("--env", "staging"), PROVISION_ENV="dev")["uid"] == staging
     after = exported("--env", "dev", before=("--env", "staging"), PROVISION_ENV="staging")
     assert after["uid"] == dev["dashboard"]["uid"]
+
+
+@pytest.mark.parametrize("subcommand", ["validate", "plan", "apply", "destroy", "export"])
+def test_each_subcommand_takes_env(subcommand: str) -> None:
+    run = provision(None, subcommand, "--help")
+    assert run.returncode == 0, run.stderr
+    assert "--env NAME" in run.stdout and "PROVISION_ENV" in run.stdout
+
+
+def test_the_help_says_the_order_of_the_layers() -> None:
+    top = " ".join(provision(None, "--help").stdout.split())
+    layers = "grafana.yaml, environments/NAME.yaml (--env NAME or PROVISION_ENV), --config FILE, "
+    assert layers + "then PROVISION__A__B" in top
