@@ -353,6 +353,9 @@ def seed_rich_state(fake: FakeGrafana) -> None:
         "labels": {"team": "a", "severity": "page"},
         "annotations": {
             "summary": "{{ $labels.service }}: {{ $values.percent.Value }} %",
+            "description": "The share of failed requests of the service left the band between "
+            "5 % and 95 % that the team agreed on; see the runbook before paging anyone else, "
+            "and say in the channel who looks at it.",
             "__dashboardUid__": "team-a-board",
             "__panelId__": "1",
         },
