@@ -46,6 +46,8 @@ NUMERIC_TYPES = (
     "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
 )  # fmt: skip
 TABLE = "batch"
+# A row's number in the file, from 0: the CSV table's insertion order, Parquet's own count.
+_ROW = {True: "rowid", False: "file_row_number"}
 
 
 class DuckDBBackend:
@@ -70,10 +72,18 @@ class DuckDBBackend:
             types = dict(
                 con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall()
             )
-            features = {
-                name: _summarise_column(con, name, types[name], plan[name], csv, settings, label)
-                for name in wanted
-            }
+            try:
+                features = {
+                    name: _summarise_column(
+                        con, name, types[name], plan[name], csv, settings, label
+                    )
+                    for name in wanted
+                }
+            except duckdb.OutOfMemoryException:
+                raise DriftInputError(
+                    f"{label}: DuckDB ran out of memory within its limit of {self.memory_limit} "
+                    f"(set {MEMORY_LIMIT_ENV} higher)"
+                ) from None
         return BatchSummary(tuple(header), features)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -82,7 +92,7 @@ class DuckDBBackend:
             config={
                 "memory_limit": self.memory_limit,
                 "temp_directory": str(self.temp_directory),
-                "preserve_insertion_order": True,  # data row numbers in errors
+                "preserve_insertion_order": False,  # less memory; a CSV load sets it
             }
         )
 
@@ -95,11 +105,12 @@ def _load(
     temporary table of a CSV file's text (read once, then counted column by column)."""
     columns = ", ".join(map(_name, wanted)) or "NULL AS nothing"
     if not csv:
+        reader = f"read_parquet({_text(str(path))}, file_row_number = true)"
         _run(
             con,
             path,
             "Parquet",
-            f"CREATE VIEW {TABLE} AS SELECT {columns} FROM read_parquet({_text(str(path))})",
+            f"CREATE VIEW {TABLE} AS SELECT {_ROW[csv]}, {columns} FROM {reader}",
         )
         return
     nulls = ", ".join(_text(value) for value in sorted(STR_NA_VALUES))
@@ -108,7 +119,9 @@ def _load(
         f"read_csv({_text(str(path))}, header = true, all_varchar = true, delim = ',', "
         f"quote = '\"', escape = '\"', nullstr = [{nulls}], names = [{names}])"
     )
+    con.execute("SET preserve_insertion_order = true")  # rowid: the data row, for errors
     _run(con, path, "CSV", f"CREATE TEMP TABLE {TABLE} AS SELECT {columns} FROM {reader}")
+    con.execute("SET preserve_insertion_order = false")
 
 
 def _run(con: duckdb.DuckDBPyConnection, path: Path, what: str, sql: str) -> None:
@@ -135,7 +148,7 @@ def _summarise_column(
     if summary_kind == "numeric":
         value = _number(column) if text else f"CAST({column} AS DOUBLE)"
         if text:
-            _check_numbers(con, name, label)
+            _check_numbers(con, name, label, _ROW[csv])
         counted = con.execute(
             f"SELECT {value} AS v, count(*) AS n FROM {TABLE} GROUP BY v"
         ).fetchnumpy()
@@ -173,12 +186,12 @@ def _infer_kind(con: duckdb.DuckDBPyConnection, name: str, sql_type: str, csv: b
     return "categorical"
 
 
-def _check_numbers(con: duckdb.DuckDBPyConnection, name: str, label: str) -> None:
+def _check_numbers(con: duckdb.DuckDBPyConnection, name: str, label: str, row: str) -> None:
     """Text that is no number in a numeric column: the error names the first such row."""
     column = _name(name)
     bad = con.execute(
-        f"SELECT rowid, {column} FROM {TABLE} "
-        f"WHERE {column} IS NOT NULL AND {_number(column)} IS NULL ORDER BY rowid LIMIT 1"
+        f"SELECT {row}, {column} FROM {TABLE} "
+        f"WHERE {column} IS NOT NULL AND {_number(column)} IS NULL ORDER BY {row} LIMIT 1"
     ).fetchone()
     if bad is not None:
         raise not_a_number(label, name, bad[0], bad[1])

@@ -81,7 +81,7 @@ def infer_kind(values: pd.Series) -> SummaryKind:
     if pd.api.types.is_numeric_dtype(values):
         return "numeric"
     present = values.dropna()
-    if present.empty:
+    if present.empty or pd.api.types.infer_dtype(present) == "boolean":  # booleans with gaps
         return "categorical"
     if _parses_as_number(present.iloc[0]) and pd.to_numeric(present, errors="coerce").notna().all():
         return "numeric"
