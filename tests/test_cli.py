@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy import stats
@@ -211,7 +212,7 @@ def test_help_describes_the_compare_command_and_its_exit_statuses() -> None:
     assert sub.returncode == 0
     for option in (
         "--config", "--alpha", "--correction", "--min-effect-size", "--output",
-        "--fail-on-drift", "REFERENCE", "CURRENT",
+        "--fail-on-drift", "--backend", "--no-cache", "REFERENCE", "CURRENT",
     ):  # fmt: skip
         assert option in sub.stdout
     statuses = sub.stdout.split("Exit status:")[1].split("Options:")[0].split()
@@ -366,3 +367,48 @@ def test_unknown_correction_option_is_a_usage_error() -> None:
         cli, ["compare", str(REFERENCE), str(NO_DRIFT), "--correction", "x"]
     )
     assert result.exit_code == 2
+
+
+# --- Parquet and the backends ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["auto", "pandas", "duckdb"])
+def test_parquet_batches_give_the_json_of_their_csv_files(tmp_path: Path, backend: str) -> None:
+    parquet = []
+    for csv in (REFERENCE, JULY_2011):
+        parquet.append(tmp_path / f"{csv.name.split('.')[0]}.parquet")
+        pd.read_csv(csv).to_parquet(parquet[-1])
+    from_csv = invoke("compare", REFERENCE, JULY_2011, "--config", CONFIG, "--output", "json")
+    from_parquet = invoke(
+        "compare", *parquet, "--config", CONFIG, "--output", "json", "--backend", backend
+    )
+    assert from_parquet.exit_code == from_csv.exit_code == 0
+    csv_document, parquet_document = strict_json(from_csv.stdout), strict_json(from_parquet.stdout)
+    assert parquet_document["features"] == csv_document["features"]
+    assert parquet_document["summary"]["drifted"] is True
+
+
+def test_the_reference_summary_is_cached_beside_it_unless_no_cache(tmp_path: Path) -> None:
+    reference = tmp_path / "ref.csv"
+    reference.write_bytes(REFERENCE.read_bytes())
+    invoke("compare", reference, NO_DRIFT, "--config", CONFIG, "--no-cache")
+    assert not (tmp_path / ".summaries").exists()
+    first = invoke("compare", reference, NO_DRIFT, "--config", CONFIG, "--output", "json")
+    assert len(list((tmp_path / ".summaries").glob("ref.csv.*.npz"))) == 1
+    again = invoke("compare", reference, NO_DRIFT, "--config", CONFIG, "--output", "json")
+    assert first.exit_code == again.exit_code == 0 and first.stdout == again.stdout
+
+
+def test_an_unknown_backend_is_a_usage_error() -> None:
+    result = CliRunner().invoke(
+        cli, ["compare", str(REFERENCE), str(NO_DRIFT), "--backend", "polars"]
+    )
+    assert result.exit_code == 2
+
+
+def test_a_file_that_is_not_parquet_is_one_error_line(tmp_path: Path) -> None:
+    fake = tmp_path / "batch.parquet"
+    fake.write_bytes(REFERENCE.read_bytes())  # CSV text under a Parquet name
+    assert_one_error_line(
+        run_drift("compare", fake, NO_DRIFT), f"{fake}: not a readable Parquet file"
+    )
