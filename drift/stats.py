@@ -13,6 +13,12 @@ from drift.config import Correction
 # Up to this many pairs (n_reference * n_current) the KS p-value is exact, given the ties: its
 # lattice count costs O(n_reference * n_current), about 50 ms at 1000 x 1000 (one core).
 EXACT_KS_MAX_PAIRS = 1_000_000
+# distinct() sorts a longer sample this many values (8 MiB) at a time: a sort's cost per
+# value grows with its length (1.7x from 0.87 to 8.7 million values here), so sorting chunks
+# and merging their distinct values keeps it linear. On 8.7 million values with 900 distinct
+# ones: 43 ms in chunks of 2^19 or 2^20 values, 46 ms of 2^18, 60-65 ms of 2^15 to 2^17,
+# 72 ms in one sort (np.unique).
+DISTINCT_CHUNK = 1 << 20
 # Above this effective sample size the limiting Kolmogorov distribution replaces scipy's
 # finite-n one (kstwo), whose cost grows with n: about 1 ms per 1,000 (9 ms here, 0.1 s at
 # 100,000). Its p-value is never below kstwo's and at most 4 % above for p in [1e-14, 0.5]
@@ -36,9 +42,62 @@ class Distinct(NamedTuple):
 
 
 def distinct(sample: np.ndarray) -> Distinct:
-    """The distinct values of a sample without NaN, with their counts."""
-    values, counts = np.unique(np.asarray(sample, dtype=float), return_counts=True)
-    return Distinct(values, counts.astype(np.int64, copy=False))
+    """The distinct values of a sample without NaN, with their counts.
+
+    A long sample is sorted a chunk at a time and the chunks' distinct values are merged:
+    linear in its length, in one chunk's memory, when its values repeat. A sample whose
+    first chunks hold mostly distinct values (a continuous column) is sorted whole instead,
+    since chunks would not shrink it.
+    """
+    sample = np.asarray(sample, dtype=float)
+    if len(sample) <= DISTINCT_CHUNK:
+        return _runs(np.sort(sample))
+    buffer = np.empty(DISTINCT_CHUNK)  # reused: no fresh pages for every chunk
+    parts: list[Distinct] = []
+    held = 0  # distinct values in parts
+    for start in range(0, len(sample), DISTINCT_CHUNK):
+        chunk = buffer[: min(DISTINCT_CHUNK, len(sample) - start)]
+        np.copyto(chunk, sample[start : start + len(chunk)])
+        chunk.sort()
+        parts.append(_runs(chunk))
+        held += len(parts[-1].values)
+        if held > DISTINCT_CHUNK // 2:
+            parts = [merge(*parts)]
+            held = len(parts[0].values)
+            if held > DISTINCT_CHUNK // 2:  # mostly distinct: one sort of all is cheaper
+                return _runs(np.sort(sample))
+    return merge(*parts)
+
+
+def merge(*parts: Distinct) -> Distinct:
+    """The distinct values and counts of a sample from those of its parts (chunks,
+    partitions, batches)."""
+    if len(parts) == 1:
+        return parts[0]
+    values = np.concatenate([part.values for part in parts])
+    order = np.argsort(values, kind="stable")  # a few sorted runs: merged, not sorted anew
+    values = values[order]
+    starts = _run_starts(values)
+    if len(starts) == 0:
+        return Distinct(values, np.zeros(0, dtype=np.int64))
+    counts = np.concatenate([part.counts for part in parts])[order]
+    return Distinct(values[starts], np.add.reduceat(counts, starts))
+
+
+def _runs(ordered: np.ndarray) -> Distinct:
+    """The distinct values of a sorted array with the lengths of their runs."""
+    starts = _run_starts(ordered)
+    return Distinct(
+        ordered[starts], np.diff(starts, append=len(ordered)).astype(np.int64, copy=False)
+    )
+
+
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values begins in a sorted array."""
+    begins = np.empty(len(ordered), dtype=bool)
+    begins[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=begins[1:])
+    return np.flatnonzero(begins)
 
 
 def ks_test(reference: Distinct, current: Distinct) -> TestOutcome:

@@ -12,6 +12,7 @@ the values of one sample are distinct; an even sample against an odd one has no 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from drift.stats import FINITE_KS_MAX_N, adjust, chi2_test, distinct, ks_test
+from drift.stats import FINITE_KS_MAX_N, adjust, chi2_test, distinct, ks_test, merge
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from drift.stats import TestOutcome
@@ -42,6 +43,49 @@ def test_distinct_values_are_sorted_with_their_counts() -> None:
     np.testing.assert_array_equal(values, [-2.0, 0.0, 1.5, 3.0])  # -0.0 == 0.0: one value
     np.testing.assert_array_equal(counts, [1, 2, 1, 3])
     assert values.dtype == np.float64 and counts.dtype == np.int64
+
+
+def counted(sample: np.ndarray) -> tuple[list[float], list[int]]:
+    """Distinct values and counts by Python's Counter, the reference for distinct()."""
+    pairs = sorted(Counter(sample.tolist()).items())
+    return [value for value, _ in pairs], [count for _, count in pairs]
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        seq(1000, 7, 23),  # 23 values repeated: chunks collapse, then merge
+        np.concatenate([seq(300, 7, 23), -seq(400, 3, 5), np.zeros(50)]),
+        np.concatenate([2 * seq(500, 389, 10_007), seq(100, 7, 23)]),  # mostly distinct
+        np.arange(200, dtype=float)[::-1],
+    ],
+    ids=["tied", "tied-in-parts", "continuous", "all-distinct"],
+)
+def test_distinct_in_chunks_counts_every_value(
+    sample: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of 64 values: merges (at most 32 distinct values held) and the switch to one
+    # sort (more) happen on small samples.
+    monkeypatch.setattr("drift.stats.DISTINCT_CHUNK", 64)
+    values, counts = distinct(sample)
+    assert (values.tolist(), counts.tolist()) == counted(sample)
+    assert counts.dtype == np.int64
+
+
+def test_ks_on_chunked_distinct_values_equals_the_whole_sorts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reference, current = seq(3000, 7, 101), seq(2000, 11, 103) + 3
+    whole = ks(reference, current)
+    monkeypatch.setattr("drift.stats.DISTINCT_CHUNK", 64)
+    assert ks(reference, current) == whole
+
+
+def test_merged_parts_are_the_distinct_values_of_the_whole() -> None:
+    parts = [seq(200, 7, 23), seq(150, 5, 13) - 4, np.array([0.0, -0.0, 0.5])]
+    merged = merge(*(distinct(part) for part in parts))
+    whole = np.concatenate(parts)
+    assert (merged.values.tolist(), merged.counts.tolist()) == counted(whole)
 
 
 # --- Kolmogorov-Smirnov: the exact p-value (n_ref * n_cur <= 10^6) -------------------------
