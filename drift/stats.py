@@ -75,13 +75,19 @@ def merge(*parts: Distinct) -> Distinct:
     if len(parts) == 1:
         return parts[0]
     values = np.concatenate([part.values for part in parts])
+    return collapse(values, np.concatenate([part.counts for part in parts]))
+
+
+def collapse(values: np.ndarray, counts: np.ndarray) -> Distinct:
+    """Distinct values with the counts of equal ones added up, from (value, count) pairs in
+    any order (a GROUP BY's rows, or the parts of merge)."""
     order = np.argsort(values, kind="stable")  # a few sorted runs: merged, not sorted anew
-    values = values[order]
-    starts = _run_starts(values)
+    ordered = np.asarray(values, dtype=float)[order]
+    starts = _run_starts(ordered)
     if len(starts) == 0:
-        return Distinct(values, np.zeros(0, dtype=np.int64))
-    counts = np.concatenate([part.counts for part in parts])[order]
-    return Distinct(values[starts], np.add.reduceat(counts, starts))
+        return Distinct(ordered, np.zeros(0, dtype=np.int64))
+    summed = np.add.reduceat(np.asarray(counts, dtype=np.int64)[order], starts)
+    return Distinct(ordered[starts], summed)
 
 
 def _runs(ordered: np.ndarray) -> Distinct:

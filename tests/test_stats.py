@@ -22,7 +22,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from drift.stats import FINITE_KS_MAX_N, adjust, chi2_test, distinct, ks_test, merge
+from drift.stats import (
+    FINITE_KS_MAX_N,
+    adjust,
+    chi2_test,
+    collapse,
+    distinct,
+    ks_test,
+    merge,
+)
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from drift.stats import TestOutcome
@@ -79,6 +87,14 @@ def test_ks_on_chunked_distinct_values_equals_the_whole_sorts(
     whole = ks(reference, current)
     monkeypatch.setattr("drift.stats.DISTINCT_CHUNK", 64)
     assert ks(reference, current) == whole
+
+
+def test_collapse_adds_up_the_counts_of_equal_values_in_any_order() -> None:
+    # 0.0 and -0.0 are one value (1 + 4), 3.0 appears twice (2 + 5).
+    pairs = np.array([3.0, 1.0, 3.0, -0.0, 0.0, 2.5]), np.array([2, 1, 5, 1, 4, 1])
+    values, counts = collapse(*pairs)
+    assert values.tolist() == [0.0, 1.0, 2.5, 3.0]
+    assert counts.tolist() == [5, 1, 1, 7]
 
 
 def test_merged_parts_are_the_distinct_values_of_the_whole() -> None:
