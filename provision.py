@@ -72,8 +72,9 @@ T = TypeVar("T")
 # The preview runs where the user is (the host), not where Grafana is.
 PREVIEW_PROMETHEUS_URL = f"http://localhost:{PROMETHEUS_PORT}"
 PREVIEW_PROMETHEUS_URL_ENV = "PREVIEW_PROMETHEUS_URL"
-# Read by with_settings, not by click: an explicit --env before the subcommand must win over it.
+# Read by with_settings, not by click: an explicit option before the subcommand must win over them.
 ENVIRONMENT_VARIABLE = "PROVISION_ENV"
+DEFINITIONS_VARIABLE = "PROVISION_DEFINITIONS"
 OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text")
 # Each accepted before the subcommand and after it (after wins): see with_settings.
 SETTINGS_OPTIONS = (
@@ -98,9 +99,8 @@ SETTINGS_OPTIONS = (
         "--definitions",
         "definitions_root",
         type=click.Path(file_okay=False, exists=True, path_type=Path),
-        envvar="PROVISION_DEFINITIONS",
-        help="The folder holding the dashboards/ and alerting/ definitions (default: the one "
-        "of provision.py).",
+        help="The folder holding the dashboards/ and alerting/ definitions (default: "
+        f"{DEFINITIONS_VARIABLE}, else the one of provision.py).",
     ),
 )
 
@@ -208,7 +208,9 @@ def with_settings(command: Callable[..., None]) -> Callable[..., None]:
             environment or before["environment"] or os.environ.get(ENVIRONMENT_VARIABLE) or None,
             grafana_url or before["grafana_url"],
             org_id or before["org_id"],
-            definitions_root or before["definitions_root"] or DEFAULT_ROOT,
+            definitions_root
+            or before["definitions_root"]
+            or Path(os.environ.get(DEFINITIONS_VARIABLE) or DEFAULT_ROOT),
         )
         command(context, **kwargs)
 

@@ -84,6 +84,17 @@ def test_config_after_the_subcommand(tmp_path: Path) -> None:
     assert datasources["datasources"][0]["orgId"] == 3
 
 
+def test_definitions_given_on_the_command_line_win_over_the_variable(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    where = {"PROVISION_DEFINITIONS": str(empty)}
+    assert "no dashboards or alerting folder" in error_line(provision("validate", **where))
+    given = ("--definitions", str(ROOT))
+    for args in ((*given, "validate"), ("validate", *given)):
+        run = provision(*args, **where)
+        assert run.returncode == 0, run.stderr
+
+
 # --- preview: where Prometheus is -------------------------------------------------------------
 
 
