@@ -96,6 +96,7 @@ def make_plan(
     last: list[Change] = []
     collisions: list[str] = []
     candidates: dict[tuple[str, str], Change] = {}
+    taken_over: dict[tuple[str, str], Change] = {}  # each look-alike once: moved in, else gone
     for kind in kinds:
         stack = kind.stack
         wanted = [] if destroy else kind.wanted(definitions)
@@ -113,8 +114,10 @@ def make_plan(
                 change, released = _take_over(
                     kind, item, current, alikes, takeover, live, collisions, doomed, first
                 )
-                last += [c for c in released if (kind.label, c.key) not in candidates]
-                candidates |= {(kind.label, c.key): c for c in released}
+                for release in released:
+                    key = (kind.label, release.key)
+                    if key not in taken_over or release.action == ADOPT:
+                        taken_over[key] = release
             else:
                 candidates |= {(kind.label, a.key): _candidate(kind, item, a) for a in alikes}
                 change = _compare(kind, item, current, live, collisions, doomed, first)
@@ -127,16 +130,16 @@ def make_plan(
                 writes.append(change)  # replaced by a rotation: right after its successor
             else:
                 last.append(change)
+    last += taken_over.values()
     if collisions:
         raise CollisionError(
             "stopped, nothing written: "
             + "; ".join(collisions)
             + ". Rename ours in the definitions, or remove theirs in Grafana (or give it to "
             "this stack: a definition takes over only what carries the stack's mark)"
-            + _takeover_hint([c.title for c in candidates.values()] if not takeover else [])
+            + _takeover_hint([c.title for c in candidates.values()])
         )
-    shown = [c for c in candidates.values() if c.action == CANDIDATE]
-    changes = first + writes + last[::-1] + shown
+    changes = first + writes + last[::-1] + list(candidates.values())
     if not destroy:
         _check_provenance(changes)
     return changes
@@ -150,11 +153,11 @@ def _compare(
     collisions: list[str],
     doomed: dict[str, Change],
     first: list[Change],
-    taken: frozenset[str] = frozenset(),
+    spared: frozenset[str] = frozenset(),
 ) -> Change | None:
     """The change ``item`` needs, or None after adding to ``collisions``. A create whose
     name or title an object of the stack holds that goes (in ``doomed``) moves that object's
-    deletion to ``first``; one held by look-alikes being taken over (keys ``taken``; a clash
+    deletion to ``first``; one held by look-alikes being taken over (keys ``spared``; a clash
     naming no object is theirs) is no clash: they go after it."""
     after = kind.expected(item)
     notes = [
@@ -166,9 +169,9 @@ def _compare(
         if clash is not None and clash.key in doomed and not kind.holds:
             first.append(doomed.pop(clash.key))
             clash = None
-        if clash is not None and taken and (clash.key is None or clash.key in taken):
+        if clash is not None and spared and (clash.key is None or clash.key in spared):
             clash = None
-        problem = clash.message if clash else kind.takes(item, live)
+        problem = clash.message if clash else kind.takes(item, live, spared)
         if problem:
             collisions.append(f"{kind.label} {item.key}: {problem}")
             return None
@@ -181,7 +184,7 @@ def _compare(
         who = f"stack {owner!r}" if owner else "someone else (made by hand or another tool)"
         collisions.append(f"{kind.label} {item.key} exists and belongs to {who}")
         return None
-    taken = kind.takes(item, live)
+    taken = kind.takes(item, live, spared)
     if taken:
         collisions.append(f"{kind.label} {item.key}: {taken}")
         return None
@@ -206,7 +209,10 @@ def _take_over(
 ) -> tuple[Change | None, list[Change]]:
     """The change making ``item`` ours and the deletions of the look-alikes it replaces. The
     first look-alike that Grafana lets become ours in place is adopted (``mode`` ADOPT, or a
-    kind where two cannot sit side by side, or one at our own key); the others go."""
+    kind where two cannot sit side by side, or one at our own key); the others go, but those
+    the write itself moves in (``Kind.moves``)."""
+    moved = [_moved(kind, item, a) for a in alikes if kind.moves(item, a)]
+    alikes = [a for a in alikes if not kind.moves(item, a)]
     mine = current is not None and kind.owner(current) == kind.stack.name
     for theirs in [] if mine else alikes:
         if mode == ADOPT or kind.replaced_in_place or theirs.key == item.key:
@@ -217,11 +223,19 @@ def _take_over(
                     kind, item.key, ADOPT, item, taken, kind.actual(taken, item),
                     kind.expected(item), notes + ([theirs.hint] if theirs.hint else []),
                 )  # fmt: skip
-                return change, [_release(kind, item, a) for a in alikes if a is not theirs]
-    keys = frozenset(a.key for a in alikes)
-    ours = None if item.key in keys else current
+                released = [_release(kind, item, a) for a in alikes if a is not theirs]
+                return change, moved + released
+    keys = frozenset(a.key for a in alikes) | {c.key for c in moved}
+    held = current is not None and not mine and kind.made_of(current, keys)
+    ours = None if item.key in keys or held else current
     change = _compare(kind, item, ours, live, collisions, doomed, first, keys)
-    return change, [_release(kind, item, a) for a in alikes]
+    return change, moved + [_release(kind, item, a) for a in alikes]
+
+
+def _moved(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
+    """A look-alike that the write of ``item`` makes ours, checked after the writes."""
+    notes = [f"made by hand ({theirs.why}); the write of {kind.label} {item.key} moves it in"]
+    return Change(kind, theirs.key, ADOPT, None, theirs.live, None, None, notes, theirs)
 
 
 def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
@@ -233,8 +247,8 @@ def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
 def _candidate(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
     """A look-alike only shown: what --adopt and --replace would do with it."""
     beside = f"{kind.label} {item.key} is written and this one deleted"
-    in_place = kind.adoptable(item, theirs) is not None
-    same = theirs.key == item.key or kind.replaced_in_place
+    in_place = kind.adoptable(item, theirs) is not None or kind.moves(item, theirs)
+    same = theirs.key == item.key or kind.replaced_in_place or kind.moves(item, theirs)
     notes = [
         f"made by hand, looks like {kind.label} {item.key} ({theirs.why})",
         "--adopt: " + ("it becomes ours in place" if in_place else beside),

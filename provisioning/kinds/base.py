@@ -135,8 +135,9 @@ class Kind:
         """What, held by someone else under another key, keeps a create from working."""
         return None
 
-    def takes(self, wanted: Wanted, live: Live) -> str | None:
-        """What a write, create or update, would take from someone else's object."""
+    def takes(self, wanted: Wanted, live: Live, spared: frozenset[str] = frozenset()) -> str | None:
+        """What a write, create or update, would take from someone else's object (but the
+        look-alikes at keys ``spared``, being taken over)."""
         return None
 
     def title(self, key: str, body: Any) -> str:
@@ -146,6 +147,16 @@ class Kind:
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
         """Objects made by hand (no stack's mark) that look like ``wanted``."""
         return []
+
+    def made_of(self, live: Any, keys: frozenset[str]) -> bool:
+        """Whether ``live`` holds nothing but the look-alikes at ``keys`` (a rule group of
+        theirs at our key): taking those over takes it over."""
+        return False
+
+    def moves(self, wanted: Wanted, theirs: Lookalike) -> bool:
+        """Whether the write of ``wanted`` itself makes ``theirs`` ours (a rule whose uid a
+        group names moves into it)."""
+        return False
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         """``theirs`` as the live object a write of ``wanted`` takes over in place (None:

@@ -95,9 +95,9 @@ class RuleGroups(Kind):
         client.request("DELETE", path, missing_ok=True)
         return []
 
-    def takes(self, wanted: Wanted, live: Live) -> str | None:
+    def takes(self, wanted: Wanted, live: Live, spared: frozenset[str] = frozenset()) -> str | None:
         # Grafana moves a rule whose uid a group names into that group, from any other.
-        uids = {rule["uid"] for rule in wanted.body["rules"]}
+        uids = {rule["uid"] for rule in wanted.body["rules"]} - spared
         theirs = sorted(
             f"{rule['uid']} (in {rule['folderUID']}/{rule['ruleGroup']})"
             for rule in live.get(f"{PROVISIONING}/alert-rules") or []
@@ -120,9 +120,21 @@ class RuleGroups(Kind):
                     found[rule["uid"]] = Lookalike(rule["uid"], rule, name, why)
         return list(found.values())
 
+    def made_of(self, live: Any, keys: frozenset[str]) -> bool:
+        return all(rule["uid"] in keys for rule in live.get("rules") or [])
+
+    def moves(self, wanted: Wanted, theirs: Lookalike) -> bool:
+        return theirs.key in {rule["uid"] for rule in wanted.body["rules"]}
+
     def release(self, client: GrafanaClient, theirs: Lookalike) -> list[str]:
-        # The rule alone: the rest of its group stays (an emptied group goes with it).
+        """The rule alone goes: the rest of its group stays (an emptied group goes with it).
+        One that the group's write moved in (``moves``) is the stack's now, and stays."""
         path = f"{PROVISIONING}/alert-rules/{quote(theirs.key, safe='')}"
+        rule = client.get(path, missing_ok=True)
+        if rule is None:
+            return []
+        if rule_owner(rule) == self.stack.name:
+            return [f"moved into {rule['folderUID']}/{rule['ruleGroup']}, its uid kept"]
         client.request("DELETE", path, missing_ok=True)
         return []
 
@@ -156,13 +168,14 @@ def _rule(rule: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alike(rule: dict[str, Any], ours: dict[str, Any]) -> list[str]:
-    """What an unmarked ``rule`` shares with ``ours``: its title, or every label of ours but
-    the mark (the same alert, routed the same way)."""
-    if rule_owner(rule) is not None or rule["uid"] == ours["uid"]:
+    """What an unmarked ``rule`` shares with ``ours``: its uid, its title, or every label of
+    ours but the mark (the same alert, routed the same way)."""
+    if rule_owner(rule) is not None:
         return []
     labels = {k: v for k, v in ours["labels"].items() if k != ownership.LABEL}
     theirs = rule.get("labels") or {}
-    same = ["title"] if rule["title"] == ours["title"] else []
+    same = ["uid"] if rule["uid"] == ours["uid"] else []
+    same += ["title"] if rule["title"] == ours["title"] else []
     return same + (["labels"] if labels and labels.items() <= theirs.items() else [])
 
 
