@@ -5,6 +5,7 @@ ours in their place; objects that do not look like ours are never touched."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from course_state import (
     CHAT_ID,
@@ -17,7 +18,7 @@ from course_state import (
     serves_notifications_app,
 )
 from fake_grafana import FakeGrafana
-from provision_cli import applied, error_line, plan, provision
+from provision_cli import applied, copy_definitions, error_line, plan, provision
 
 
 def test_the_course_state_is_seeded_as_the_ui_makes_it(fake: FakeGrafana) -> None:
@@ -243,6 +244,51 @@ def test_adopt_keeps_a_dashboard_whose_uid_the_definitions_take(fake: FakeGrafan
     assert rule["annotations"]["__dashboardUid__"] == seeded.dashboard_uid  # links follow
     fake.reset_log()
     applied(fake, "--adopt", **keep)
+    assert fake.writes() == 0
+
+
+# Their rule as code, at its own uid and in its own folder and group (as `pull` writes it).
+THEIR_RULE_MODULE = """
+from dashboards.drift import datasource
+from provisioning.model import Folder, Query, Reduce, Route, Rule, RuleGroup, Threshold
+
+
+def define(values):
+    steps = {{
+        "A": Query('drift{{metric="p_value"}}', datasource(values)),
+        "B": Reduce("A"),
+        "C": Threshold("B", "<", 0.05),
+    }}
+    rule = Rule(uid="{uid}", title="{title}", steps=steps, condition="C",
+                labels={{"course": "true"}}, pending="10s")
+    folder = Folder("{folder}", "Drift")
+    group = RuleGroup(folder=folder, name="Drift", interval="10s", rules=[rule])
+    return [folder, group, Route(receiver="Telegram", matchers={{"course": "true"}})]
+"""
+
+
+def test_adopt_moves_a_rule_that_a_definition_names_by_its_uid(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    """A rule defined at their rule's uid is taken over by its group's write (Grafana moves
+    the rule into the group naming its uid): kept, never deleted."""
+    seeded = seed_course_state(fake)
+    root = copy_definitions(tmp_path / "definitions")
+    module = THEIR_RULE_MODULE.format(
+        uid=seeded.rule_uid, title=RULE_TITLE, folder=seeded.folder_uid
+    )
+    (root / "alerting" / "theirs.py").write_text(module)
+    where = {"PROVISION_DEFINITIONS": str(root)}
+    refused = error_line(provision(fake, "plan", **where))
+    assert f"rule group {seeded.folder_uid}/Drift exists and belongs to someone else" in refused
+    _, document = plan(fake, "--adopt", **where)
+    assert actions(document)[f"rule group {seeded.rule_uid}"] == "adopt"
+    applied(fake, "--adopt", **where)
+    [rule] = [r for r in rules(fake) if r["uid"] == seeded.rule_uid]
+    assert rule["labels"] == {"course": "true", "managed_by": "drift"}
+    assert (rule["folderUID"], rule["ruleGroup"]) == (seeded.folder_uid, "Drift")
+    fake.reset_log()
+    applied(fake, "--adopt", **where)
     assert fake.writes() == 0
 
 
