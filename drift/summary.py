@@ -226,6 +226,27 @@ def numeric_summary(
     return NumericSummary(exact, None, missing)
 
 
+def sketched_summary(
+    bits: int,
+    cells: np.ndarray,
+    counts: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    missing: int,
+) -> NumericSummary:
+    """From per-cell rows in any order (``grid(value, bits)``, count, smallest and largest
+    finite value), such as a GROUP BY on the grid gives: for backends that sketch a column
+    without handing over its distinct values. The caller has found more than ``max_distinct``
+    distinct values."""
+    part = Sketch(
+        bits,
+        Distinct(np.asarray(cells, dtype=float), np.asarray(counts, dtype=np.int64)),
+        np.asarray(low, dtype=float),
+        np.asarray(high, dtype=float),
+    )
+    return NumericSummary(None, _merge_sketches([part]), int(missing))
+
+
 def _collapse(values: np.ndarray, counts: np.ndarray) -> Distinct:
     """Sorted unique values with the counts of equal values added up."""
     order = np.argsort(values, kind="stable")
@@ -249,7 +270,8 @@ def grid(values: np.ndarray, bits: int) -> np.ndarray:
     """Each value rounded to ``bits`` significant bits (half to even): the cell it falls in.
     Monotone, and the same numbers for every batch and backend."""
     mantissa, exponent = np.frexp(values)  # value = mantissa * 2**exponent, 0.5 <= |m| < 1
-    return np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
+    with np.errstate(over="ignore"):  # the largest doubles round up to infinity
+        return np.ldexp(np.round(np.ldexp(mantissa, bits)), exponent - bits)
 
 
 def sketch_of(exact: Distinct, bits: int) -> Sketch:

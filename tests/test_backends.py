@@ -153,6 +153,21 @@ def test_sketched_summaries_are_identical_on_both_backends(tmp_path: Path) -> No
     assert by_pandas == by_duckdb
 
 
+@pytest.mark.parametrize("bits", [1, 7, 12, 52])
+def test_duckdb_sketches_extreme_values_in_sql_as_drift_summary_does(
+    tmp_path: Path, bits: int
+) -> None:
+    rng = np.random.default_rng(bits)
+    extremes = [5e-324, -5e-324, 2.0**-1022, 1.7976931348623157e308, -1e308, 0.0, -0.0, 0.75]
+    values = np.concatenate([rng.normal(0, 1, 3_000), rng.lognormal(0, 40, 3_000), extremes])
+    path = tmp_path / "extremes.parquet"
+    pd.DataFrame({"v": values}).to_parquet(path)
+    settings = SummarySettings(max_distinct=100, sketch_bits=bits)
+    by_pandas, by_duckdb = summaries(path, {"v": "numeric"}, settings)
+    assert by_pandas.features["v"].sketch is not None  # type: ignore[union-attr]
+    assert by_pandas == by_duckdb
+
+
 def test_text_in_a_numeric_column_is_the_same_one_line_error_on_both_backends(
     tmp_path: Path,
 ) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 from pandas._libs.parsers import STR_NA_VALUES
 
 from drift.backends import not_a_number
@@ -31,11 +30,13 @@ from drift.summary import (
     BatchSummary,
     DateSummary,
     FeatureSummary,
+    NumericSummary,
     Plan,
     SummaryKind,
     SummarySettings,
     categorical_summary,
     numeric_summary,
+    sketched_summary,
     text_categories,
 )
 
@@ -45,7 +46,7 @@ NUMERIC_TYPES = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
     "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE",
 )  # fmt: skip
-TABLE = "batch"
+TABLE, COUNTED = "batch", "counted"
 # A row's number in the file, from 0: the CSV table's insertion order, Parquet's own count.
 _ROW = {True: "rowid", False: "file_row_number"}
 
@@ -149,12 +150,7 @@ def _summarise_column(
         value = _number(column) if text else f"CAST({column} AS DOUBLE)"
         if text:
             _check_numbers(con, name, label, _ROW[csv])
-        counted = con.execute(
-            f"SELECT {value} AS v, count(*) AS n FROM {TABLE} GROUP BY v"
-        ).fetchnumpy()
-        null = np.ma.getmaskarray(counted["v"])  # the group of missing values, if any
-        values, counts = np.ma.getdata(counted["v"]), np.asarray(counted["n"])
-        return numeric_summary(values[~null], counts[~null], int(counts[null].sum()), settings)
+        return _numeric(con, value, settings)
     rows = con.execute(f"SELECT {column}, count(*) FROM {TABLE} GROUP BY {column}").fetchall()
     present = [(category, count) for category, count in rows if category is not None]
     missing = sum(count for category, count in rows if category is None)
@@ -162,6 +158,52 @@ def _summarise_column(
     if text and csv:  # as pandas types a CSV column's categories
         categories = text_categories(categories)
     return categorical_summary(categories, [count for _, count in present], missing)
+
+
+def _numeric(
+    con: duckdb.DuckDBPyConnection, value: str, settings: SummarySettings
+) -> NumericSummary:
+    """Counts per distinct value; above ``max_distinct`` of them, counted per sketch cell in
+    SQL, so that only the sketch leaves DuckDB (``sql_grid``: drift.summary.grid's numbers)."""
+    con.execute(  # + 0.0: -0.0 is 0.0, as in drift.summary
+        f"CREATE OR REPLACE TEMP TABLE {COUNTED} AS "
+        f"SELECT {value} + 0.0 AS v, count(*) AS n FROM {TABLE} GROUP BY v"
+    )
+    missing, distinct = con.execute(
+        f"SELECT coalesce(sum(n) FILTER (WHERE v IS NULL OR NOT isfinite(v)), 0), "
+        f"count(*) FILTER (WHERE isfinite(v)) FROM {COUNTED}"
+    ).fetchone() or (0, 0)
+    if distinct <= settings.max_distinct:
+        counted = con.execute(f"SELECT v, n FROM {COUNTED} WHERE isfinite(v)").fetchnumpy()
+        return numeric_summary(counted["v"], counted["n"], int(missing), settings)
+    bits = settings.sketch_bits
+    cells = con.execute(
+        f"SELECT {sql_grid('v', bits)} AS cell, sum(n) AS n, min(v) AS low, max(v) AS high "
+        f"FROM {COUNTED} WHERE isfinite(v) GROUP BY cell"
+    ).fetchnumpy()
+    return sketched_summary(
+        bits, cells["cell"], cells["n"], cells["low"], cells["high"], int(missing)
+    )
+
+
+def sql_grid(value: str, bits: int) -> str:
+    """drift.summary.grid in DuckDB SQL: ``value`` (finite) rounded to ``bits`` significant
+    bits, half to even. log2 only guesses the binary exponent, which is then corrected; powers
+    of two scale in two factors, so that none overflows or underflows."""
+    size = f"abs({value})"
+    guess = f"CAST(floor(log2({size})) + 1 AS INTEGER)"
+    exponent = (
+        f"({guess} + CASE WHEN {size} >= pow(2.0, {guess}) THEN 1 ELSE 0 END"
+        f" - CASE WHEN {size} < pow(2.0, {guess} - 1) THEN 1 ELSE 0 END)"
+    )  # 0.5 <= size / 2**exponent < 1
+    mantissa = f"round_even({_times_power_of_two(value, f'{bits} - {exponent}')}, 0)"
+    scaled = _times_power_of_two(mantissa, f"{exponent} - {bits}")
+    return f"CASE WHEN {value} = 0 THEN 0.0 ELSE {scaled} END"
+
+
+def _times_power_of_two(value: str, power: str) -> str:
+    half = f"CAST(({power}) // 2 AS INTEGER)"
+    return f"({value} * pow(2.0, {half}) * pow(2.0, ({power}) - {half}))"
 
 
 def _infer_kind(con: duckdb.DuckDBPyConnection, name: str, sql_type: str, csv: bool) -> SummaryKind:
