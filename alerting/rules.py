@@ -1,5 +1,6 @@
-"""The drift platform's rule group: the drift rule (per feature, the adjusted p-value below
-the alpha its run published), the staleness rule (a dataset run on a schedule that has gone
+"""The drift platform's rule group: the drift rule (per feature, material drift: the adjusted
+p-value below the alpha its run published and the effect size at least the threshold it
+published for the feature), the staleness rule (a dataset run on a schedule that has gone
 longer without a run than its schedule allows) and the monitor-down rule (Prometheus's scrape
 of the monitor fails). The first two compare with what each run publishes, so the alerts,
 the engine's drifted flag and the status page agree; the third covers what they cannot see:
@@ -9,6 +10,7 @@ dataset, folder or team."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -27,6 +29,7 @@ from provisioning.model import (
     DataSource,
     Definition,
     DefinitionError,
+    Math,
     Query,
     Reduce,
     Rule,
@@ -45,6 +48,9 @@ MOVED = {
     "as drift_dataset_alpha, which the alert rule compares with; remove it here",
     "use_adjusted_p_value": "the alert rule compares the adjusted p-value, as the engine does "
     "(correction: none in data/drift.yaml makes it the raw one); remove it here",
+    "min_effect_size": "min_effect_size is set in the drift config (data/drift.yaml) and "
+    "published by every run per feature as drift_feature_effect_size_threshold, which the "
+    "alert rule compares with; remove it here",
     "stale_after": "a dataset is stale after two intervals of the DAG's schedule "
     "(DRIFT_SCHEDULE), published by every scheduled run; remove it here",
 }
@@ -53,13 +59,14 @@ MOVED = {
 @dataclass(frozen=True)
 class Comparison:
     """``left operator right``, per series of ``left``, with ``right`` the value its dataset
-    published (``per_dataset``) or a constant. The rule thresholds the sign of
+    published (``per_dataset``), or a series with the same labels or a constant. The rule
+    thresholds the sign of
     ``left - right`` at 0, which IEEE arithmetic gets exactly right (a ratio compared with 1
     would not); its step ``value`` holds ``left``'s own value for the message."""
 
     value: str  # the step holding ``left``'s value
     left: str
-    operator: Literal["<", ">"]
+    operator: Literal["<", ">", ">="]
     right: str
     per_dataset: bool = True
 
@@ -85,6 +92,10 @@ def last_value(source: DataSource, name: str, expr: str) -> dict[str, Query | Re
 
 
 DRIFT = Comparison("p_value", names.P_VALUE_ADJUSTED, "<", names.DATASET_ALPHA)
+# The threshold is published per feature: its series has the effect size's labels.
+MATERIAL = Comparison(
+    "effect_size", names.EFFECT_SIZE, ">=", names.EFFECT_SIZE_THRESHOLD, per_dataset=False
+)
 # PromQL's "-" binds before ">" and from the left: "time() - last - on(...) limit" is
 # "(time() - last) - on(...) limit".
 STALE = Comparison(
@@ -101,16 +112,19 @@ def drift_rule(
     public_url: str,
     pending: str,
     uid: str = DRIFT_RULE_UID,
-    title: str = "Data drift: adjusted p-value below alpha",
+    title: str = "Data drift: adjusted p-value below alpha, effect size at its threshold",
     labels: dict[str, str] | None = None,
 ) -> Rule:
-    """Per feature: the adjusted p-value below the alpha its run published."""
+    """Per feature, material drift as the engine decides it (drift.config.drifted): the
+    adjusted p-value below the alpha its run published and the effect size at least the
+    threshold its run published for the feature."""
     return Rule(
         uid=uid,
         title=title,
         steps={
-            **DRIFT.steps(source, "p_minus_alpha", "drifted"),
-            **last_value(source, "effect_size", names.EFFECT_SIZE),  # for the message
+            **DRIFT.steps(source, "p_minus_alpha", "significant"),
+            **MATERIAL.steps(source, "effect_minus_threshold", "material"),
+            "drifted": Math("$significant && $material"),
         },
         condition="drifted",
         labels=labels or {names.ALERT_LABEL: names.ALERT_LABEL_VALUE},
@@ -118,7 +132,8 @@ def drift_rule(
         annotations={
             "summary": "Drift in {{ $labels.dataset }} / {{ $labels.feature }}",
             "description": "The adjusted p-value of the feature is below the alpha of its run "
-            "(set in the drift config).",
+            "and its effect size reaches the feature's threshold (both set in the drift "
+            "config).",
             "p_value": '{{ printf "%.3g" $values.p_value.Value }}',
             "effect_size": '{{ with $values.effect_size }}{{ printf "%.3g" .Value }}{{ end }}',
             "dashboard_url": dashboard_url(public_url, board),
@@ -215,23 +230,39 @@ def define(values: Values) -> list[Definition]:
 
 
 def check(definitions: Sequence[Definition]) -> list[str]:
-    """Alpha and the staleness limit have one source, the values each run publishes: a
-    rule labelled for them must compare with the published series, by a sign at 0."""
-    published = {names.ALERT_LABEL: DRIFT, names.STALE_LABEL: STALE}
+    """Alpha, the effect size thresholds and the staleness limit have one source, the values
+    each run publishes: a rule labelled for them must compare with the published series, by a
+    sign at 0 (the drift rule with both alpha and the threshold, its condition joining them)."""
+    published = {names.ALERT_LABEL: (DRIFT, MATERIAL), names.STALE_LABEL: (STALE,)}
     problems = []
     for group in (d for d in definitions if isinstance(d, RuleGroup)):
         for rule in group.rules:
-            for label, comparison in published.items():
+            compared = _compared(rule)
+            for label, comparisons in published.items():
                 if label not in rule.labels:
                     continue
-                threshold = rule.steps.get(rule.condition_step)
-                source = rule.steps.get(getattr(threshold, "input", ""))
-                query = rule.steps.get(getattr(source, "input", ""))
-                expr = getattr(query, "expr", "")
-                if comparison.right not in expr or getattr(threshold, "value", None) != 0:
-                    problems.append(
-                        f"rule {rule.uid}: its condition must compare with "
-                        f"{comparison.right}, which every run publishes, by the sign of the "
-                        f"difference (threshold 0), not with a constant: it compares {expr!r}"
-                    )
+                for comparison in comparisons:
+                    if not any(comparison.right in expr and value == 0 for expr, value in compared):
+                        exprs = " and ".join(repr(expr) for expr, _ in compared) or "nothing"
+                        problems.append(
+                            f"rule {rule.uid}: its condition must compare with "
+                            f"{comparison.right}, which every run publishes, by the sign of the "
+                            f"difference (threshold 0), not with a constant: it compares {exprs}"
+                        )
     return problems
+
+
+def _compared(rule: Rule) -> list[tuple[str, object]]:
+    """(query, threshold value) of each threshold the condition is, or joins in a math step."""
+    condition = rule.steps.get(rule.condition_step)
+    thresholds = (
+        [rule.steps.get(name) for name in re.findall(r"\$\{?(\w+)", condition.expression)]
+        if isinstance(condition, Math)
+        else [condition]
+    )
+    compared = []
+    for threshold in thresholds:
+        source = rule.steps.get(getattr(threshold, "input", ""))
+        query = rule.steps.get(getattr(source, "input", ""))
+        compared.append((getattr(query, "expr", ""), getattr(threshold, "value", None)))
+    return compared

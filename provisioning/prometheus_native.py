@@ -5,8 +5,10 @@ writes (``kind.wanted``), so the two cannot say different things.
 
 A rule translates when its condition is a threshold over a reduce (last, strict) of one
 query: Grafana fires for each series where ``last(query) <op> value``, Prometheus for each
-series ``(query) <op> value`` returns, and ``$value`` is the query's value. Any other shape
-(a math step, a reducer other than last, a mode that drops NaN) is refused with the reason.
+series ``(query) <op> value`` returns, and ``$value`` is the query's value. A math condition
+that joins such thresholds with ``&&`` translates to their comparisons joined by ``and`` (both
+match series on all their labels; ``$value`` is the first one's). Any other shape (other math,
+a reducer other than last, a mode that drops NaN) is refused with the reason.
 In annotations and labels, ``$values.<step>`` becomes ``$value`` for the step the threshold
 reads, and for any other reduce (last) of a query a ``query`` of that query's series whose
 labels agree with the alert's (Grafana's ``$values`` holds the steps' values for the alert's
@@ -22,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from provisioning import mathexp
 from provisioning.export import ROOT_GROUP_BY, to_yaml
-from provisioning.expressions import InvalidExpression, Reduce, Threshold, build
+from provisioning.expressions import InvalidExpression, Math, Reduce, Threshold, build
 from provisioning.files import ExportError, write_files
 from provisioning.kinds import ContactPoints, MuteTimings, Routes, RuleGroups, Stack, Templates
 from provisioning.model import Definition, RuleGroup
@@ -107,17 +110,19 @@ def alerting_rule(rule: dict[str, Any], name: str | None = None) -> dict[str, An
     the uid in CamelCase)."""
     steps = _Steps(rule)
     try:
-        condition = steps.threshold(rule["condition"])
-        reading = condition.source.removeprefix("$")  # the reduce the threshold reads
-        compared = steps.last_of_query(reading)
+        conditions = steps.thresholds(rule["condition"])
+        readings = [condition.source.removeprefix("$") for condition in conditions]
+        compared = [steps.last_of_query(reading) for reading in readings]
     except _Untranslatable as exc:
         raise ExportError(
             f"rule {rule['uid']} has no Prometheus equivalent: {exc} (only a threshold over a "
-            "reduce (last, strict) of one query translates)"
+            "reduce (last, strict) of one query, or such thresholds joined by &&, translates)"
         ) from None
-    expr = _comparison(compared, condition)
+    reading = readings[0]  # the reduce whose value is $value
+    comparisons = [_comparison(q, c) for q, c in zip(compared, conditions, strict=True)]
+    expr = " and ".join(f"({c})" for c in comparisons) if len(comparisons) > 1 else comparisons[0]
     if rule["noDataState"] in PAGES_ON_NO_DATA:
-        expr = f"{expr} or absent({compared})"
+        expr += "".join(f" or absent({query})" for query in compared)
     body: dict[str, Any] = {"alert": _alert_name(rule["uid"], name), "expr": expr}
     body["for"] = rule["for"]
     if rule["keep_firing_for"] not in ("", "0s", 0, None):
@@ -155,11 +160,17 @@ class _Steps:
         except InvalidExpression as exc:
             raise _Untranslatable(f"step {name}: {exc}") from None
 
-    def threshold(self, name: str) -> Threshold:
+    def thresholds(self, name: str) -> list[Threshold]:
+        """The condition's thresholds: itself, or those its math step joins with &&."""
         command = self._command(name)
+        if isinstance(command, Math):
+            names = _conjuncts(command.tree)
+            if names is None:
+                raise _Untranslatable(f"its condition {name} is math other than $a && $b")
+            return [t for step in names for t in self.thresholds(step)]
         if not isinstance(command, Threshold):
             raise _Untranslatable(f"its condition {name} is not a threshold")
-        return command
+        return [command]
 
     def last_of_query(self, name: str) -> str:
         """The PromQL of the query that the reduce ``name`` takes the last value of."""
@@ -203,6 +214,16 @@ class _Steps:
         if re.search(r"\$values\b", translated):  # $values_<step> is ours
             raise ExportError(f"{where}: $values is read other than as $values.<step>")
         return "".join(setup.values()) + translated
+
+
+def _conjuncts(node: mathexp.Node) -> list[str] | None:
+    """The steps ``$a && $b && ...`` names; None for any other expression."""
+    if isinstance(node, mathexp.Var):
+        return [node.name]
+    if isinstance(node, mathexp.Binary) and node.op == "&&":
+        left, right = _conjuncts(node.left), _conjuncts(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
 
 
 def _sample_for_alert(step: str, promql: str) -> str:

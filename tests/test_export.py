@@ -321,7 +321,8 @@ def test_exported_annotations_are_go_templates_that_render(
                 "exp_annotations": {
                     "summary": "Drift in bikes / temp",
                     "description": "The adjusted p-value of the feature is below the alpha of "
-                    "its run (set in the drift config).",
+                    "its run and its effect size reaches the feature's threshold (both set in "
+                    "the drift config).",
                     "dashboard_url": "http://localhost:3000/d/data-drift?var-dataset=bikes",
                 }}]}],
         }],

@@ -1,7 +1,8 @@
 """The rule preview evaluates rules as Grafana does. The rules are built here, not taken from
-alerting/, and run against a small Prometheus HTTP API stand-in (the real Prometheus runs in
-test_end_to_end.py). Every expected value comes from Grafana's source or its tests
-(grafana/grafana; each test names the file), never from the preview's code."""
+alerting/ (but for the drift rule, at the end), and run against a small Prometheus HTTP API
+stand-in (the real Prometheus runs in test_end_to_end.py). Every expected value comes from
+Grafana's source or its tests (grafana/grafana; each test names the file), never from the
+preview's code."""
 
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+import names
 from conftest import JsonHandler, serving
+from provisioning.discover import discover
 from provisioning.expressions import NO_LABELS, DropNonNumbers, Reduce, ReplaceNonNumbers, Series
+from provisioning.kinds import RuleGroups, Stack
 from provisioning.preview import Instance, PreviewError, PrometheusUnreachable, preview
+from provisioning.settings import load_settings
 
 # PromQL -> what Prometheus answers as "data"; any other query is refused as a bad query.
 ANSWERS: dict[str, dict[str, Any]] = {}
@@ -660,3 +665,40 @@ def test_an_unreachable_prometheus_is_one_clear_line() -> None:
         PrometheusUnreachable, match=r"cannot reach Prometheus at http://127\.0\.0\.1:1"
     ):
         preview({"rules": [thresholded("p", "lt", 1)]}, "F", "http://127.0.0.1:1")
+
+
+# --- the repository's drift rule ---------------------------------------------------------------
+
+
+def test_the_drift_rule_fires_only_where_both_published_thresholds_are_met(
+    prometheus: str,
+) -> None:
+    """The one rule taken from alerting/ (as apply writes it): material drift needs the
+    adjusted p-value below the run's alpha and the effect size at least the feature's
+    threshold. The stand-in answers each query as Prometheus would for these series."""
+    definitions = discover(load_settings(environ={}).values).definitions
+    [group] = [w.body for w in RuleGroups(Stack("drift")).wanted(definitions)]
+    drift_rule = next(r for r in group["rules"] if r["uid"] == "drift-p-value")
+    p_minus_alpha = f"{names.P_VALUE_ADJUSTED} - on(dataset) group_left() {names.DATASET_ALPHA}"
+    effect_minus_threshold = f"{names.EFFECT_SIZE} - {names.EFFECT_SIZE_THRESHOLD}"
+    # (feature, p, p - alpha, effect, effect - threshold), alpha 0.05, threshold 0.07.
+    features = [
+        ("both", "0.001", "-0.049", "0.3", "0.23"),
+        ("significant_only", "1e-300", "-0.05", "0.02", "-0.05"),
+        ("material_only", "0.5", "0.45", "0.9", "0.83"),
+        ("at_the_threshold", "0.001", "-0.049", "0.07", "0"),
+    ]
+    for expr, column in (
+        (names.P_VALUE_ADJUSTED, 1), (p_minus_alpha, 2), (names.EFFECT_SIZE, 3),
+        (effect_minus_threshold, 4),
+    ):  # fmt: skip
+        ANSWERS[expr] = vector(*(({"dataset": "d", "feature": f[0]}, f[column]) for f in features))
+    instances = run(prometheus, drift_rule)
+    assert {i.labels["feature"]: i.firing for i in instances} == {
+        "both": True,
+        "significant_only": False,
+        "material_only": False,
+        "at_the_threshold": True,
+    }
+    both = next(i for i in instances if i.labels["feature"] == "both")
+    assert both.values["p_value"] == 0.001 and both.values["effect_size"] == 0.3

@@ -177,7 +177,8 @@ def drift_alert(dataset: str, feature: str, p_value: str, effect_size: str) -> d
         "exp_annotations": {
             "summary": f"Drift in {dataset} / {feature}",
             "description": "The adjusted p-value of the feature is below the alpha of its run "
-            "(set in the drift config).",
+            "and its effect size reaches the feature's threshold (both set in the drift "
+            "config).",
             "p_value": p_value,
             "effect_size": effect_size,
             "dashboard_url": f"http://localhost:3000/d/data-drift?var-dataset={dataset}",
@@ -185,14 +186,24 @@ def drift_alert(dataset: str, feature: str, p_value: str, effect_size: str) -> d
     }
 
 
-def test_the_drift_rule_compares_each_feature_with_its_own_datasets_alpha(exported: Path) -> None:
-    def p_value(dataset: str, feature: str, value: str) -> dict:
-        labels = f'dataset="{dataset}",feature="{feature}"'
-        return {"series": f"{names.P_VALUE_ADJUSTED}{{{labels}}}", "values": f"{value}x12"}
+def test_the_drift_rule_fires_only_for_material_drift_against_the_published_values(
+    exported: Path,
+) -> None:
+    """Each feature's adjusted p-value below its own dataset's alpha and its effect size at
+    least its own threshold, both as published: both must hold, as in the engine."""
 
-    def effect_size(dataset: str, feature: str, value: str) -> dict:
-        labels = f'dataset="{dataset}",feature="{feature}"'
-        return {"series": f"{names.EFFECT_SIZE}{{{labels}}}", "values": f"{value}x12"}
+    def feature(family: str, dataset: str, name: str, value: str) -> dict:
+        return {
+            "series": f'{family}{{dataset="{dataset}",feature="{name}"}}',
+            "values": f"{value}x12",
+        }
+
+    def tested(dataset: str, name: str, p_value: str, effect: str, threshold: str) -> list[dict]:
+        return [
+            feature(names.P_VALUE_ADJUSTED, dataset, name, p_value),
+            feature(names.EFFECT_SIZE, dataset, name, effect),
+            feature(names.EFFECT_SIZE_THRESHOLD, dataset, name, threshold),
+        ]
 
     promtool_test(
         exported / "rules.yml",
@@ -200,14 +211,16 @@ def test_the_drift_rule_compares_each_feature_with_its_own_datasets_alpha(export
             # bikes ran with alpha 0.05, shop with 0.01 (each run publishes its own).
             {"series": f'{names.DATASET_ALPHA}{{dataset="bikes"}}', "values": "0.05x12"},
             {"series": f'{names.DATASET_ALPHA}{{dataset="shop"}}', "values": "0.01x12"},
-            p_value("bikes", "temp", "0.03"),  # below 0.05: drift
-            p_value("bikes", "hum", "0.5"),
-            p_value("bikes", "wind", "0.05"),  # equal to alpha: no drift, as in the engine
-            p_value("shop", "price", "0.03"),  # the same p-value, above 0.01: no drift
-            p_value("shop", "qty", "0.001"),
-            effect_size("bikes", "temp", "0.3"),
-            effect_size("bikes", "hum", "0.9"),  # another feature's: not temp's
-            # qty has no effect size: the annotation is empty, as Grafana's `with` leaves it
+            *tested("bikes", "temp", "0.03", "0.3", "0.07"),  # both hold: drift
+            *tested("bikes", "hum", "0.5", "0.9", "0.07"),  # a large effect, not significant
+            *tested("bikes", "wind", "0.05", "0.9", "0.07"),  # p equal to alpha: no drift
+            *tested("bikes", "cnt", "1e-300", "0.05", "0.07"),  # significant, not material
+            *tested("bikes", "hr", "0.001", "0.1", "0.1"),  # effect equal to its threshold: drift
+            *tested("shop", "price", "0.03", "0.5", "0.1"),  # the same p-value, above 0.01
+            *tested("shop", "qty", "0.001", "0.06", "0.05"),  # its own threshold, not bikes'
+            # No effect size (it overflowed): not material, as in the engine.
+            feature(names.P_VALUE_ADJUSTED, "shop", "gone", "0.001"),
+            feature(names.EFFECT_SIZE_THRESHOLD, "shop", "gone", "0"),
         ],
         tests=[
             {
@@ -215,7 +228,8 @@ def test_the_drift_rule_compares_each_feature_with_its_own_datasets_alpha(export
                 "alertname": "DataDriftDetected",
                 "exp_alerts": [
                     drift_alert("bikes", "temp", "0.03", "0.3"),
-                    drift_alert("shop", "qty", "0.001", ""),
+                    drift_alert("bikes", "hr", "0.001", "0.1"),
+                    drift_alert("shop", "qty", "0.001", "0.06"),
                 ],
             },
         ],
@@ -455,6 +469,12 @@ def test_values_of_other_steps_are_those_of_the_series_that_agree_with_the_alert
             "query q uses Grafana's variables: rate(x[$__rate_interval])",
         ),
         (last_of("x"), {}, "its condition value is not a threshold"),
+        (
+            {**last_of("x"), "a": Threshold("value", ">", 1), "b": Threshold("value", "<", 3),
+             "c": Math("$a || $b")},
+            {},
+            "its condition c is math other than $a && $b",
+        ),
         (
             {**last_of("x"), "c": Threshold("value", ">", 1)},
             {"summary": "{{ $values.c.Value }}"},

@@ -293,6 +293,23 @@ def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> 
         assert any(metric in t["expr"] for t in panel["targets"])
 
 
+def test_grafana_stores_the_drift_rule_as_material_drift_on_every_version(
+    fake: FakeGrafana,
+) -> None:
+    applied(fake)
+    rules = fake.state.rule_groups["drift", "data-drift"]["rules"]
+    drift_rule = next(rule for rule in rules if rule["uid"] == "drift-p-value")
+    models = {step["refId"]: step["model"] for step in drift_rule["data"]}
+    assert drift_rule["condition"] == "drifted"
+    assert models["drifted"]["expression"] == "$significant && $material"
+    assert models["effect_minus_threshold_query"]["expr"] == (
+        "drift_feature_effect_size - drift_feature_effect_size_threshold"
+    )
+    # Threshold "gte" (>=): as the engine, an effect equal to its threshold is material.
+    evaluator = models["material"]["conditions"][0]["evaluator"]
+    assert (evaluator["type"], evaluator["params"]) == ("gte", [0])
+
+
 def test_export_matches_what_apply_sends(fake: FakeGrafana, tmp_path: Path) -> None:
     applied(fake)
     assert provision(None, "export", str(tmp_path)).returncode == 0

@@ -141,6 +141,7 @@ def test_a_settings_file_with_a_bad_key_is_refused_in_one_line(
         ("alpha", "0.01", "data/drift.yaml"),
         ("use_adjusted_p_value", "false", "correction: none in data/drift.yaml"),
         ("stale_after", "2h", "DRIFT_SCHEDULE"),
+        ("min_effect_size", "0.1", "drift_feature_effect_size_threshold"),
     ],
 )
 def test_a_setting_that_moved_is_refused_saying_where_it_is_now(
@@ -259,10 +260,13 @@ def test_each_rule_has_its_own_route_to_telegram() -> None:
     )
 
 
-def condition_chain(rule: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """The rule's condition, followed back: (PromQL, reduce model, threshold model)."""
+def condition_chain(
+    rule: dict[str, Any], step: str | None = None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The rule's condition (or another threshold step), followed back: (PromQL, reduce model,
+    threshold model)."""
     models = {query["refId"]: query["model"] for query in rule["data"]}
-    threshold = models[rule["condition"]]
+    threshold = models[step or rule["condition"]]
     reduce = models[threshold["expression"]]
     return models[reduce["expression"]]["expr"], reduce, threshold
 
@@ -272,13 +276,22 @@ def rules() -> list[dict[str, Any]]:
     return group["rules"]
 
 
-def test_the_drift_rule_compares_the_adjusted_p_value_with_the_published_alpha() -> None:
+def test_the_drift_rule_is_material_drift_against_the_published_alpha_and_threshold() -> None:
     [drift_rule, *_] = rules()
-    expr, reduce, threshold = condition_chain(drift_rule)
+    models = {query["refId"]: query["model"] for query in drift_rule["data"]}
+    condition = models[drift_rule["condition"]]
+    # Both must hold, as in the engine (drift.config.drifted).
+    assert (condition["type"], condition["expression"]) == ("math", "$significant && $material")
+    expr, reduce, threshold = condition_chain(drift_rule, "significant")
     # The sign of p - alpha, per feature against its own dataset's alpha: exact, no constant.
     assert expr == "drift_feature_p_value_adjusted - on(dataset) group_left() drift_dataset_alpha"
     assert (reduce["reducer"], reduce["settings"]) == ("last", {"mode": ""})  # the UI's Strict
     assert threshold["conditions"][0]["evaluator"] == {"type": "lt", "params": [0]}
+    # The sign of effect - threshold, against the feature's own published threshold.
+    expr, reduce, threshold = condition_chain(drift_rule, "material")
+    assert expr == "drift_feature_effect_size - drift_feature_effect_size_threshold"
+    assert (reduce["reducer"], reduce["settings"]) == ("last", {"mode": ""})
+    assert threshold["conditions"][0]["evaluator"] == {"type": "gte", "params": [0]}
     assert drift_rule["labels"] == {"drift_threshold_detected": "true", "managed_by": "drift"}
     assert drift_rule["noDataState"] == "OK"  # no run yet is not drift
     assert bodies(RuleGroups)[0]["interval"] == 10
@@ -321,8 +334,9 @@ def test_the_queries_are_named_by_meaning_and_the_messages_read_expressions() ->
     ref_ids = [[query["refId"] for query in rule["data"]] for rule in rules()]
     assert ref_ids == [
         [
-            "p_value_query", "p_value", "p_minus_alpha_query", "p_minus_alpha", "drifted",
-            "effect_size_query", "effect_size",
+            "p_value_query", "p_value", "p_minus_alpha_query", "p_minus_alpha", "significant",
+            "effect_size_query", "effect_size", "effect_minus_threshold_query",
+            "effect_minus_threshold", "material", "drifted",
         ],
         ["since_last_run_query", "since_last_run", "overdue_query", "overdue", "stale"],
         ["up_query", "up", "up_minus_one_query", "up_minus_one", "down"],
@@ -368,6 +382,32 @@ def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
         in found_problems
     )
     assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in found_problems
+
+
+@pytest.mark.parametrize(
+    "material",
+    [
+        Threshold("effect_size", ">=", 0.1),  # a constant where the published threshold belongs
+        None,  # the p-value alone
+    ],
+)
+def test_validate_refuses_a_drift_rule_without_the_published_effect_size_threshold(
+    material: Threshold | None,
+) -> None:
+    definitions = found().definitions
+    group = drift_group()
+    drift_rule, *others = group.rules
+    if material is None:
+        changed = replace(drift_rule, condition="significant")
+    else:
+        changed = replace(drift_rule, steps={**drift_rule.steps, "material": material})
+    definitions = replaced(definitions, group, replace(group, rules=[changed, *others]))
+    found_problems = problems(definitions)
+    assert (
+        "rule drift-p-value: its condition must compare with drift_feature_effect_size_threshold"
+        in found_problems
+    )
+    assert "must compare with drift_dataset_alpha" not in found_problems
 
 
 # --- the Telegram message -----------------------------------------------------------------
