@@ -144,12 +144,13 @@ def report(results: Result) -> str:
     columns = runs[0]["p_values"]
     return "\n".join(
         [
-            f"KS statistics of the {len(columns)} numeric columns ({', '.join(columns)}) of "
-            "bench/run.py's data; CPU time of one pinned core,",
-            f"median of {runs[0]['repeats']} runs after 1 warm-up; rows per column "
-            "(reference + current). peak alloc: numpy's largest",
-            "allocations held at once (tracemalloc, warm-up); RSS rise: the process's peak "
-            "resident memory over that after loading.",
+            f"KS statistics of the {len(columns)} numeric columns of bench/run.py's data "
+            f"({', '.join(columns)}).",
+            f"CPU time on one pinned core, median of {runs[0]['repeats']} runs after 1 warm-up; "
+            "rows: per column, reference + current.",
+            "peak alloc: the most numpy held at once (tracemalloc, warm-up); RSS rise: the "
+            "process's peak resident memory over",
+            "that after loading the data.",
             "",
             table([header, *body], right={1, 4, 5, 6, 7, 8}),
             "",
