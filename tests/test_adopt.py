@@ -136,6 +136,14 @@ def test_plan_lists_the_candidates_when_nothing_clashes_and_apply_leaves_them(
     after = snapshot(fake)
     assert {k: after[k] for k in before} == before
 
+    # Ours now sit beside theirs (what apply did before adopt existed): --adopt removes theirs.
+    applied(fake, "--adopt", **renamed)
+    assert sorted(fake.state.datasources) == ["drift-prometheus"]
+    assert [d["uid"] for d in fake.state.dashboards.values()] == ["data-drift"]
+    assert [r["uid"] for r in rules(fake) if r["labels"].get(LABEL)] == ["drift-p-value"]
+    [branch] = top_routes(fake)
+    assert branch["object_matchers"] == [["managed_by", "=", "drift"]]
+
 
 def seed_datasource_uid(fake: FakeGrafana) -> str:
     [uid] = [u for u, d in fake.state.datasources.items() if d["name"] == "prometheus"]
@@ -196,6 +204,9 @@ def test_adopt_leaves_one_of_each_and_a_reapply_writes_nothing(fake: FakeGrafana
     )
     if serves_notifications_app(fake):
         assert actions(document)[f"contact point {CONTACT_POINT}"] == "adopt"
+    markdown = provision(fake, "plan", "--adopt", "--output", "markdown").stdout
+    assert "| kind | create | update | delete | unchanged | adopt |" in markdown
+    assert "`>` adopt **data source drift-prometheus**" in markdown
     assert fake.writes() == 0  # plan writes nothing
 
     applied(fake, "--adopt")
@@ -316,6 +327,19 @@ def test_a_failure_mid_adopt_loses_nothing_and_a_rerun_converges(fake: FakeGrafa
     # Their rule still fires beside ours: no worse than before (nothing of theirs lost).
     assert seeded.rule_uid in {r["uid"] for r in rules(fake)}
     assert "drift-p-value" in {r["uid"] for r in rules(fake)}
+    applied(fake, "--adopt")
+    assert_one_of_each(fake)
+
+
+def test_a_refused_adoption_writes_nothing_beside_theirs(fake: FakeGrafana) -> None:
+    """The data source's PUT is refused as stale (someone saved it meanwhile): apply stops,
+    no second data source is made beside theirs, and a rerun adopts it."""
+    seeded = seed_course_state(fake)
+    fake.reset_log()
+    fake.fail_next(1, 409, f"/api/datasources/uid/{seeded.datasource_uid}", methods="PUT")
+    assert error_line(provision(fake, "apply", "--adopt"))
+    assert sorted(fake.state.datasources) == [seeded.datasource_uid]
+    assert fake.writes("/api/dashboards") == 0  # it stopped at the first write
     applied(fake, "--adopt")
     assert_one_of_each(fake)
 
