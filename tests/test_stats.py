@@ -7,6 +7,8 @@ R reference values: R 4.2.2 Patched (2022-11-10 r83330), Debian bookworm's r-bas
 4.2.2.20221110-2, run with Rscript. Inputs are integer formulas that R and numpy evaluate alike:
 R's ``(1:n * step) %% modulus`` is ``seq(n, step, modulus)`` here. With a prime modulus above n
 the values of one sample are distinct; an even sample against an odd one has no ties at all.
+The tied samples are such formulas or rows of the bundled Bike Sharing batches (data/), which R's
+read.csv and pandas read alike (only the values' order and ties matter to KS).
 """
 
 from __future__ import annotations
