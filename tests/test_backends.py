@@ -231,6 +231,18 @@ def test_duckdb_out_of_memory_is_one_line_naming_the_setting(tmp_path: Path) -> 
     )
 
 
+def test_pandas_reads_csv_categoricals_straight_into_categories_labelled_as_text(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("code,w,x\n1,Clear,0.5\n2,Mist,1.5\n,Clear,2.5\n1.0,,3.5\n")
+    frame = read_batch(path, DriftConfig(columns={"code": "categorical", "w": "categorical"}))
+    assert isinstance(frame["code"].dtype, pd.CategoricalDtype)
+    assert list(frame["code"].cat.categories) == ["1", "2"]  # 1 and 1.0 are one category
+    assert list(frame["w"].cat.categories) == ["Clear", "Mist"]
+    assert frame["x"].dtype == float
+
+
 # --- Parquet and CSV give the same results -------------------------------------------------
 
 

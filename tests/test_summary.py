@@ -30,6 +30,7 @@ from drift.summary import (
     ks_error_bound,
     merge,
     numeric_summary,
+    summary_settings,
     text_categories,
 )
 
@@ -271,6 +272,18 @@ def test_engine_tests_a_sketched_column_within_the_bound() -> None:
 def test_bad_summary_settings_are_an_input_error(setting: str, value: object) -> None:
     with pytest.raises(DriftInputError, match=f"{setting} must be a whole number"):
         DriftConfig(**{setting: value})  # type: ignore[arg-type]
+
+
+def test_summary_settings_are_read_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "drift.yaml"
+    path.write_text("max_distinct: 5000\nsketch_bits: 8\n")
+    config = load_config(path)
+    assert (config.max_distinct, config.sketch_bits) == (5000, 8)
+    assert summary_settings(config) == SummarySettings(max_distinct=5000, sketch_bits=8)
+    assert summary_settings(DriftConfig()) == SummarySettings(1_000_000, 12)
+    path.write_text("max_distinct: 1e6\n")
+    with pytest.raises(DriftInputError, match=r"drift\.yaml: max_distinct must be a whole number"):
+        load_config(path)
 
 
 def test_current_plan_takes_the_reference_kind_where_the_reference_has_values() -> None:
