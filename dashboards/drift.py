@@ -269,7 +269,9 @@ def _effect_size_panel(datasource: dict[str, str], grid: GridPos) -> TimeSeries:
         id=EFFECT_SIZE_PANEL_ID,
         title="Effect size per feature",
         description="Normed Wasserstein distance (numeric) or Cramer's V (categorical): how "
-        "large a shift is, whatever the sample size.",
+        "large a shift is, whatever the sample size. The drift alert rule fires when it is at "
+        "least the feature's threshold (dashed, as each run published it from the drift "
+        "config's min_effect_size) and the adjusted p-value is below alpha.",
         dataSource=datasource,
         targets=[
             _target(
@@ -277,7 +279,13 @@ def _effect_size_panel(datasource: dict[str, str], grid: GridPos) -> TimeSeries:
                 "A",
                 _selector(names.EFFECT_SIZE),
                 _legend(names.DATASET_LABEL, names.FEATURE_LABEL),
-            )
+            ),
+            _target(
+                datasource,
+                "threshold",
+                _selector(names.EFFECT_SIZE_THRESHOLD),
+                _legend(names.DATASET_LABEL, names.FEATURE_LABEL) + " min effect",
+            ),
         ],
         gridPos=grid,
         unit="none",
@@ -285,6 +293,15 @@ def _effect_size_panel(datasource: dict[str, str], grid: GridPos) -> TimeSeries:
         lineInterpolation="stepAfter",
         thresholds=_steps(("green", None)),
         legendDisplayMode="table",
+        overrides=[
+            {
+                "matcher": {"id": "byFrameRefID", "options": "threshold"},
+                "properties": [
+                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+                    {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                ],
+            }
+        ],
         legendCalcs=["lastNotNull", "max"],
         tooltipMode="multi",
         tooltipSort="desc",
@@ -386,6 +403,7 @@ _TABLE_COLUMNS = (
     ("p_value_adjusted", _selector(names.P_VALUE_ADJUSTED), "adjusted p-value"),
     ("alpha", _ALPHA_PER_FEATURE, "alpha"),
     ("effect_size", _selector(names.EFFECT_SIZE), "effect size"),
+    ("min_effect", _selector(names.EFFECT_SIZE_THRESHOLD), "min effect"),
     ("drifted", _selector(names.DRIFTED), "drifted"),
 )
 _P_HEADERS = ("p-value", "adjusted p-value")  # shown in scientific notation
@@ -397,7 +415,8 @@ def _current_state_panel(datasource: dict[str, str], grid: GridPos) -> Table:
         id=CURRENT_STATE_PANEL_ID,
         title="Current state per feature",
         description="The latest values, one row per dataset and feature. drifted (red): the "
-        "adjusted p-value is below the alpha of its run, the comparison the alert rule makes.",
+        "adjusted p-value is below the alpha of its run and the effect size is at least its min "
+        "effect, the comparisons the alert rule makes.",
         dataSource=datasource,
         targets=[
             _target(datasource, ref, expr, instant=True, table=True)
@@ -579,13 +598,15 @@ def _drop_none(mapping: dict[str, Any]) -> None:
 
 # --- checks for provision.py validate ------------------------------------------------------
 
-# Panels showing what the rules compare with alpha or the staleness limit.
-_COMPARED = (names.P_VALUE, names.P_VALUE_ADJUSTED, names.LAST_RUN_TIMESTAMP)
+# Panels showing what the rules compare with alpha, the effect size thresholds or the staleness
+# limit.
+_COMPARED = (names.P_VALUE, names.P_VALUE_ADJUSTED, names.EFFECT_SIZE, names.LAST_RUN_TIMESTAMP)
 
 
 def check(definitions: Sequence[Definition]) -> list[str]:
-    """Alpha and the staleness limit are published by every run: a panel drawing a constant
-    threshold next to what the rules compare with them would disagree with the alerts."""
+    """Alpha, the effect size thresholds and the staleness limit are published by every run: a
+    panel drawing a constant threshold next to what the rules compare with them would disagree
+    with the alerts."""
     problems = []
     for board in (d for d in definitions if isinstance(d, Board)):
         for panel in board.to_json().get("panels") or []:
@@ -596,8 +617,9 @@ def check(definitions: Sequence[Definition]) -> list[str]:
                 if value not in (None, 0):
                     problems.append(
                         f"dashboard panel {panel.get('title')!r}: constant threshold {value}; "
-                        f"alpha and the staleness limit are published by every run "
-                        f"({names.DATASET_ALPHA}, {names.DATASET_STALE_AFTER}): draw those"
+                        f"alpha, the effect size thresholds and the staleness limit are "
+                        f"published by every run ({names.DATASET_ALPHA}, "
+                        f"{names.EFFECT_SIZE_THRESHOLD}, {names.DATASET_STALE_AFTER}): draw those"
                     )
     return problems
 

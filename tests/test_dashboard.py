@@ -95,7 +95,7 @@ def test_every_query_uses_the_given_datasource_and_only_names_from_drift_names()
     dashboard = build(datasource_uid="prom-x")
     datasource = {"type": "prometheus", "uid": "prom-x"}
     found = list(targets(dashboard))
-    assert len(found) == 14
+    assert len(found) == 16
     for p, target in found:
         assert p["datasource"] == datasource
         assert target["datasource"] == datasource
@@ -163,7 +163,7 @@ def test_panel_ids_are_unique_and_the_constants_point_at_the_right_panels() -> N
 
     assert metrics(P_VALUE_PANEL_ID) == {names.P_VALUE, names.DATASET_ALPHA}
     assert metrics(ADJUSTED_P_VALUE_PANEL_ID) == {names.P_VALUE_ADJUSTED, names.DATASET_ALPHA}
-    assert metrics(EFFECT_SIZE_PANEL_ID) == {names.EFFECT_SIZE}
+    assert metrics(EFFECT_SIZE_PANEL_ID) == {names.EFFECT_SIZE, names.EFFECT_SIZE_THRESHOLD}
     assert metrics(FEATURES_DRIFTED_PANEL_ID) == {names.FEATURES_DRIFTED, names.FEATURES_TESTED}
     assert metrics(LAST_RUN_PANEL_ID) == {names.LAST_RUN_TIMESTAMP, names.DATASET_STALE_AFTER}
     assert exprs(LAST_RUN_PANEL_ID)[0].startswith("time() - ")
@@ -172,6 +172,7 @@ def test_panel_ids_are_unique_and_the_constants_point_at_the_right_panels() -> N
         names.P_VALUE_ADJUSTED,
         names.DATASET_ALPHA,
         names.EFFECT_SIZE,
+        names.EFFECT_SIZE_THRESHOLD,
         names.DRIFTED,
     }
     assert panel(dashboard, ALERTS_PANEL_ID)["type"] == "alertlist"

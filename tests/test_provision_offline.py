@@ -384,6 +384,18 @@ def test_validate_refuses_a_constant_where_a_published_value_belongs() -> None:
     assert "panel 'Adjusted p-value per feature': constant threshold 0.01" in found_problems
 
 
+def test_validate_refuses_a_constant_effect_size_threshold_on_the_dashboard() -> None:
+    definitions = found().definitions
+    board = next(d for d in definitions if isinstance(d, Dashboard))
+    body = board.to_json()
+    [effects] = [p for p in body["panels"] if p["title"] == "Effect size per feature"]
+    effects["fieldConfig"]["defaults"]["thresholds"]["steps"].append({"color": "red", "value": 0.1})
+    definitions = replaced(definitions, board, replace(board, definition=body))
+    found_problems = problems(definitions)
+    assert "panel 'Effect size per feature': constant threshold 0.1" in found_problems
+    assert "drift_feature_effect_size_threshold" in found_problems
+
+
 @pytest.mark.parametrize(
     "material",
     [
