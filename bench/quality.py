@@ -63,7 +63,8 @@ def no_drift(rows: pd.DataFrame, settings: DriftConfig, splits: int, scale: int)
         flagged = {
             "raw": p_values,
             "bonferroni": adjust(p_values, "bonferroni"),
-            "bh": adjust(p_values, settings.correction),
+            # p-values alone: the engine's adjusted ones (its correction, bh by default).
+            "bh": np.array([f.p_value_adjusted for f in report.features if f.p_value is not None]),
         }
         for rule, adjusted in flagged.items():
             alarms[rule] += bool((adjusted < settings.alpha).any())
@@ -99,7 +100,9 @@ def _rate(count: int, n: int) -> dict[str, float]:
     share, z = count / n, 1.96
     centre = (share + z**2 / (2 * n)) / (1 + z**2 / n)
     half_width = z * math.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return {"share": share, "low": centre - half_width, "high": centre + half_width}
+    # Clamped: at a share of 0 or 1 rounding would put a bound a hair outside [0, 1].
+    low, high = max(0.0, centre - half_width), min(1.0, centre + half_width)
+    return {"share": share, "low": low, "high": high}
 
 
 def drift(

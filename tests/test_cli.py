@@ -271,6 +271,12 @@ def test_a_significant_but_small_shift_is_no_drift_and_fail_on_drift_exits_0(
     assert by_p.stdout.splitlines()[1].endswith("DRIFT")
 
 
+@pytest.mark.parametrize("value", ["-0.1", "nan", "inf"])
+def test_a_bad_min_effect_size_option_is_one_error_line(value: str) -> None:
+    result = run_drift("compare", REFERENCE, NO_DRIFT, "--min-effect-size", value)
+    assert_one_error_line(result, "min_effect_size.numeric must be a number, 0 or more")
+
+
 def test_a_per_feature_threshold_from_the_config_decides_and_is_in_the_json(
     tmp_path: Path,
 ) -> None:
