@@ -13,7 +13,6 @@ _EXPORTS = {
     "load_config": "drift.config",
     "read_batch": "drift.dataset",
     "compare": "drift.engine",
-    "compare_files": "drift.compare_files",
     "DriftInputError": "drift.errors",
     "DriftReport": "drift.report",
     "FeatureResult": "drift.report",
@@ -24,7 +23,6 @@ __all__ = [
     "DriftReport",
     "FeatureResult",
     "compare",
-    "compare_files",
     "load_config",
     "read_batch",
 ]
@@ -37,7 +35,6 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
-    from drift.compare_files import compare_files
     from drift.config import DriftConfig, load_config
     from drift.dataset import read_batch
     from drift.engine import compare
