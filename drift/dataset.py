@@ -47,7 +47,7 @@ def read_frame(
     # so that a file that is no CSV says so.
     wanted = list(columns) if columns and set(columns) < set(header) else None
     frame = _read_csv(path, dtype=dtype, usecols=wanted)
-    for name in dtype:  # pandas typed the categories (text_categories): label them as text
+    for name in dtype:  # pandas typed the categories (numbers, booleans): label them as text
         labels = frame[name].cat.categories.map(category_label)
         if labels.is_unique:
             frame[name] = frame[name].cat.rename_categories(labels)

@@ -30,7 +30,7 @@ most values differ by less than a relative 2^-12 (timestamps in seconds, say): r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,7 +40,7 @@ from drift.config import DEFAULT_MAX_DISTINCT, DEFAULT_SKETCH_BITS, DriftConfig,
 from drift.stats import Distinct
 
 SummaryKind = Literal["numeric", "categorical", "datetime"]
-# The spellings of booleans pandas' CSV reader recognises.
+# The spellings of booleans pandas' CSV reader recognises (one category each).
 BOOLEAN_TEXTS = {
     **dict.fromkeys(("True", "TRUE", "true"), True),
     **dict.fromkeys(("False", "FALSE", "false"), False),
@@ -162,9 +162,12 @@ class BatchSummary:
 
 
 def category_label(value: object) -> str:
-    """One text per category whatever type carried it: ``1``, ``1.0`` and ``np.int64(1)`` are
-    "1", booleans "True" and "False", text itself. Backends read the same data as different
-    types (pandas int64, DuckDB BIGINT, Arrow dictionaries); the tests must not see that."""
+    """One text per category whatever type carried it, so that batches and backends agree:
+    a number is its value ("1" for 1, 1.0, "01", "1.0" and np.int64(1); "0.5"), a boolean
+    "True" or "False" (also for "true", "TRUE", ...), other text itself. Backends read the same
+    data as different types (CSV text, pandas' typed categories, DuckDB BIGINT, Arrow
+    dictionaries), and pandas types a CSV column's categories as numbers only when all of that
+    batch's are: labelling each value alone keeps it the same category in every batch."""
     if isinstance(value, bool | np.bool_):
         return str(bool(value))
     if isinstance(value, int | np.integer):
@@ -172,22 +175,24 @@ def category_label(value: object) -> str:
     if isinstance(value, float | np.floating):
         number = float(value)
         return str(int(number)) if number.is_integer() else repr(number)
-    return str(value)
+    text = str(value)
+    if text in BOOLEAN_TEXTS:
+        return str(BOOLEAN_TEXTS[text])
+    number = _number(text)
+    return text if number is None else category_label(number)
 
 
-def text_categories(texts: Sequence[str]) -> Sequence[object]:
-    """Categories read from CSV text as pandas' reader types them (``dtype="category"``):
-    numbers when every one is a number ("01" and "1" are then one category), booleans when
-    every one is True or False in any of its spellings, else the text itself. For backends
-    that read CSV columns as text."""
-    import pandas as pd
-
-    numbers = pd.to_numeric(pd.Series(texts, dtype=object), errors="coerce")
-    if numbers.notna().all():
-        return list(numbers)
-    if all(text in BOOLEAN_TEXTS for text in texts):
-        return [BOOLEAN_TEXTS[text] for text in texts]
-    return list(texts)
+def _number(text: str) -> int | float | None:
+    """The number a text spells, as pandas reads one (no "_" digit separators), else None."""
+    if "_" in text:
+        return None
+    for parse in (int, float):
+        try:
+            number = parse(text)
+        except ValueError:
+            continue
+        return None if number != number else number  # "nan" stays text
+    return None
 
 
 def categorical_summary(

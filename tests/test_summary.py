@@ -31,7 +31,6 @@ from drift.summary import (
     merge,
     numeric_summary,
     summary_settings,
-    text_categories,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -66,12 +65,15 @@ def test_categorical_summary_adds_up_equal_labels_and_counts_none_and_nan_as_mis
     assert (summary.missing, summary.present, summary.rows) == (12, 16, 28)
 
 
-def test_text_categories_are_typed_as_pandas_reads_a_csv_column_as_categories() -> None:
-    assert text_categories(["01", "1", "2"]) == [1, 1, 2]
-    assert text_categories(["1.0", "1.5"]) == [1.0, 1.5]
-    assert text_categories(["True", "false", "TRUE"]) == [True, False, True]
-    assert text_categories(["a", "1"]) == ["a", "1"]
-    assert text_categories(["1_000", "2"]) == ["1_000", "2"]  # not a number to pandas
+def test_a_text_category_is_labelled_by_the_value_it_spells_alone() -> None:
+    # pandas types a CSV batch's categories as numbers only when every one is: "01" beside
+    # "x" stays text in one batch, becomes 1 in a batch without "x"; both must be one category.
+    for text, number in (("01", 1), ("1.0", 1.0), (" 2", 2), ("1e3", 1000.0), ("-0.0", 0.0)):
+        assert category_label(text) == category_label(number)
+    assert [category_label(t) for t in ("true", "TRUE", "False")] == ["True", "True", "False"]
+    assert category_label("12345678901234567890") == "12345678901234567890"  # exact integer
+    for text in ("1_000", "0x10", "nan", "x1", "1,5"):  # not numbers to pandas: themselves
+        assert category_label(text) == text
 
 
 def test_numeric_summary_counts_distinct_values_and_nan_and_inf_as_missing() -> None:

@@ -16,7 +16,6 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import duckdb
 from pandas._libs.parsers import STR_NA_VALUES
@@ -37,7 +36,6 @@ from drift.summary import (
     categorical_summary,
     numeric_summary,
     sketched_summary,
-    text_categories,
 )
 
 MEMORY_LIMIT_ENV, TEMP_DIR_ENV = "DRIFT_DUCKDB_MEMORY_LIMIT", "DRIFT_DUCKDB_TEMP_DIR"
@@ -154,10 +152,9 @@ def _summarise_column(
     rows = con.execute(f"SELECT {column}, count(*) FROM {TABLE} GROUP BY {column}").fetchall()
     present = [(category, count) for category, count in rows if category is not None]
     missing = sum(count for category, count in rows if category is None)
-    categories: Sequence[Any] = [category for category, _ in present]
-    if text and csv:  # as pandas types a CSV column's categories
-        categories = text_categories(categories)
-    return categorical_summary(categories, [count for _, count in present], missing)
+    return categorical_summary(
+        [category for category, _ in present], [count for _, count in present], missing
+    )
 
 
 def _numeric(
