@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import drift.backends
 from drift.backends import choose_backend
@@ -241,6 +242,21 @@ def test_pandas_reads_csv_categoricals_straight_into_categories_labelled_as_text
     assert list(frame["code"].cat.categories) == ["1", "2"]  # 1 and 1.0 are one category
     assert list(frame["w"].cat.categories) == ["Clear", "Mist"]
     assert frame["x"].dtype == float
+
+
+@pytest.mark.parametrize("backend", ["pandas", "duckdb"])
+def test_codes_are_one_category_whether_or_not_a_batch_also_holds_words(
+    tmp_path: Path, backend: str
+) -> None:
+    # pandas types the current batch's categories as numbers (all are), the reference's not.
+    reference, current = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    reference.write_text("code,x\n" + "01,1\n02,2\n" * 20 + "other,3\n")
+    current.write_text("code,x\n" + "01,1\n02,2\n" * 10)
+    report = compare_files(reference, current, DriftConfig(), backend, cache=False)
+    (code,) = [f for f in report.features if f.feature == "code"]
+    assert (code.kind, code.n_reference, code.n_current) == ("categorical", 41, 20)
+    expected = stats.chi2_contingency([[20, 20, 1], [10, 10, 0]])  # "01", "02", "other"
+    assert code.statistic == pytest.approx(expected.statistic, rel=1e-12)
 
 
 # --- Parquet and CSV give the same results -------------------------------------------------
