@@ -18,7 +18,7 @@ KINDS: tuple[str, ...] = get_args(Kind)
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
 # Numeric summaries (drift.summary): exact up to this many distinct values (16 MB of values
 # and counts), above it a sketch on a grid of values rounded to this many significant bits (a
-# relative step of 2^-12, 0.024 %); a double has 52 after its first.
+# cell 2^-12 to 2^-11 of its values wide); a double has 52 after its first.
 DEFAULT_MAX_DISTINCT, DEFAULT_SKETCH_BITS, MAX_SKETCH_BITS = 1_000_000, 12, 52
 # Material drift: the effect size a feature must reach, besides an adjusted p-value below alpha,
 # by kind: normed Wasserstein distance for numeric (KS) features, Cramer's V for categorical

@@ -21,10 +21,10 @@ batch's share of that cell, so
 
 where cells whose values are one and the same number in both batches count 0 (nothing moves
 inside them). ``ks_error_bound`` computes that bound from the two summaries. With 12 bits a
-cell spans a relative 2^-12 of its values (0.024 %), so for smooth data the bound is the
-probability mass of such a sliver: about 1e-4 for a normal sample, far below the sampling noise
-of D at the sizes where sketches apply (1/sqrt(n) = 3e-3 at 10^5 values). It is large only when
-most values differ by less than a relative 2^-12 (timestamps in seconds, say): raise
+cell is 2^-12 to 2^-11 of its values wide (0.024 % to 0.049 %), so for smooth data the bound is
+the probability mass of such a sliver: about 1e-4 for a normal sample, below the sampling noise
+of D at the sizes where sketches apply (1/sqrt(n) = 1e-3 at 10^6 values). It is large only when
+most values differ by less than a relative 2^-11 (timestamps in seconds, say): raise
 ``sketch_bits`` or ``max_distinct`` then; the bound says when.
 """
 
