@@ -62,13 +62,18 @@ def fingerprint(*frames: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def parquet_paths(scale: int) -> tuple[Path, Path]:
+    """Where the Parquet pair at ``scale`` is cached."""
+    folder = PARQUET / f"{scale}x"
+    return folder / "reference.parquet", folder / "current.parquet"
+
+
 def parquet_pair(scale: int) -> tuple[Path, Path]:
     """The bundled pair at ``scale`` as Parquet files (``bundled_pair``'s rows, categorical
     columns dictionary-encoded), written on first use and read from the cache after."""
-    folder = PARQUET / f"{scale}x"
-    paths = folder / "reference.parquet", folder / "current.parquet"
+    paths = parquet_paths(scale)
     if not all(path.exists() for path in paths):
-        folder.mkdir(parents=True, exist_ok=True)
+        paths[0].parent.mkdir(parents=True, exist_ok=True)
         for frame, path in zip(bundled_pair(scale, config()), paths, strict=True):
             partial = path.with_suffix(".partial")  # an interrupted write leaves no batch
             frame.to_parquet(partial, index=False)
