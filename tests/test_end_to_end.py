@@ -1,8 +1,8 @@
 """The flow on real services, no Grafana: real Airflow runs the DAG, the real monitor keeps
 the results, the real Prometheus scrapes them, and `provision.py preview` evaluates the
-Grafana rules against Prometheus (the drift rule against the alpha each run published, the
-staleness rule against each scheduled dataset's published limit, the monitor-down rule
-against Prometheus's own `up` for its scrape of the monitor)."""
+Grafana rules against Prometheus (the drift rule against the alpha and the effect size
+thresholds each run published, the staleness rule against each scheduled dataset's published
+limit, the monitor-down rule against Prometheus's own `up` for its scrape of the monitor)."""
 
 from __future__ import annotations
 
@@ -98,11 +98,18 @@ def test_drift_reaches_the_rules_and_a_restart_loses_nothing(
     )
     drifted = {f.feature for f in report.features if f.drifted}
     assert {i["labels"]["feature"] for i in firing} == drifted != set()
+    # weathersit's p-value is below alpha, but its effect is not material: no alert.
+    significant = {f.feature for f in report.features if f.p_value_adjusted < config.alpha}
+    assert "weathersit" in significant - drifted
     for instance in firing:
+        feature = instance["labels"]["feature"]
+        kind = next(f.kind for f in report.features if f.feature == feature)
         assert instance["labels"][names.ALERT_LABEL] == names.ALERT_LABEL_VALUE
         assert instance["labels"]["dataset"] == "bike_sharing"
         assert instance["values"]["p_value"] < config.alpha  # the drift config's alpha
         assert instance["values"]["p_minus_alpha"] < 0
+        assert instance["values"]["effect_size"] >= config.min_effect(feature, kind)
+        assert instance["values"]["effect_minus_threshold"] >= 0
     history = requests.get(
         f"{monitor_server.url}{names.DATASETS_PATH}/bike_sharing/runs", timeout=5
     )
