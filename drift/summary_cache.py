@@ -3,9 +3,11 @@
 An entry is keyed by the file's content (its SHA-256 and size), the columns summarised with
 their kinds, and the summary settings: a changed file, plan or setting is summarised again.
 Entries live in ``.summaries/`` beside the batch (``<name>.<key>.npz``; numpy arrays and one
-JSON document, loaded without pickle). An entry that cannot be read, whose checksums (zip's
-CRC-32 per array) or key do not match, is ignored and written anew: a cache never changes a
-result. One that cannot be written is only a warning: the run goes on without it.
+JSON document, loaded without pickle), or, where the data is read-only, under the folder
+``$DRIFT_SUMMARY_CACHE`` names (a subfolder per data folder). An entry that cannot be read,
+whose checksums (zip's CRC-32 per array) or key do not match, is ignored and written anew: a
+cache never changes a result. One that cannot be written is only a warning: the run goes on
+without it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from drift.summary import (
 log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".summaries"
+CACHE_ENV = "DRIFT_SUMMARY_CACHE"  # a folder for every batch's entries instead
 FORMAT = 1  # bump when the stored form or the summaries' meaning changes
 READ_CHUNK = 1 << 20
 KEY_LENGTH = 32  # hex digits of the key in an entry's name
@@ -52,13 +55,22 @@ def cached_summary(
     """``summarise()``'s result for the batch at ``path``, from the cache when an entry for
     this content, plan and settings is there, else computed and stored."""
     key = cache_key(path, plan, settings)
-    entry = (folder or path.parent / CACHE_FOLDER) / f"{path.name}.{key[:KEY_LENGTH]}.npz"
+    entry = (folder or cache_folder(path)) / f"{path.name}.{key[:KEY_LENGTH]}.npz"
     cached = _load(entry, key)
     if cached is not None:
         return cached
     summary = summarise()
     _store(entry, key, summary)
     return summary
+
+
+def cache_folder(path: Path) -> Path:
+    """Where the batch at ``path`` has its entries."""
+    shared = os.environ.get(CACHE_ENV)
+    if not shared:
+        return path.parent / CACHE_FOLDER
+    # One subfolder per data folder: batches of one name in two folders keep their entries.
+    return Path(shared) / hashlib.sha256(str(path.resolve().parent).encode()).hexdigest()[:16]
 
 
 def cache_key(path: Path, plan: Plan, settings: SummarySettings) -> str:
