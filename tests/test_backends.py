@@ -397,6 +397,25 @@ def test_an_unwritable_cache_folder_only_warns(
     assert "summary not cached" in caplog.text
 
 
+def test_the_cache_can_live_in_a_folder_of_its_own_for_read_only_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFT_SUMMARY_CACHE", str(tmp_path / "cache"))
+    batches = []
+    for folder in ("a", "b"):  # one file name in two data folders, different contents
+        (tmp_path / folder).mkdir()
+        batches.append(tmp_path / folder / "ref.csv")
+    batches[0].write_text("x\n1\n2\n")
+    batches[1].write_text("x\n3\n4\n5\n")
+    counters = [Counting(path, {"x": None}) for path in batches]
+    for _ in range(2):
+        for path, summarise in zip(batches, counters, strict=True):
+            cached_summary(path, {"x": None}, SETTINGS, summarise)
+    assert [c.calls for c in counters] == [1, 1]  # each kept its entry
+    assert not any((tmp_path / folder / CACHE_FOLDER).exists() for folder in ("a", "b"))
+    assert len(list((tmp_path / "cache").glob("*/ref.csv.*.npz"))) == 2
+
+
 def test_cached_and_fresh_summaries_give_the_same_report(batch: Path) -> None:
     config = load_config(CONFIG)
     fresh = compare_files(batch, CURRENT, config, cache=False)
