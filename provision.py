@@ -36,6 +36,7 @@ import click
 
 from names import PROMETHEUS_PORT
 from provisioning import ownership
+from provisioning.changes import ADOPT, NO_WRITE, REPLACE, Change
 from provisioning.client import GrafanaClient
 from provisioning.discover import DEFAULT_ROOT, Discovered, discover
 from provisioning.errors import ProvisioningError
@@ -43,17 +44,7 @@ from provisioning.export import export
 from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
 from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
-from provisioning.plan import (
-    ADOPT,
-    NO_WRITE,
-    REPLACE,
-    Change,
-    apply,
-    as_json,
-    make_plan,
-    markdown,
-    render,
-)
+from provisioning.plan import apply, as_json, make_plan, markdown, render
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.pull import pull

@@ -3,13 +3,21 @@ show the differences, then write only what differs."""
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from provisioning.changes import (
+    ADOPT,
+    CANDIDATE,
+    CREATE,
+    DELETE,
+    NO_WRITE,
+    SYMBOLS,
+    UNCHANGED,
+    UPDATE,
+    Change,
+)
 from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.errors import ProvisioningError
 from provisioning.kinds import (
@@ -20,17 +28,11 @@ from provisioning.kinds import (
     RuleGroups,
     Wanted,
 )
-from provisioning.kinds.base import Lookalike
 from provisioning.model import Definition
+from provisioning.takeover import candidate, take_over, takeover_hint
 
-CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
-# Taking over what was made by hand: a look-alike made ours in place; one only shown.
-ADOPT, CANDIDATE = "adopt", "candidate"
-REPLACE = "replace"  # the other way to take over: ours made, theirs deleted
-NO_WRITE = frozenset({UNCHANGED, CANDIDATE})
 # Refusals that a write which already took effect meets when it is sent again.
 SETTLED_BY_READING = frozenset({404, 409, 412, 500})
-SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", ADOPT: ">", CANDIDATE: "?"}
 COUNTED = {CREATE: "to create", UPDATE: "to update", DELETE: "to delete", UNCHANGED: "unchanged"}
 COUNTED_IF_ANY = {ADOPT: "to adopt", CANDIDATE: "to take over (--adopt or --replace)"}
 FOLDED_LINES = 20  # a longer diff is folded away in the markdown plan
@@ -38,33 +40,6 @@ FOLDED_LINES = 20  # a longer diff is folded away in the markdown plan
 
 class CollisionError(ProvisioningError):
     """Definitions name objects that someone else owns; nothing was written."""
-
-
-@dataclass
-class Change:
-    kind: Kind
-    key: str
-    action: str
-    wanted: Wanted | None  # None: it goes
-    live: Any
-    before: Any  # the live object as compared (None: it does not exist)
-    after: Any  # the definition as compared (None: it goes)
-    notes: list[str] = field(default_factory=list)
-    theirs: Lookalike | None = None  # a look-alike made by hand that this change is about
-
-    @property
-    def title(self) -> str:
-        if self.theirs is not None and self.wanted is None:
-            return self.theirs.name
-        body = self.wanted.body if self.wanted else self.live
-        return f"{self.kind.label} {self.kind.title(self.key, body)}"
-
-    def diff(self) -> list[str]:
-        if self.action not in (UPDATE, ADOPT):
-            return []
-        return list(
-            difflib.unified_diff(_lines(self.before), _lines(self.after), "live", "defined", n=2)
-        )[2:]
 
 
 def make_plan(
@@ -111,15 +86,16 @@ def make_plan(
             current = found.get(item.key)
             alikes = kind.lookalikes(item, live)
             if alikes and takeover:
-                change, released = _take_over(
-                    kind, item, current, alikes, takeover, live, collisions, doomed, first
+                decision = take_over(kind, item, current, alikes, takeover)
+                change = decision.adoption or _compare(
+                    kind, item, decision.current, live, collisions, doomed, first, decision.spared
                 )
-                for release in released:
+                for release in decision.released:
                     key = (kind.label, release.key)
                     if key not in taken_over or release.action == ADOPT:
                         taken_over[key] = release
             else:
-                candidates |= {(kind.label, a.key): _candidate(kind, item, a) for a in alikes}
+                candidates |= {(kind.label, a.key): candidate(kind, item, a) for a in alikes}
                 change = _compare(kind, item, current, live, collisions, doomed, first)
             if change is not None:
                 writes.append(change)
@@ -137,7 +113,7 @@ def make_plan(
             + "; ".join(collisions)
             + ". Rename ours in the definitions, or remove theirs in Grafana (or give it to "
             "this stack: a definition takes over only what carries the stack's mark)"
-            + _takeover_hint([c.title for c in candidates.values()])
+            + takeover_hint([c.title for c in candidates.values()])
         )
     changes = first + writes + last[::-1] + list(candidates.values())
     if not destroy:
@@ -194,78 +170,6 @@ def _compare(
 
 def _names(wanted: list[Wanted]) -> set[str]:
     return {w.body.get("name") for w in wanted}
-
-
-def _take_over(
-    kind: Kind,
-    item: Wanted,
-    current: Any,
-    alikes: list[Lookalike],
-    mode: str,
-    live: Live,
-    collisions: list[str],
-    doomed: dict[str, Change],
-    first: list[Change],
-) -> tuple[Change | None, list[Change]]:
-    """The change making ``item`` ours and the deletions of the look-alikes it replaces. The
-    first look-alike that Grafana lets become ours in place is adopted (``mode`` ADOPT, or a
-    kind where two cannot sit side by side, or one at our own key); the others go, but those
-    the write itself moves in (``Kind.moves``)."""
-    moved = [_moved(kind, item, a) for a in alikes if kind.moves(item, a)]
-    alikes = [a for a in alikes if not kind.moves(item, a)]
-    mine = current is not None and kind.owner(current) == kind.stack.name
-    for theirs in [] if mine else alikes:
-        if mode == ADOPT or kind.replaced_in_place or theirs.key == item.key:
-            taken = kind.adoptable(item, theirs)
-            if taken is not None:
-                notes = [f"takes over {theirs.name} in place ({theirs.why})"]
-                change = Change(
-                    kind, item.key, ADOPT, item, taken, kind.actual(taken, item),
-                    kind.expected(item), notes + ([theirs.hint] if theirs.hint else []),
-                )  # fmt: skip
-                released = [_release(kind, item, a) for a in alikes if a is not theirs]
-                return change, moved + released
-    keys = frozenset(a.key for a in alikes) | {c.key for c in moved}
-    held = current is not None and not mine and kind.made_of(current, keys)
-    ours = None if item.key in keys or held else current
-    change = _compare(kind, item, ours, live, collisions, doomed, first, keys)
-    return change, moved + [_release(kind, item, a) for a in alikes]
-
-
-def _moved(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
-    """A look-alike that the write of ``item`` makes ours, checked after the writes."""
-    notes = [f"made by hand ({theirs.why}); the write of {kind.label} {item.key} moves it in"]
-    return Change(kind, theirs.key, ADOPT, None, theirs.live, None, None, notes, theirs)
-
-
-def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
-    notes = [f"made by hand ({theirs.why}); replaced by {kind.label} {item.key}"]
-    notes += [theirs.hint] if theirs.hint else []
-    return Change(kind, theirs.key, DELETE, None, theirs.live, None, None, notes, theirs)
-
-
-def _candidate(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
-    """A look-alike only shown: what --adopt and --replace would do with it."""
-    beside = f"{kind.label} {item.key} is written and this one deleted"
-    in_place = kind.adoptable(item, theirs) is not None or kind.moves(item, theirs)
-    same = theirs.key == item.key or kind.replaced_in_place or kind.moves(item, theirs)
-    notes = [
-        f"made by hand, looks like {kind.label} {item.key} ({theirs.why})",
-        "--adopt: " + ("it becomes ours in place" if in_place else beside),
-        "--replace: " + ("it becomes ours in place" if in_place and same else beside),
-    ]
-    notes += [theirs.hint] if theirs.hint else []
-    return Change(kind, theirs.key, CANDIDATE, None, theirs.live, None, None, notes, theirs)
-
-
-def _takeover_hint(titles: list[str]) -> str:
-    if not titles:
-        return ""
-    return (
-        f". Made by hand and looking like ours: {'; '.join(titles)}: `plan --adopt` shows how "
-        "`apply --adopt` takes them over, `plan --replace` how `apply --replace` puts ours in "
-        "their place"
-    )
 
 
 def apply(
@@ -425,7 +329,3 @@ def _check_provenance(changes: list[Change]) -> None:
             else ""
         )
     )
-
-
-def _lines(value: Any) -> list[str]:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
