@@ -14,13 +14,23 @@ import pytest
 from conftest import DATA, PROMTOOL, MonitorServer, PrometheusServer, wait_for
 from drift import DriftConfig, DriftReport, compare, load_config, read_batch
 from drift.publish import run_document, send_run
-from names import DATASET_LABEL, FEATURE_LABEL, P_VALUE, P_VALUE_ADJUSTED
+from names import (
+    DATASET_LABEL,
+    EFFECT_SIZE,
+    EFFECT_SIZE_THRESHOLD,
+    FEATURE_LABEL,
+    P_VALUE,
+    P_VALUE_ADJUSTED,
+)
 
 DATASET = "bike_sharing"
 REFERENCE = "control/bike_sharing_dataset_1.csv"
 NO_DRIFT = "audit/bike_sharing_dataset_2.csv"
 DRIFT = "audit/bike_sharing_dataset_4.csv.off"
 ALPHA = 0.05
+# Material drift in PromQL, with each feature's published threshold: the adjusted p-values of
+# the drifted features ("and" matches on the labels, not the metric names).
+DRIFTED_QUERY = f"{P_VALUE_ADJUSTED} < {ALPHA} and {EFFECT_SIZE} >= {EFFECT_SIZE_THRESHOLD}"
 # The first scrape comes ~5 s after Prometheus starts (see the runtime notes); leave room.
 QUERY_TIMEOUT_SECONDS = 40.0
 RUN_AT = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
@@ -86,7 +96,7 @@ def test_promql_finds_exactly_the_drifted_features_and_forgets_them_after_a_clea
     assert drifted < {f.feature for f in drift.features}  # ...but not on every feature
 
     publish(monitor_server, drift, DRIFT, RUN_AT)
-    adjusted_query = f"{P_VALUE_ADJUSTED} < {ALPHA}"
+    adjusted_query = DRIFTED_QUERY
     raw_query = f"{P_VALUE} < {ALPHA}"
     assert poll_features(prometheus, adjusted_query, drifted) == drifted
     assert poll_features(prometheus, raw_query, raw_significant) == raw_significant
@@ -117,7 +127,7 @@ def test_a_feature_missing_from_the_newer_run_leaves_prometheus_at_once(
     drift = report_for(DRIFT)
     drifted = {f.feature for f in drift.features if f.drifted}
     publish(monitor_server, drift, DRIFT, RUN_AT)
-    query = f"{P_VALUE_ADJUSTED} < {ALPHA}"
+    query = DRIFTED_QUERY
     assert poll_features(prometheus, query, drifted) == drifted
 
     # The same batch, tested on fewer columns: the dropped drifted feature must not linger
