@@ -83,7 +83,7 @@ def collapse(values: np.ndarray, counts: np.ndarray) -> Distinct:
     any order (a GROUP BY's rows, or the parts of merge)."""
     order = np.argsort(values, kind="stable")  # a few sorted runs: merged, not sorted anew
     ordered = np.asarray(values, dtype=float)[order]
-    starts = _run_starts(ordered)
+    starts = run_starts(ordered)
     if len(starts) == 0:
         return Distinct(ordered, np.zeros(0, dtype=np.int64))
     summed = np.add.reduceat(np.asarray(counts, dtype=np.int64)[order], starts)
@@ -92,13 +92,13 @@ def collapse(values: np.ndarray, counts: np.ndarray) -> Distinct:
 
 def _runs(ordered: np.ndarray) -> Distinct:
     """The distinct values of a sorted array with the lengths of their runs."""
-    starts = _run_starts(ordered)
+    starts = run_starts(ordered)
     return Distinct(
         ordered[starts], np.diff(starts, append=len(ordered)).astype(np.int64, copy=False)
     )
 
 
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
+def run_starts(ordered: np.ndarray) -> np.ndarray:
     """Where each run of equal values begins in a sorted array."""
     begins = np.empty(len(ordered), dtype=bool)
     begins[:1] = True

@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from drift.config import DEFAULT_MAX_DISTINCT, DEFAULT_SKETCH_BITS, DriftConfig, Kind
-from drift.stats import Distinct
+from drift.stats import Distinct, collapse, run_starts
 
 SummaryKind = Literal["numeric", "categorical", "datetime"]
 # The spellings of booleans pandas' CSV reader recognises (one category each).
@@ -225,7 +225,8 @@ def numeric_summary(
     counts = np.asarray(counts, dtype=np.int64)
     finite = np.isfinite(values)
     missing = int(missing) + int(counts[~finite].sum())
-    exact = _collapse(values[finite], counts[finite])
+    kept = finite & (counts > 0)
+    exact = collapse(values[kept], counts[kept])
     if len(exact.values) > settings.max_distinct:
         return NumericSummary(None, sketch_of(exact, settings.sketch_bits), missing)
     return NumericSummary(exact, None, missing)
@@ -252,22 +253,6 @@ def sketched_summary(
     return NumericSummary(None, _merge_sketches([part]), int(missing))
 
 
-def _collapse(values: np.ndarray, counts: np.ndarray) -> Distinct:
-    """Sorted unique values with the counts of equal values added up."""
-    order = np.argsort(values, kind="stable")
-    values, counts = values[order], counts[order]
-    starts = _run_starts(values)
-    summed = np.add.reduceat(counts, starts) if len(values) else counts
-    keep = summed > 0
-    return Distinct(values[starts][keep], summed[keep].astype(np.int64, copy=False))
-
-
-def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
-    if len(sorted_values) == 0:
-        return np.zeros(0, dtype=np.intp)
-    return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-
-
 # --- the sketch -------------------------------------------------------------------------------
 
 
@@ -283,7 +268,7 @@ def sketch_of(exact: Distinct, bits: int) -> Sketch:
     """The sketch of exact counts: distinct values are sorted and rounding is monotone, so each
     cell is a run of consecutive values."""
     rounded = grid(exact.values, bits)
-    starts = _run_starts(rounded)
+    starts = run_starts(rounded)
     ends = np.r_[starts[1:], len(rounded)] - 1
     counts = np.add.reduceat(exact.counts, starts) if len(rounded) else exact.counts
     cells = Distinct(rounded[starts], counts.astype(np.int64, copy=False))
@@ -294,7 +279,7 @@ def _merge_sketches(parts: list[Sketch]) -> Sketch:
     rounded = np.concatenate([p.cells.values for p in parts])
     order = np.argsort(rounded, kind="stable")
     rounded = rounded[order]
-    starts = _run_starts(rounded)
+    starts = run_starts(rounded)
     counts = np.add.reduceat(np.concatenate([p.cells.counts for p in parts])[order], starts)
     low = np.minimum.reduceat(np.concatenate([p.low for p in parts])[order], starts)
     high = np.maximum.reduceat(np.concatenate([p.high for p in parts])[order], starts)
