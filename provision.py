@@ -36,7 +36,7 @@ import click
 
 from names import PROMETHEUS_PORT
 from provisioning import ownership
-from provisioning.changes import ADOPT, NO_WRITE, REPLACE, Change
+from provisioning.changes import ADOPT, CANDIDATE, NO_WRITE, REPLACE, UNCHANGED, Change
 from provisioning.client import GrafanaClient
 from provisioning.discover import DEFAULT_ROOT, Discovered, discover
 from provisioning.errors import ProvisioningError
@@ -317,9 +317,13 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
             document = {"environment": context.environment, "applied": as_json(done)}
             click.echo(json.dumps({**document, "writes": writes}, indent=2))
         else:
-            unchanged = len(changes) - len(done)
+            unchanged = sum(c.action == UNCHANGED for c in changes)
+            left = sum(c.action == CANDIDATE for c in changes)
+            # Said, not silent: what was made by hand and looks like ours is still beside it.
+            tail = f"; {left} made by hand look like ours (plan --adopt)" if left else ""
             click.echo(
-                f"{context.done('Apply complete')}: {len(done)} changed, {unchanged} unchanged."
+                f"{context.done('Apply complete')}: {len(done)} changed, {unchanged} "
+                f"unchanged{tail}."
             )
 
     _guard(run)

@@ -132,7 +132,8 @@ def test_plan_lists_the_candidates_when_nothing_clashes_and_apply_leaves_them(
     assert "`?` candidate **data source 'prometheus'" in markdown
 
     before = snapshot(fake)
-    applied(fake, **renamed)  # no flag: the hand-made objects stay as they are
+    run = applied(fake, **renamed)  # no flag: the hand-made objects stay as they are
+    assert "; 4 made by hand look like ours (plan --adopt)." in run.stdout
     after = snapshot(fake)
     assert {k: after[k] for k in before} == before
 
