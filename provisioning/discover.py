@@ -7,16 +7,18 @@ helpers that definitions import. Modules are read in name order, each package in
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
-from provisioning.errors import DefinitionError
+from provisioning.errors import DefinitionError, ProvisioningError
 from provisioning.model import Definition, Values
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 from provisioning.model.notifications import ContactPoint, MuteTiming, Route, Template
@@ -24,6 +26,7 @@ from provisioning.model.rules import RuleGroup
 
 PACKAGES = ("dashboards", "alerting")
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 KINDS = (DataSource, Folder, Dashboard, Template, MuteTiming, ContactPoint, Route, RuleGroup)
 
 
@@ -52,8 +55,29 @@ def modules(root: Path = DEFAULT_ROOT) -> list[ModuleType]:
             )
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
             if not info.name.startswith("_"):
-                found.append(importlib.import_module(f"{package_name}.{info.name}"))
+                name = f"{package_name}.{info.name}"
+                found.append(users_code(root, importlib.import_module, name))
     return found
+
+
+def users_code(root: Path, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``, a user's definition code: a mistake in it becomes one line naming
+    the file and line it is on (the deepest under ``root``), not a traceback."""
+    try:
+        return function(*args)
+    except ProvisioningError:
+        raise
+    except Exception as exc:  # anything a user's module can raise
+        frames = [
+            (frame.filename, frame.lineno)
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if Path(frame.filename).is_relative_to(root.resolve())
+        ]
+        if isinstance(exc, SyntaxError) and exc.filename:
+            frames.append((exc.filename, exc.lineno))
+        file, line = frames[-1] if frames else ("", None)
+        where = f"{Path(file).relative_to(root.resolve())}:{line}: " if frames else ""
+        raise DefinitionError(f"{where}{type(exc).__name__}: {exc}") from None
 
 
 def discover(values: dict[str, Any], root: Path = DEFAULT_ROOT) -> Discovered:
@@ -68,7 +92,7 @@ def discover(values: dict[str, Any], root: Path = DEFAULT_ROOT) -> Discovered:
                 f"{module.__name__}: a definition module needs define(values); name a helper "
                 "module with a leading '_'"
             )
-        made = define(Values(values))
+        made = users_code(root, define, Values(values))
         if not isinstance(made, list | tuple):
             raise DefinitionError(f"{module.__name__}.define returned {type(made).__name__}, "
                                   "not a list")  # fmt: skip
@@ -80,7 +104,7 @@ def discover(values: dict[str, Any], root: Path = DEFAULT_ROOT) -> Discovered:
                 )
             definitions.append(item)
         if callable(getattr(module, "check", None)):
-            checks.append(module.check)
+            checks.append(functools.partial(users_code, root, module.check))
         names.append(module.__name__)
     if not definitions:
         raise DefinitionError(f"no definitions found in {', '.join(PACKAGES)}")

@@ -26,6 +26,11 @@ class Server:
     version: str
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # served versions
 
+    def release(self) -> tuple[int, int]:
+        """The major and minor version ("12.4.3" is (12, 4))."""
+        found = re.match(r"^(\d+)\.(\d+)", self.version)
+        return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
     def served(self, group: str, at_least: str) -> str | None:
         """The most mature version of ``group`` served at ``at_least`` stability ("beta" or
         "ga") or above; None when there is none."""

@@ -16,7 +16,7 @@ import yaml
 
 import names
 from conftest import ROOT
-from provision_cli import CHAT_ID, TOKEN, error_line, provision
+from provision_cli import CHAT_ID, TOKEN, copy_definitions, error_line, provision
 from provisioning.discover import Discovered, discover
 from provisioning.kinds import ContactPoints, Kind, Routes, RuleGroups, Stack
 from provisioning.model import Dashboard, Reduce, Route, RuleGroup, Threshold
@@ -174,6 +174,26 @@ def test_the_definitions_are_valid_and_validate_exits_zero_without_any_secret() 
     assert (
         "valid: 9 definitions from dashboards.drift, alerting.notifications, alerting.rules"
         in run.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        ("def define(values):\n    return [1 / 0]\n", "alerting/broken.py:2: ZeroDivisionError: "),
+        ("import no_such_module\n", "alerting/broken.py:1: ModuleNotFoundError: "),
+        ("def define(values)\n", "alerting/broken.py:1: SyntaxError: "),
+        ("def define(values):\n    return []\n\n\ndef check(definitions):\n    {}['x']\n",
+         "alerting/broken.py:6: KeyError: "),
+    ],
+)  # fmt: skip
+def test_a_mistake_in_a_definition_module_is_one_line_naming_where(
+    tmp_path: Path, module: str, line: str
+) -> None:
+    root = copy_definitions(tmp_path)
+    (root / "alerting" / "broken.py").write_text(module)
+    assert error_line(provision(None, "validate", PROVISION_DEFINITIONS=str(root))).startswith(
+        f"Error: {line}"
     )
 
 

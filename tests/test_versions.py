@@ -4,12 +4,13 @@ a Grafana too old refused in one line, deprecation notices shown once per run.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from conftest import JsonHandler, serving
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana
-from provision_cli import applied, error_line, provision
+from provision_cli import applied, copy_definitions, error_line, provision
 
 LEGACY = {
     "data source": "/api/datasources",
@@ -69,3 +70,45 @@ def test_each_deprecation_notice_is_shown_once_per_run(fake: FakeGrafana) -> Non
         r for r in fake.requests if "/alert-rules" in r.path or "/rule-groups" in r.path
     ]
     assert len(rule_requests) > len(notices)
+
+
+LASTING_RULE = """
+from provisioning.model import Folder, Query, Reduce, Route, Rule, RuleGroup, Threshold
+
+
+def define(values):
+    source = values.section("prometheus").text("datasource_uid")
+    rule = Rule(
+        uid="lasting",
+        title="Lasting",
+        steps={
+            "up_query": Query("up", source),
+            "up": Reduce("up_query"),
+            "down": Threshold("up", "<", 1),
+        },
+        labels={"team": "lasting"},
+        keep_firing_for="5m",
+    )
+    folder = Folder("lasting", "Lasting")
+    route = Route(receiver="Telegram", matchers={"team": "lasting"})
+    return [folder, route, RuleGroup(folder=folder, name="g", interval="1m", rules=[rule])]
+"""
+
+
+def test_keep_firing_for_is_refused_where_grafana_would_drop_it(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    root = copy_definitions(tmp_path)
+    (root / "alerting" / "lasting.py").write_text(LASTING_RULE)
+    where = {"PROVISION_DEFINITIONS": str(root)}
+    if fake.version == "11.6":  # ProvisionedAlertRule has no keep_firing_for before 12.0
+        assert error_line(provision(fake, "plan", **where)) == (
+            "Error: rule lasting: keep_firing_for needs Grafana 12.0 or later; this Grafana "
+            "(11.6) would drop it"
+        )
+        assert not fake.state.rule_groups
+        return
+    applied(fake, **where)
+    [rule] = fake.state.rule_groups["lasting", "g"]["rules"]
+    assert rule["keep_firing_for"] == "5m"
+    assert provision(fake, "plan", **where).returncode == 0  # no perpetual difference

@@ -40,7 +40,9 @@ def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
     legacy API otherwise. Rules stay on the rule-group API everywhere (their replacement,
     rules.alerting.grafana.app, is still v0alpha1), data sources too (not deprecated), and
     dashboards (apps_folders.py says why)."""
-    through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {}
+    through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {
+        RuleGroups: partial(RuleGroups, release=server.release())
+    }
     folders = server.served(FOLDERS, "ga")
     if folders:
         through[Folders] = partial(AppFolders, version=folders)

@@ -7,11 +7,13 @@ from urllib.parse import quote
 
 from provisioning import ownership
 from provisioning.client import GrafanaClient
+from provisioning.errors import DefinitionError
 from provisioning.kinds.base import (
     PROVISIONING,
     Kind,
     Live,
     Lookalike,
+    Stack,
     Wanted,
     project,
     same_duration,
@@ -20,6 +22,9 @@ from provisioning.kinds.base import (
 from provisioning.model.rules import RuleGroup
 from provisioning.settings import SettingsError, duration_seconds
 
+# ProvisionedAlertRule.keep_firing_for (grafana/grafana#100750): an older Grafana drops it.
+KEEP_FIRING_FOR_SINCE = (12, 0)
+
 
 class RuleGroups(Kind):
     """A rule group is written whole. Each rule carries the stack's label, which marks it
@@ -27,10 +32,20 @@ class RuleGroups(Kind):
 
     label, model, api = "rule group", RuleGroup, PROVISIONING
 
+    def __init__(self, stack: Stack, release: tuple[int, int] = KEEP_FIRING_FOR_SINCE) -> None:
+        super().__init__(stack)
+        self.release = release  # of the Grafana written to (offline: one that has every field)
+
     def render(self, definition: RuleGroup) -> Wanted:
         folder, name = definition.folder, definition.name
         rules = []
         for rule in definition.rules:
+            if self.release < KEEP_FIRING_FOR_SINCE and duration_seconds(rule.keep_firing_for):
+                since = ".".join(map(str, KEEP_FIRING_FOR_SINCE))
+                raise DefinitionError(
+                    f"rule {rule.uid}: keep_firing_for needs Grafana {since} or later; this "
+                    f"Grafana ({'.'.join(map(str, self.release))}) would drop it"
+                )
             body = rule.to_json(folder, name)
             body["orgID"] = self.stack.org_id
             body["labels"] = body["labels"] | {ownership.LABEL: self.stack.name}
