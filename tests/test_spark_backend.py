@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,14 +38,16 @@ SKETCHED = SummarySettings(max_distinct=50)  # the wide columns below have 1,000
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
-    session = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName("drift-tests")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
     )
+    with warnings.catch_warnings():  # as spark_session: PySpark's notice about pandas 3
+        warnings.filterwarnings("ignore", "PySpark does not yet", FutureWarning)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -269,6 +272,21 @@ def test_no_java_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     with pytest.raises(DriftInputError) as raised:
         backend_named("spark")
     assert str(raised.value) == JAVA_HINT
+
+
+def test_no_java_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "drift", "compare", *map(str, BUNDLED), "--backend", "spark"]
+    environment = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    done = subprocess.run(
+        command,
+        env=environment | {"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {JAVA_HINT}\n"
 
 
 def test_no_pyspark_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

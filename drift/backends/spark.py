@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -101,7 +102,7 @@ class SparkBackend:
                 }
             finally:
                 batch.frame.unpersist()
-        except PySparkException as exc:
+        except (PySparkException, Py4JError) as exc:  # Spark's errors, or its JVM's end
             raise DriftInputError(f"{label}: Spark failed: {_first_line(exc)}") from None
         return BatchSummary(tuple(header), features)
 
