@@ -137,10 +137,13 @@ def _on(pooled: np.ndarray, sample: Distinct) -> np.ndarray:
 
 
 def _std(values: np.ndarray, counts: np.ndarray) -> float:
-    """Population standard deviation of values repeated counts times (two passes, as numpy)."""
+    """Population standard deviation of values repeated counts times (two passes, as numpy),
+    on the values scaled by a power of two (exact), as their squares overflow from 1e154."""
     n = counts.sum()
-    mean = np.dot(values, counts) / n
-    return math.sqrt(np.dot(counts, (values - mean) ** 2) / n)
+    scale = math.ldexp(1.0, int(np.frexp(np.abs(values).max())[1]) - 1)  # max/scale < 2
+    scaled = values / scale
+    mean = np.dot(scaled, counts) / n
+    return scale * math.sqrt(np.dot(counts, (scaled - mean) ** 2) / n)
 
 
 def _exact_p_value(ref_cum: np.ndarray, cur_cum: np.ndarray) -> float:

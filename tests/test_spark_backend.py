@@ -7,6 +7,7 @@ takes about 10 s to start.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -51,6 +52,9 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    # py4j logs its connections' closing when they are collected at exit, after pytest has
+    # closed the stream its handlers write to ("--- Logging error ---" below the results).
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def summaries(

@@ -428,6 +428,15 @@ def test_wasserstein_effect_size_uses_pooled_std_when_reference_is_constant() ->
     assert outcome.effect_size == pytest.approx(1.5 / math.sqrt(12.5 / 24), rel=1e-12)
 
 
+def test_wasserstein_effect_size_of_values_whose_squares_overflow() -> None:
+    # Reference: fifty -1e200 and fifty 1e200 (mean 0, std 1e200); current: a hundred 1e200.
+    # F = 1/2 and G = 0 on [-1e200, 1e200): W1 = 1e200, the effect size 1, as at any scale
+    # (the squares of the values, 1e400, overflow a double).
+    reference = np.repeat([-1e200, 1e200], 50)
+    outcome = ks(reference, np.full(100, 1e200))
+    assert outcome.effect_size == pytest.approx(1.0, rel=1e-12)
+
+
 # --- chi-square test of homogeneity ----------------------------------------------------------
 #
 # chi <- function(t, correct = TRUE) {
