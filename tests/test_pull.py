@@ -192,6 +192,9 @@ def test_course_state_round_trips(fake: FakeGrafana, fresh: FakeGrafana, tmp_pat
     [secret] = result["environment"]  # the bot token, named by pull, never read
     assert "Telegram" in result["environment"][secret]
     assert_pulled_files_clean(root, [BOT_TOKEN])
+    # The UI's Telegram (no optional flag set) in the toolkit's own class, which validate checks.
+    notifications = (root / "alerting" / "pulled_notifications.py").read_text()
+    assert "Telegram(" in notifications and "Other(" not in notifications
     assert_round_trip(fake, fresh, root, {secret: BOT_TOKEN})
     assert_adopted_unchanged(fake, root, {secret: BOT_TOKEN})
 

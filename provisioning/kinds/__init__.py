@@ -41,7 +41,7 @@ def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
     rules.alerting.grafana.app, is still v0alpha1), data sources too (not deprecated), and
     dashboards (apps_folders.py says why)."""
     through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {
-        RuleGroups: partial(RuleGroups, release=server.release())
+        RuleGroups: partial(RuleGroups, grafana=server.release())
     }
     folders = server.served(FOLDERS, "ga")
     if folders:

@@ -32,19 +32,19 @@ class RuleGroups(Kind):
 
     label, model, api = "rule group", RuleGroup, PROVISIONING
 
-    def __init__(self, stack: Stack, release: tuple[int, int] = KEEP_FIRING_FOR_SINCE) -> None:
+    def __init__(self, stack: Stack, grafana: tuple[int, int] = KEEP_FIRING_FOR_SINCE) -> None:
         super().__init__(stack)
-        self.release = release  # of the Grafana written to (offline: one that has every field)
+        self.grafana = grafana  # its release (offline: one that takes every field)
 
     def render(self, definition: RuleGroup) -> Wanted:
         folder, name = definition.folder, definition.name
         rules = []
         for rule in definition.rules:
-            if self.release < KEEP_FIRING_FOR_SINCE and duration_seconds(rule.keep_firing_for):
+            if self.grafana < KEEP_FIRING_FOR_SINCE and duration_seconds(rule.keep_firing_for):
                 since = ".".join(map(str, KEEP_FIRING_FOR_SINCE))
                 raise DefinitionError(
                     f"rule {rule.uid}: keep_firing_for needs Grafana {since} or later; this "
-                    f"Grafana ({'.'.join(map(str, self.release))}) would drop it"
+                    f"Grafana ({'.'.join(map(str, self.grafana))}) would drop it"
                 )
             body = rule.to_json(folder, name)
             body["orgID"] = self.stack.org_id

@@ -61,8 +61,9 @@ class Telegram(Integration):
     chat_id: Text
     message: str | None = None
     parse_mode: Literal["HTML", "Markdown", "MarkdownV2", "None"] | None = None
-    disable_notifications: bool = False
-    disable_web_page_preview: bool = False
+    # None: left out, Grafana's default (off), as a contact point made in the UI has it.
+    disable_notifications: bool | None = None
+    disable_web_page_preview: bool | None = None
     message_thread_id: str | None = None
 
     def settings(self) -> dict[str, Any]:
@@ -108,7 +109,7 @@ class Email(Integration):
     type: ClassVar[str] = "email"
     required: ClassVar[tuple[str, ...]] = ("addresses",)
     addresses: Sequence[str]
-    single_email: bool = False
+    single_email: bool | None = None  # None: left out, Grafana's default (one per address)
     subject: str | None = None
     message: str | None = None
 
