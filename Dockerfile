@@ -31,10 +31,12 @@ COPY monitor ./monitor
 COPY provisioning ./provisioning
 RUN pip install --no-cache-dir -c constraints.txt . \
     && rm -rf build ./*.egg-info \
-    && python -c "import drift, monitor.app, provisioning.stack, grafanalib"
+    && python -c "import drift, monitor.app, provisioning.plan, grafanalib"
 
-# provision.py finds grafana.yaml next to the provisioning package it imports from /app.
+# provision.py finds grafana.yaml and environments/ next to the provisioning package it
+# imports from /app.
 COPY provision.py grafana.yaml ./
+COPY environments ./environments
 
 USER ${APP_UID}:${APP_UID}
 EXPOSE 5445

@@ -36,7 +36,13 @@ from names import (
     MONITOR_URL_ENV,
     SCHEDULE_ENV,
 )
-from provisioning.settings import Settings, duration_seconds, load_settings
+from provisioning.settings import (
+    DEFAULT_FILE,
+    ENVIRONMENTS,
+    Settings,
+    duration_seconds,
+    load_settings,
+)
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -451,6 +457,26 @@ def test_every_copy_source_exists_and_reaches_the_builder(dockerfile: str) -> No
     for source in sources:
         assert (ROOT / source).exists(), f"{dockerfile} copies {source}, which does not exist"
         assert not dockerignored(source), f"{dockerfile} copies {source}, which is dockerignored"
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "docker/airflow.Dockerfile"])
+def test_the_modules_a_build_imports_to_check_itself_exist(dockerfile: str) -> None:
+    imported = [
+        module.strip()
+        for keyword, arguments in dockerfile_instructions(ROOT / dockerfile)
+        if keyword == "RUN"
+        for line in re.findall(r'python -c "import ([^"]+)"', arguments)
+        for module in line.split(",")
+    ]
+    assert imported
+    for module in imported:
+        assert importlib.util.find_spec(module) is not None, f"{dockerfile} imports {module}"
+
+
+def test_the_toolkit_image_holds_the_settings_provision_reads() -> None:
+    copied = copy_sources(ROOT / "Dockerfile")
+    for path in (DEFAULT_FILE, ENVIRONMENTS):
+        assert path.relative_to(ROOT).as_posix() in copied
 
 
 def test_the_build_context_leaves_out_secrets_and_bulk() -> None:
