@@ -35,21 +35,20 @@ def engine(backend_name: str) -> Run:
     from drift import compare
     from drift.backends import backend_named
     from drift.backends.pandas import PandasBackend
-    from drift.dataset import read_frame
+    from drift.dataset import read_parquet_table
     from drift.summary import current_plan, summary_settings
 
     settings = config()
     plan = dict(settings.columns or {})
     summary = summary_settings(settings)
     backend = backend_named(backend_name)
-    categorical = [name for name, kind in plan.items() if kind == "categorical"]
 
     def run(reference: Path, current: Path) -> tuple[Phases, dict[str, float]]:
         phases: Phases = {}
-        if isinstance(backend, PandasBackend):  # its read, also done inside summarise
+        if isinstance(backend, PandasBackend):  # its read (Arrow), also done inside summarise
             start = time.perf_counter()
             for path in (reference, current):
-                read_frame(path, categorical=categorical, columns=list(plan))
+                read_parquet_table(path, plan)
             phases["read (within summarise)"] = time.perf_counter() - start
         mark = time.perf_counter()
         ref = backend.summarise(reference, plan, summary, "reference")
@@ -87,6 +86,7 @@ def evidently_from_parquet() -> Run:
 
 
 STARTUP: dict[str, float] = {}
+ENGINE = ("pandas", "duckdb", "spark")
 CONTENDERS: dict[str, Callable[[], Run]] = {
     "pandas": lambda: engine("pandas"),
     "duckdb": lambda: engine("duckdb"),
@@ -102,6 +102,7 @@ def measure(contender: str, scale: int, repeats: int, warm_up: bool) -> dict[str
     if warm_up:
         run(reference, current)
     runs = [run(reference, current) for _ in range(repeats)]
+    auto = {"auto": auto_backend(reference, current)} if contender in ENGINE else {}
     totals = [sum(v for k, v in phases.items() if "within" not in k) for phases, _ in runs]
     return {
         "contender": contender,
@@ -123,7 +124,14 @@ def measure(contender: str, scale: int, repeats: int, warm_up: bool) -> dict[str
         "cpus": sorted(os.sched_getaffinity(0)),
         "versions": _versions("evidently" if contender == "evidently" else contender)
         | _backend_version(contender),
-    }
+    } | auto
+
+
+def auto_backend(reference: Path, current: Path) -> str:
+    """The backend the engine's default ("auto") picks for this pair."""
+    from drift.backends import auto_backend
+
+    return auto_backend(reference, current)
 
 
 def _rows(path: Path) -> int:

@@ -50,7 +50,8 @@ def cli() -> None:
     type=click.Choice(BACKEND_CHOICES),
     default="auto",
     show_default=True,
-    help="What summarises the batches: auto is DuckDB for Parquet and large files, else pandas.",
+    help="What summarises the batches: auto is DuckDB for large files (Parquet from 1 MiB, "
+    "CSV from 256 MiB), else pandas.",
 )
 @click.option(
     "--no-cache",

@@ -63,6 +63,19 @@ def read_header(path: Path) -> list[str]:
     return [str(name) for name in _read_csv(path, nrows=0).columns]
 
 
+def read_parquet_table(path: Path, names: Collection[str]) -> tuple[list[str], Any]:
+    """A Parquet batch's header and, as one Arrow table, its columns named in ``names`` (in
+    the file's order): the file's footer is parsed once, and no data frame is built."""
+    import pyarrow.parquet as pq
+
+    def read() -> tuple[list[str], Any]:
+        with pq.ParquetFile(path) as parquet:
+            header = [str(name) for name in parquet.schema_arrow.names]
+            return header, parquet.read(columns=[name for name in header if name in names])
+
+    return _parquet(path, read)
+
+
 def check_separator(columns: Sequence[str], label: str) -> None:
     """A ';'- or tab-separated file reads as one column whose name holds the separators:
     say so, rather than test (or skip) that one column of text."""

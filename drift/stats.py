@@ -6,7 +6,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from drift.config import Correction
 
@@ -198,11 +198,23 @@ def _asymptotic_p_value(d: float, n_ref: int, n_cur: int) -> float:
 
 def chi2_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> TestOutcome:
     """Chi-square test of homogeneity on a 2 x k table of counts over the union of
-    categories (Yates-corrected when k = 2, as scipy does); effect size is Cramer's V."""
+    categories (Yates-corrected when k = 2); effect size is Cramer's V.
+
+    scipy's ``chi2_contingency`` for a 2 x k table (k >= 2, every category counted), step by
+    step in its order of operations, so the same numbers to the last bit
+    (tests/test_stats.py): scipy's own checks and dispatch cost 0.3 ms a call, ten times the
+    arithmetic."""
     table = np.vstack([reference_counts, current_counts])
-    result = stats.chi2_contingency(table)
-    cramers_v = math.sqrt(result.statistic / table.sum())  # min(2, k) - 1 == 1
-    return TestOutcome(float(result.statistic), float(result.pvalue), cramers_v)
+    observed = table.astype(np.float64)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True)
+    expected /= observed.sum()
+    dof = table.shape[1] - 1
+    if dof == 1:  # Yates' continuity correction, never past the expected count
+        gap = expected - observed
+        observed = observed + np.minimum(0.5, np.abs(gap)) * np.sign(gap)
+    statistic = ((observed - expected) ** 2 / expected).sum()
+    cramers_v = math.sqrt(statistic / table.sum())  # min(2, k) - 1 == 1
+    return TestOutcome(float(statistic), float(special.chdtrc(float(dof), statistic)), cramers_v)
 
 
 def adjust(p_values: np.ndarray, correction: Correction) -> np.ndarray:

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
 import drift.backends
 from drift.backends import choose_backend
+from drift.backends.arrow import summarise_column
 from drift.backends.duckdb import DuckDBBackend
-from drift.backends.pandas import PandasBackend
+from drift.backends.pandas import PandasBackend, summarise_frame
 from drift.compare_files import compare_files
 from drift.config import DriftConfig, load_config
 from drift.dataset import read_batch
@@ -259,6 +262,61 @@ def test_codes_are_one_category_whether_or_not_a_batch_also_holds_words(
     assert code.statistic == pytest.approx(expected.statistic, rel=1e-12)
 
 
+def _lake_table() -> pa.Table:
+    """Types a lake holds beyond _tricky_frame's: small and unsigned integers with gaps,
+    float32, dictionaries of text and of integers, large strings, -0.0 and NaN as categories."""
+    return pa.table(
+        {
+            "int8_gaps": pa.array([1, None, 3, 3, -2, None, 7], pa.int8()),
+            "uint64": pa.array([2**63 + 1, 0, 5, 5, 2**64 - 1, 1, 2], pa.uint64()),
+            "float32": pa.array([0.1, -0.0, float("nan"), None, 2.5, 0.1, 1e30], pa.float32()),
+            "words": pa.array(["a", "b", None, "a", "", "c", "b"]).dictionary_encode(),
+            "codes": pa.array([1, 2, 2, None, 3, 10, 1]).dictionary_encode(),
+            "long_text": pa.array(["x", None, "y", "x", "1", "1.0", "true"], pa.large_string()),
+            "float_codes": pa.array([0.0, -0.0, float("nan"), None, 1.0, 1.5, 1.0]),
+            "int_codes": pa.array([1, 2, None, 2, 2, 3, 1]),
+            "flags": pa.array([True, None, False, True, True, False, None]),
+        }
+    )
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "inferred"])
+def test_pandas_summarises_parquet_from_arrow_as_from_a_data_frame(
+    tmp_path: Path, declared: bool
+) -> None:
+    # The pandas backend summarises Parquet from the Arrow table; what it gives must be what
+    # summarising the data frame pandas reads gives (the path it replaces), for every type,
+    # also with several row groups (a chunk, and a dictionary, each).
+    table = pa.Table.from_pandas(_tricky_frame(), preserve_index=False)
+    lake = _lake_table()
+    for name in lake.column_names:
+        table = table.append_column(name, lake.column(name))
+    path = tmp_path / "lake.parquet"
+    pq.write_table(table, path, row_group_size=3)
+    categorical = {"code", "weather", "flag", "flag_gaps", "mixed", "words", "codes",
+                   "long_text", "float_codes", "int_codes", "flags"}  # fmt: skip
+    untested = {"day"}  # a date: neither kind
+    plan: Plan = dict.fromkeys(table.column_names)
+    if declared:
+        plan = {name: "categorical" if name in categorical else "numeric" for name in plan
+                if name not in untested}  # fmt: skip
+    by_arrow = PandasBackend().summarise(path, plan, SETTINGS, "lake")
+    by_frame = summarise_frame(pd.read_parquet(path), plan, SETTINGS, "lake")
+    assert by_arrow.features == by_frame.features
+    assert list(by_arrow.features) == [name for name in plan if name in table.column_names]
+    assert by_arrow.columns == tuple(table.column_names)
+    # The Arrow path, not the fallback, summarised these (so the comparison is not vacuous).
+    arrow_read = pq.read_table(path)
+    for name in ["x", "int8_gaps", "uint64", "float32", "flag", "flags", "big", "constant"]:
+        summary = summarise_column(arrow_read.column(name), plan[name], SETTINGS)
+        assert summary == by_frame.features[name], name
+    if declared:
+        for name in ["words", "codes", "long_text", "float_codes", "int_codes", "weather"]:
+            assert summarise_column(arrow_read.column(name), plan[name], SETTINGS) is not None
+        assert by_arrow.features["codes"].counts == {"1": 2, "10": 1, "2": 2, "3": 1}  # type: ignore[union-attr]
+        assert by_arrow.features["float_codes"].missing == 2  # type: ignore[union-attr]  # NaN, null
+
+
 # --- Parquet and CSV give the same results -------------------------------------------------
 
 
@@ -273,12 +331,16 @@ def test_parquet_batches_give_the_results_of_their_csv(tmp_path: Path, backend: 
     assert from_csv.features_drifted > 0
 
 
-def test_auto_takes_duckdb_for_parquet_and_large_files_and_pandas_otherwise(
+def test_auto_takes_duckdb_for_large_files_of_each_format_and_pandas_otherwise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parquet = as_parquet(REFERENCE, tmp_path)
+    assert parquet.stat().st_size < drift.backends.AUTO_DUCKDB_PARQUET_BYTES
     assert choose_backend("auto", REFERENCE, REFERENCE).name == "pandas"
+    assert choose_backend("auto", REFERENCE, parquet).name == "pandas"
+    monkeypatch.setattr(drift.backends, "AUTO_DUCKDB_PARQUET_BYTES", parquet.stat().st_size)
     assert choose_backend("auto", REFERENCE, parquet).name == "duckdb"
+    assert choose_backend("auto", REFERENCE, REFERENCE).name == "pandas"  # CSV: its own limit
     monkeypatch.setattr(drift.backends, "AUTO_DUCKDB_BYTES", REFERENCE.stat().st_size)
     assert choose_backend("auto", REFERENCE, REFERENCE).name == "duckdb"
     with pytest.raises(DriftInputError, match="backend must be one of auto, pandas, duckdb"):

@@ -503,6 +503,20 @@ def test_chi2_two_categories_use_yates_correction_computed_by_hand() -> None:
     assert outcome.effect_size == pytest.approx(math.sqrt(4.32 / 80), rel=1e-12)
 
 
+def test_chi2_gives_scipys_chi2_contingency_to_the_last_bit() -> None:
+    # chi2_test does scipy's arithmetic without its dispatch: the same floats, Yates (k = 2),
+    # small and large counts, |O - E| below and above 0.5, up to 40 categories.
+    rng = np.random.default_rng(13)
+    tables = [np.array([[10, 10], [10, 11]]), np.array([[100, 1], [90, 12]])]
+    for k in [2] * 30 + list(range(3, 41)):
+        scale = 10 ** rng.integers(0, 7)
+        tables.append(rng.integers(1, 10 * scale, size=(2, k)))
+    for table in tables:
+        expected = stats.chi2_contingency(table)
+        outcome = chi2_test(table[0], table[1])
+        assert (outcome.statistic, outcome.p_value) == (expected.statistic, expected.pvalue)
+
+
 def test_chi2_identical_proportions_give_statistic_zero() -> None:
     outcome = chi2_test(np.array([10, 20, 30]), np.array([20, 40, 60]))
     assert outcome.statistic == pytest.approx(0.0, abs=1e-12)

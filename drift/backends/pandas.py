@@ -1,5 +1,8 @@
 """The pandas backend: the whole batch in memory, then a summary per column.
 
+A Parquet batch is summarised from its Arrow table (``drift.backends.arrow``), the columns of
+types it leaves out through a data frame.
+
 Also where a kind left to inference is decided (``infer_kind``); the other backends follow
 its rules: booleans are categorical, numbers numeric (text too, when every value parses as a
 number), ISO dates a date column (not tested), anything else categorical.
@@ -15,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from drift.backends import not_a_number
+from drift.backends.arrow import summarise_column
 from drift.config import Kind
-from drift.dataset import read_frame, read_header
+from drift.dataset import batch_format, read_frame, read_header, read_parquet_table
 from drift.stats import distinct
 from drift.summary import (
     BatchSummary,
@@ -41,11 +45,30 @@ class PandasBackend:
     def summarise(
         self, path: Path, plan: Plan, settings: SummarySettings, label: str
     ) -> BatchSummary:
+        if batch_format(path) == "parquet":
+            return self._summarise_parquet(path, plan, settings, label)
         header = read_header(path)
         wanted = [name for name in header if name in plan]
         categorical = [name for name in wanted if plan[name] == "categorical"]
         frame = read_frame(path, categorical=categorical, columns=wanted)
         return replace(summarise_frame(frame, plan, settings, label), columns=tuple(header))
+
+    def _summarise_parquet(
+        self, path: Path, plan: Plan, settings: SummarySettings, label: str
+    ) -> BatchSummary:
+        """From the Arrow table (drift.backends.arrow); the columns of other types through a
+        data frame of those columns alone."""
+        header, table = read_parquet_table(path, plan)
+        features = {}
+        for name in table.column_names:
+            summary = summarise_column(table.column(name), plan[name], settings)
+            if summary is not None:
+                features[name] = summary
+        rest = [name for name in table.column_names if name not in features]
+        if rest:
+            frame = read_frame(path, columns=rest)
+            features |= summarise_frame(frame, {n: plan[n] for n in rest}, settings, label).features
+        return BatchSummary(tuple(header), {n: features[n] for n in plan if n in features})
 
 
 def summarise_frame(
