@@ -9,7 +9,7 @@ run tells the monitor that the dataset is stale after two intervals without a ru
 and test settings come from ``<data_dir>/drift.yaml`` when it exists; otherwise they are
 inferred. Trigger with ``{"current": "bike_sharing_dataset_4.csv.off"}`` and the like to pick
 files explicitly. Batches are CSV or Parquet files; the ``backend`` param says what summarises
-them (``auto``: DuckDB for Parquet and large files, else pandas), and the reference's summary is
+them (``auto``: DuckDB for large files, else pandas), and the reference's summary is
 reused from ``control/.summaries/`` while its file is unchanged.
 """
 
