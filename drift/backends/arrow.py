@@ -30,9 +30,9 @@ def summarise_column(
     if kind == "numeric" and numeric:
         present_values = pc.drop_null(column) if column.null_count else column
         values = present_values.to_numpy().astype(float, copy=False)
-        present = ~np.isnan(values)
-        counted = distinct(values[present])
-        missing = column.null_count + len(values) - int(present.sum())
+        nan = np.isnan(values)
+        missing = column.null_count + int(nan.sum())
+        counted = distinct(values[~nan] if missing > column.null_count else values)
         return numeric_summary(counted.values, counted.counts, missing, settings)
     if kind == "categorical" and pa.types.is_dictionary(column.type) and _is_category(column.type):
         return _dictionary_summary(column)
