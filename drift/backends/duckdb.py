@@ -1,10 +1,11 @@
-"""The DuckDB backend: embedded SQL, one GROUP BY per column, out of core on one machine.
+"""The DuckDB backend: embedded SQL, one GROUP BY GROUPING SETS for all columns, out of core on
+one machine.
 
 DuckDB reads Parquet by column and streams CSV; past ``memory_limit`` it spills to
 ``temp_directory``, so a batch larger than memory is summarised all the same. A CSV file is
 loaded once into a temporary table of text columns (read as pandas reads them: the same
-missing-value spellings, comma-separated, numbers parsed from the text), then each column is
-counted per value. Kinds are inferred by ``drift.backends.pandas``'s rules.
+missing-value spellings, comma-separated, numbers parsed from the text), then every column is
+counted per value in one pass. Kinds are inferred by ``drift.backends.pandas``'s rules.
 
     DRIFT_DUCKDB_MEMORY_LIMIT  DuckDB's memory_limit              default 1GB
     DRIFT_DUCKDB_TEMP_DIR      where it spills past that limit     default <tmp>/drift-duckdb
@@ -18,11 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 from pandas._libs.parsers import STR_NA_VALUES
 
 from drift.backends import not_a_number
 from drift.backends.pandas import ISO_DATE
-from drift.config import Kind
 from drift.dataset import batch_format, read_header
 from drift.errors import DriftInputError
 from drift.summary import (
@@ -56,6 +57,7 @@ class DuckDBBackend:
         self.memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
         default_temp = Path(tempfile.gettempdir()) / "drift-duckdb"
         self.temp_directory = temp_directory or Path(os.environ.get(TEMP_DIR_ENV, default_temp))
+        self._database: duckdb.DuckDBPyConnection | None = None
 
     def header(self, path: Path) -> list[str]:
         return read_header(path)
@@ -72,12 +74,7 @@ class DuckDBBackend:
                 con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall()
             )
             try:
-                features = {
-                    name: _summarise_column(
-                        con, name, types[name], plan[name], csv, settings, label
-                    )
-                    for name in wanted
-                }
+                features = _summarise_columns(con, wanted, types, plan, csv, settings, label)
             except duckdb.OutOfMemoryException:
                 raise DriftInputError(
                     f"{label}: DuckDB ran out of memory within its limit of {self.memory_limit} "
@@ -86,14 +83,18 @@ class DuckDBBackend:
         return BatchSummary(tuple(header), features)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        self.temp_directory.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(
-            config={
-                "memory_limit": self.memory_limit,
-                "temp_directory": str(self.temp_directory),
-                "preserve_insertion_order": False,  # less memory; a CSV load sets it
-            }
-        )
+        """A connection of its own (its temporary tables die with it) to the backend's one
+        in-memory database: opening a database costs some 15 ms, so batches share one."""
+        if self._database is None:
+            self.temp_directory.mkdir(parents=True, exist_ok=True)
+            self._database = duckdb.connect(
+                config={
+                    "memory_limit": self.memory_limit,
+                    "temp_directory": str(self.temp_directory),
+                    "preserve_insertion_order": False,  # less memory; a CSV load sets it
+                }
+            )
+        return self._database.cursor()
 
 
 def _load(
@@ -101,7 +102,7 @@ def _load(
     csv: bool,
 ) -> None:  # fmt: skip
     """The batch's wanted columns as the table ``batch``: a view of a Parquet file, a
-    temporary table of a CSV file's text (read once, then counted column by column)."""
+    temporary table of a CSV file's text (read once, then counted)."""
     columns = ", ".join(map(_name, wanted)) or "NULL AS nothing"
     if not csv:
         reader = f"read_parquet({_text(str(path))}, file_row_number = true)"
@@ -109,7 +110,7 @@ def _load(
             con,
             path,
             "Parquet",
-            f"CREATE VIEW {TABLE} AS SELECT {_ROW[csv]}, {columns} FROM {reader}",
+            f"CREATE TEMP VIEW {TABLE} AS SELECT {_ROW[csv]}, {columns} FROM {reader}",
         )
         return
     nulls = ", ".join(_text(value) for value in sorted(STR_NA_VALUES))
@@ -119,8 +120,10 @@ def _load(
         f"quote = '\"', escape = '\"', nullstr = [{nulls}], names = [{names}])"
     )
     con.execute("SET preserve_insertion_order = true")  # rowid: the data row, for errors
-    _run(con, path, "CSV", f"CREATE TEMP TABLE {TABLE} AS SELECT {columns} FROM {reader}")
-    con.execute("SET preserve_insertion_order = false")
+    try:
+        _run(con, path, "CSV", f"CREATE TEMP TABLE {TABLE} AS SELECT {columns} FROM {reader}")
+    finally:  # a setting of the database, which later batches share
+        con.execute("SET preserve_insertion_order = false")
 
 
 def _run(con: duckdb.DuckDBPyConnection, path: Path, what: str, sql: str) -> None:
@@ -134,49 +137,86 @@ def _run(con: duckdb.DuckDBPyConnection, path: Path, what: str, sql: str) -> Non
         raise DriftInputError(f"{path}: not a readable {what} file ({_first_line(exc)})") from None
 
 
-def _summarise_column(
-    con: duckdb.DuckDBPyConnection, name: str, sql_type: str, kind: Kind | None, csv: bool,
-    settings: SummarySettings, label: str,
-) -> FeatureSummary:  # fmt: skip
-    text = sql_type == "VARCHAR"
-    summary_kind = kind or _infer_kind(con, name, sql_type, csv)
-    column = _name(name)
-    if summary_kind == "datetime":
-        rows, present = con.execute(f"SELECT count(*), count({column}) FROM {TABLE}").fetchone()
-        return DateSummary(rows - present, rows)
-    if summary_kind == "numeric":
-        value = _number(column) if text else f"CAST({column} AS DOUBLE)"
-        if text:
-            _check_numbers(con, name, label, _ROW[csv])
-        return _numeric(con, value, settings)
-    rows = con.execute(f"SELECT {column}, count(*) FROM {TABLE} GROUP BY {column}").fetchall()
-    present = [(category, count) for category, count in rows if category is not None]
-    missing = sum(count for category, count in rows if category is None)
-    return categorical_summary(
-        [category for category, _ in present], [count for _, count in present], missing
+def _summarise_columns(
+    con: duckdb.DuckDBPyConnection, wanted: Sequence[str], types: dict[str, str], plan: Plan,
+    csv: bool, settings: SummarySettings, label: str,
+) -> dict[str, FeatureSummary]:  # fmt: skip
+    """Every column counted per value in one statement: a GROUP BY GROUPING SETS, one set a
+    column, that DuckDB runs in one pass over the batch into the temporary table ``counted``
+    (g: the set's grouping id, c<i>: column i's value, n: its count)."""
+    if not wanted:
+        return {}
+    kinds = _kinds(con, wanted, types, plan, csv)
+    _check_numbers(con, [n for n in wanted if kinds[n] == "numeric" and _is_text(types[n])],
+                   label, _ROW[csv])  # fmt: skip
+    keys = [_key(_name(name), kinds[name], types[name]) for name in wanted]
+    groups = [_grouping_id(i, len(wanted)) for i in range(len(wanted))]
+    columns = [f"c{i}" for i in range(len(wanted))]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {COUNTED} AS SELECT grouping({', '.join(columns)}) AS g, "
+        f"{', '.join(columns)}, count(*) AS n FROM (SELECT "
+        f"{', '.join(f'{key} AS {c}' for key, c in zip(keys, columns, strict=True))} "
+        f"FROM {TABLE}) GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns)})"
     )
+    numeric = [i for i, name in enumerate(wanted) if kinds[name] == "numeric"]
+    distinct = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE g = {groups[i]} AND isfinite(c{i}))" for i in numeric)
+        + f" FROM {COUNTED}"
+    ).fetchone() if numeric else ()  # fmt: skip
+    sketched = {i for i, count in zip(numeric, distinct or (), strict=True)
+                if count > settings.max_distinct}  # fmt: skip
+    counted: dict[int, list[tuple]] = {group: [] for group in groups}
+    kept = ", ".join(str(groups[i]) for i in range(len(wanted)) if i not in sketched)
+    if kept:
+        for row in con.execute(f"SELECT * FROM {COUNTED} WHERE g IN ({kept})").fetchall():
+            counted[row[0]].append(row)
+    features: dict[str, FeatureSummary] = {}
+    for i, name in enumerate(wanted):
+        rows = [(row[1 + i], row[-1]) for row in counted[groups[i]]]
+        if i in sketched:
+            features[name] = _sketched(con, f"c{i}", groups[i], settings.sketch_bits)
+        elif kinds[name] == "datetime":  # grouped by IS NULL
+            total = sum(count for _, count in rows)
+            features[name] = DateSummary(sum(c for null, c in rows if null), total)
+        elif kinds[name] == "numeric":  # NULL and NaN rows: numeric_summary counts them missing
+            values = np.array([value for value, _ in rows], dtype=float)
+            counts = np.array([count for _, count in rows], dtype=np.int64)
+            features[name] = numeric_summary(values, counts, 0, settings)
+        else:
+            features[name] = categorical_summary(
+                [value for value, _ in rows], [count for _, count in rows], 0
+            )
+    return features
 
 
-def _numeric(
-    con: duckdb.DuckDBPyConnection, value: str, settings: SummarySettings
-) -> NumericSummary:
-    """Counts per distinct value; above ``max_distinct`` of them, counted per sketch cell in
-    SQL, so that only the sketch leaves DuckDB (``sql_grid``: drift.summary.grid's numbers)."""
-    con.execute(  # + 0.0: -0.0 is 0.0, as in drift.summary
-        f"CREATE OR REPLACE TEMP TABLE {COUNTED} AS "
-        f"SELECT {value} + 0.0 AS v, count(*) AS n FROM {TABLE} GROUP BY v"
-    )
-    missing, distinct = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE v IS NULL OR NOT isfinite(v)), 0), "
-        f"count(*) FILTER (WHERE isfinite(v)) FROM {COUNTED}"
-    ).fetchone() or (0, 0)
-    if distinct <= settings.max_distinct:
-        counted = con.execute(f"SELECT v, n FROM {COUNTED} WHERE isfinite(v)").fetchnumpy()
-        return numeric_summary(counted["v"], counted["n"], int(missing), settings)
-    bits = settings.sketch_bits
+def _key(column: str, kind: SummaryKind, sql_type: str) -> str:
+    """What a column is counted by: a number (+ 0.0: -0.0 is 0.0, as in drift.summary), the
+    category itself, or for a date only whether it is missing."""
+    if kind == "datetime":
+        return f"{column} IS NULL"
+    if kind == "numeric":
+        return (_number(column) if _is_text(sql_type) else f"CAST({column} AS DOUBLE)") + " + 0.0"
+    return column
+
+
+def _grouping_id(index: int, width: int) -> int:
+    """grouping(c0, ..., c<width-1>) for the set of c<index> alone: a bit a column, the first
+    column's the highest, set for the columns not grouped by."""
+    return (1 << width) - 1 - (1 << (width - 1 - index))
+
+
+def _sketched(con: duckdb.DuckDBPyConnection, column: str, group: int, bits: int) -> NumericSummary:
+    """Above ``max_distinct`` distinct values a column is counted per sketch cell in SQL, so
+    that only the sketch leaves DuckDB (``sql_grid``: drift.summary.grid's numbers)."""
+    where = f"FROM {COUNTED} WHERE g = {group}"
+    (missing,) = con.execute(
+        f"SELECT coalesce(sum(n) FILTER (WHERE {column} IS NULL OR NOT isfinite({column})), 0) "
+        + where
+    ).fetchone() or (0,)
     cells = con.execute(
-        f"SELECT {sql_grid('v', bits)} AS cell, sum(n) AS n, min(v) AS low, max(v) AS high "
-        f"FROM {COUNTED} WHERE isfinite(v) GROUP BY cell"
+        f"SELECT {sql_grid(column, bits)} AS cell, sum(n) AS n, min({column}) AS low, "
+        f"max({column}) AS high {where} AND isfinite({column}) GROUP BY cell"
     ).fetchnumpy()
     return sketched_summary(
         bits, cells["cell"], cells["n"], cells["low"], cells["high"], int(missing)
@@ -203,37 +243,66 @@ def _times_power_of_two(value: str, power: str) -> str:
     return f"({value} * pow(2.0, {half}) * pow(2.0, ({power}) - {half}))"
 
 
-def _infer_kind(con: duckdb.DuckDBPyConnection, name: str, sql_type: str, csv: bool) -> SummaryKind:
-    """``drift.backends.pandas.infer_kind``'s answer for the column pandas would read."""
-    if sql_type == "BOOLEAN":
-        return "categorical"
-    if sql_type in NUMERIC_TYPES or sql_type.startswith("DECIMAL"):
-        return "numeric"
-    column = _name(name)
-    number = _number(column) if sql_type == "VARCHAR" else "NULL"
-    iso_date = f"regexp_matches(CAST({column} AS VARCHAR), {_text('^' + ISO_DATE.pattern)})"
-    rows, present, numbers, dates = con.execute(
-        f"SELECT count(*), count({column}), count({number}), "
-        f"count(*) FILTER (WHERE {iso_date}) FROM {TABLE}"
-    ).fetchone()
-    if present == 0:  # pandas reads an empty CSV column as floats, a header alone as text
-        return "numeric" if csv and rows else "categorical"
-    if numbers == present:
-        return "numeric"
-    if dates == present:
-        return "datetime"
-    return "categorical"
+def _is_text(sql_type: str) -> bool:
+    return sql_type == "VARCHAR"
 
 
-def _check_numbers(con: duckdb.DuckDBPyConnection, name: str, label: str, row: str) -> None:
-    """Text that is no number in a numeric column: the error names the first such row."""
-    column = _name(name)
-    bad = con.execute(
-        f"SELECT {row}, {column} FROM {TABLE} "
-        f"WHERE {column} IS NOT NULL AND {_number(column)} IS NULL ORDER BY {row} LIMIT 1"
-    ).fetchone()
-    if bad is not None:
-        raise not_a_number(label, name, bad[0], bad[1])
+def _kinds(
+    con: duckdb.DuckDBPyConnection, wanted: Sequence[str], types: dict[str, str], plan: Plan,
+    csv: bool,
+) -> dict[str, SummaryKind]:  # fmt: skip
+    """Each column's kind: the plan's, else ``drift.backends.pandas.infer_kind``'s answer for
+    the column pandas would read, from its type or, for the rest, one query over them all."""
+    kinds: dict[str, SummaryKind] = {}
+    unknown = []
+    for name in wanted:
+        sql_type = types[name]
+        if plan[name]:
+            kinds[name] = plan[name]
+        elif sql_type == "BOOLEAN":
+            kinds[name] = "categorical"
+        elif sql_type in NUMERIC_TYPES or sql_type.startswith("DECIMAL"):
+            kinds[name] = "numeric"
+        else:
+            unknown.append(name)
+    if not unknown:
+        return kinds
+    counts = ["count(*)"]
+    for name in unknown:
+        column = _name(name)
+        number = _number(column) if _is_text(types[name]) else "NULL"
+        iso_date = f"regexp_matches(CAST({column} AS VARCHAR), {_text('^' + ISO_DATE.pattern)})"
+        counts += [f"count({column})", f"count({number})", f"count(*) FILTER (WHERE {iso_date})"]
+    rows, *found = con.execute(f"SELECT {', '.join(counts)} FROM {TABLE}").fetchone()
+    for i, name in enumerate(unknown):
+        present, numbers, dates = found[3 * i : 3 * i + 3]
+        if present == 0:  # pandas reads an empty CSV column as floats, a header alone as text
+            kinds[name] = "numeric" if csv and rows else "categorical"
+        elif numbers == present:
+            kinds[name] = "numeric"
+        elif dates == present:
+            kinds[name] = "datetime"
+        else:
+            kinds[name] = "categorical"
+    return kinds
+
+
+def _check_numbers(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str], label: str, row: str
+) -> None:
+    """Text that is no number in a numeric column: the error names the first such row of the
+    first such column."""
+    if not names:
+        return
+    found = []
+    for name in names:
+        column = _name(name)
+        bad = f"FILTER (WHERE {column} IS NOT NULL AND {_number(column)} IS NULL)"
+        found += [f"min({row}) {bad}", f"arg_min({column}, {row}) {bad}"]
+    first = con.execute(f"SELECT {', '.join(found)} FROM {TABLE}").fetchone()
+    for i, name in enumerate(names):
+        if first[2 * i] is not None:
+            raise not_a_number(label, name, first[2 * i], first[2 * i + 1])
 
 
 def _number(column: str) -> str:
