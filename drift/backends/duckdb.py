@@ -167,7 +167,8 @@ def _summarise_columns(
     sketched = {i for i, count in zip(numeric, distinct or (), strict=True)
                 if count > settings.max_distinct}  # fmt: skip
     counted: dict[int, list[tuple]] = {group: [] for group in groups}
-    kept = ", ".join(str(groups[i]) for i in range(len(wanted)) if i not in sketched)
+    # Numbers are fetched as arrays, column by column (_numeric); the rest as rows here.
+    kept = ", ".join(str(groups[i]) for i in range(len(wanted)) if i not in numeric)
     if kept:
         for row in con.execute(f"SELECT * FROM {COUNTED} WHERE g IN ({kept})").fetchall():
             counted[row[0]].append(row)
@@ -179,15 +180,23 @@ def _summarise_columns(
         elif kinds[name] == "datetime":  # grouped by IS NULL
             total = sum(count for _, count in rows)
             features[name] = DateSummary(sum(c for null, c in rows if null), total)
-        elif kinds[name] == "numeric":  # NULL and NaN rows: numeric_summary counts them missing
-            values = np.array([value for value, _ in rows], dtype=float)
-            counts = np.array([count for _, count in rows], dtype=np.int64)
-            features[name] = numeric_summary(values, counts, 0, settings)
+        elif kinds[name] == "numeric":
+            features[name] = _numeric(con, f"c{i}", groups[i], settings)
         else:
             features[name] = categorical_summary(
                 [value for value, _ in rows], [count for _, count in rows], 0
             )
     return features
+
+
+def _numeric(
+    con: duckdb.DuckDBPyConnection, column: str, group: int, settings: SummarySettings
+) -> NumericSummary:
+    """A numeric column's counts from ``counted`` as numpy arrays: up to ``max_distinct``
+    values, not a Python tuple each. NULL (masked) becomes NaN, which numeric_summary counts
+    missing with NaN and infinities."""
+    counted = con.execute(f"SELECT {column} AS v, n FROM {COUNTED} WHERE g = {group}").fetchnumpy()
+    return numeric_summary(np.ma.filled(counted["v"], np.nan), counted["n"], 0, settings)
 
 
 def _key(column: str, kind: SummaryKind, sql_type: str) -> str:
