@@ -104,7 +104,7 @@ class Connection:
     server: Server
 
     def kinds(self, stack: Stack) -> list[Kind]:
-        return [make(stack) for make in kinds_for(self.server)]
+        return [make(stack) for make in _guard(lambda: kinds_for(self.server, stack.own_tree))]
 
     def plan(
         self,
@@ -148,7 +148,8 @@ class Context:
     def stack(self) -> Stack:
         grafana = self.settings.grafana
         provenance = "" if grafana.ui_editable else "api"
-        return Stack(self.settings.stack, grafana.org_id, provenance, dict(os.environ))
+        own_tree = grafana.policy_tree == "own"
+        return Stack(self.settings.stack, grafana.org_id, provenance, dict(os.environ), own_tree)
 
     def connect(self, wait: float = 0) -> Connection:
         """A Grafana that answers and is healthy (waiting up to ``wait`` s), its version and
@@ -156,7 +157,8 @@ class Context:
         client = self._client()
         health = _guard(lambda: client.wait_until_healthy(wait) if wait else client.check_health())
         click.get_current_context().call_on_close(lambda: _show_deprecations(client))
-        return Connection(client, _guard(lambda: read_server(client, health)))
+        features = self.stack.own_tree  # the toggles say whether it has named trees
+        return Connection(client, _guard(lambda: read_server(client, health, features)))
 
     def _client(self) -> GrafanaClient:
         grafana = self.settings.grafana

@@ -53,6 +53,7 @@ from provisioning.kinds import (
 )
 from provisioning.kinds.notifications import ROOT_RECEIVER
 from provisioning.model import GENERAL, Definition
+from provisioning.settings import SettingsError
 
 # Where Grafana reads the dashboards' JSON when DIR is mounted at its provisioning path.
 DASHBOARDS_ROOT = PurePosixPath("/etc/grafana/provisioning/dashboards")
@@ -85,6 +86,12 @@ def export(definitions: Iterable[Definition], stack: Stack, directory: Path) -> 
 
 def grafana_files(definitions: list[Definition], stack: Stack) -> dict[str, str]:
     """Each file's path (relative to DIR) and text; a kind with nothing defined writes none."""
+    if stack.tree:
+        raise SettingsError(
+            "policy_tree: own cannot be exported as provisioning files: a file-provisioned "
+            "rule cannot select a named routing tree (grafana/grafana#117628 left provisioning "
+            "files out); export with grafana.policy_tree: shared"
+        )
     referenced = replace(stack, environ=References())
 
     def wanted(kind: Callable[[Stack], Kind]) -> list[Wanted]:

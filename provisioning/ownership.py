@@ -8,6 +8,7 @@ metadata, so each kind carries the mark in a field it does keep (README, "Owners
     mute timing     the name <stack>:<name>
     contact point   each integration's uid <stack>_<identity><fingerprint>
     routes          the stack's branch of the policy tree, matching managed_by=<stack>
+                    (of the routing tree named <stack>, with policy_tree: own)
     alert rule      the label managed_by=<stack>
 
 Rules carry the label, so the stack's branch of the policy tree sees exactly its alerts."""

@@ -12,6 +12,8 @@ from typing import Any
 from provisioning.client import GrafanaClient, GrafanaError
 
 OLDEST_MAJOR = 11
+# Named routing trees (grafana/grafana#117061): Grafana 13's feature toggle.
+MULTIPLE_POLICIES = "alertingMultiplePolicies"
 # The app-platform API groups the toolkit can use (apps/NOTES.md §b).
 NOTIFICATIONS = "notifications.alerting.grafana.app"
 DASHBOARDS = "dashboard.grafana.app"
@@ -25,6 +27,7 @@ STABILITY = {"alpha": 0, "beta": 1, None: 2}
 class Server:
     version: str
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # served versions
+    features: frozenset[str] = frozenset()  # feature toggles on, when asked for
 
     def release(self) -> tuple[int, int]:
         """The major and minor version ("12.4.3" is (12, 4))."""
@@ -47,13 +50,15 @@ def _rank(version: str) -> tuple[int, int, int]:
     return (STABILITY[stability], int(major), int(minor or 0))
 
 
-def read_server(client: GrafanaClient, health: Mapping[str, Any]) -> Server:
+def read_server(client: GrafanaClient, health: Mapping[str, Any], features: bool = False) -> Server:
     """The version from the health answer (or, when Grafana hides it, the frontend
-    settings), the groups from discovery; Grafana older than 11 is refused in one line."""
+    settings), the groups from discovery, the feature toggles on (from the frontend settings)
+    when ``features``; Grafana older than 11 is refused in one line."""
     version = health.get("version")
-    if not version:
+    settings: Mapping[str, Any] = {}
+    if not version or features:
         settings = client.get("/api/frontend/settings", missing_ok=True) or {}
-        version = (settings.get("buildInfo") or {}).get("version")
+    version = version or (settings.get("buildInfo") or {}).get("version")
     if not version:
         raise GrafanaError(f"Grafana at {client.url} does not say its version; check hide_version")
     major = re.match(r"^(\d+)\.", str(version))
@@ -67,4 +72,5 @@ def read_server(client: GrafanaClient, health: Mapping[str, Any]) -> Server:
         group["name"]: tuple(v["version"] for v in group.get("versions") or [])
         for group in discovery.get("groups") or []
     }
-    return Server(str(version), groups)
+    toggles = frozenset(k for k, on in (settings.get("featureToggles") or {}).items() if on)
+    return Server(str(version), groups, toggles)

@@ -34,6 +34,12 @@ SHORT_OVERRIDES = {
 # A stack's name goes into uids and label values: short, lower case, no "_" or ":"
 # (they separate it from the rest of a uid or a name).
 STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+# Where the stack's routes live: a branch of Grafana's default policy tree, or a routing tree
+# of its own named after the stack (Grafana 13 with alertingMultiplePolicies; README says why
+# the branch is the default).
+POLICY_TREES = ("shared", "own")
+# The default tree's name and its alias (routingtree_ext.go, apps/NOTES.md §b): reserved.
+GRAFANA_TREES = ("user-defined", "default")
 
 
 class SettingsError(ProvisioningError):
@@ -47,6 +53,7 @@ class GrafanaSettings:
     timeout_seconds: float
     retries: int
     ui_editable: bool
+    policy_tree: str  # one of POLICY_TREES
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,16 @@ def load_settings(
     if not STACK_NAME.match(settings.stack):
         raise SettingsError(
             f"stack: {settings.stack!r} must be 1-20 lower-case letters, digits or '-'"
+        )
+    if settings.grafana.policy_tree not in POLICY_TREES:
+        raise SettingsError(
+            f"grafana.policy_tree: {settings.grafana.policy_tree!r} must be one of "
+            + " or ".join(POLICY_TREES)
+        )
+    if settings.grafana.policy_tree == "own" and settings.stack in GRAFANA_TREES:
+        raise SettingsError(
+            f"stack: {settings.stack!r} names Grafana's default policy tree, so it cannot "
+            "name the stack's own tree (policy_tree: own): choose another name"
         )
     return settings
 

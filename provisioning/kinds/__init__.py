@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from provisioning.errors import ProvisioningError
 from provisioning.kinds.apps_folders import AppFolders
 from provisioning.kinds.apps_notifications import (
     AppContactPoints,
@@ -19,7 +20,7 @@ from provisioning.kinds.dashboards import Dashboards, DataSources, Folders
 from provisioning.kinds.notifications import ContactPoints, MuteTimings, Routes, Templates
 from provisioning.kinds.rules import RuleGroups
 from provisioning.model import Definition
-from provisioning.server import FOLDERS, NOTIFICATIONS, Server
+from provisioning.server import FOLDERS, MULTIPLE_POLICIES, NOTIFICATIONS, Server
 
 # In the order they are written: each refers only to kinds before it.
 KINDS: tuple[Callable[[Stack], Kind], ...] = (
@@ -34,12 +35,13 @@ KINDS: tuple[Callable[[Stack], Kind], ...] = (
 )
 
 
-def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
+def kinds_for(server: Server, own_tree: bool = False) -> tuple[Callable[[Stack], Kind], ...]:
     """The kinds, each through the API that ``server`` serves for it, from discovery: the
     notifications at a beta or GA version of their app-platform group, folders at GA, the
     legacy API otherwise. Rules stay on the rule-group API everywhere (their replacement,
     rules.alerting.grafana.app, is still v0alpha1), data sources too (not deprecated), and
-    dashboards (apps_folders.py says why)."""
+    dashboards (apps_folders.py says why). A stack with a routing tree of its own
+    (``own_tree``) needs the routing trees of the app platform and named trees turned on."""
     through: dict[Callable[[Stack], Kind], Callable[[Stack], Kind]] = {
         RuleGroups: partial(RuleGroups, grafana=server.release())
     }
@@ -47,6 +49,14 @@ def kinds_for(server: Server) -> tuple[Callable[[Stack], Kind], ...]:
     if folders:
         through[Folders] = partial(AppFolders, version=folders)
     notifications = server.served(NOTIFICATIONS, "beta")
+    if own_tree and not (notifications and MULTIPLE_POLICIES in server.features):
+        raise ProvisioningError(
+            f"policy_tree: own needs Grafana 13 with the feature toggle {MULTIPLE_POLICIES} "
+            f"on, and Grafana {server.version} "
+            + ("does not have it on" if notifications else "has no named routing trees")
+            + ": turn it on ([feature_toggles] enable = "
+            f"{MULTIPLE_POLICIES}), or set grafana.policy_tree: shared"
+        )
     if notifications:
         through |= {
             Templates: partial(AppTemplates, version=notifications),

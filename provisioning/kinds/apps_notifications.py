@@ -45,12 +45,11 @@ from provisioning.kinds.notifications import (
 from provisioning.model import Definition
 from provisioning.model.notifications import ContactPoint
 from provisioning.server import NOTIFICATIONS
+from provisioning.settings import GRAFANA_TREES
 
 # apps/alerting/notifications/pkg/apis/alertingnotifications/v1beta1/ext.go
 PROVENANCE = "grafana.com/provenance"
 NO_PROVENANCE = ("", "none")
-# routingtree_ext.go UserDefinedRoutingTreeName; "default" is its announced alias (NOTES §b).
-DEFAULT_TREES = ("user-defined", "default")
 # The integration schema version of a new integration (ReceiverIntegration requires one).
 INTEGRATION_VERSION = "v1"
 # The message id of Grafana's refusal to change a locked object's provenance (Status details).
@@ -89,9 +88,13 @@ class Resources:
         spec: dict[str, Any],
         live: dict[str, Any] | None,
         provenance: str,
+        name: str = "",
     ) -> None:
-        """Create (no name: Grafana derives it) or replace ``live`` with the version read."""
+        """Create (named ``name``; no name: Grafana derives it) or replace ``live`` with the
+        version read."""
         metadata: dict[str, Any] = {"namespace": self.namespace}
+        if name:
+            metadata["name"] = name
         if live is not None:
             read = live["metadata"]
             metadata |= {"name": read["name"], "resourceVersion": read.get("resourceVersion", "")}
@@ -392,32 +395,72 @@ def _integration(part: Wanted, stored: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class AppRoutes(_App, Routes):
-    """The stack's branch of the default routing tree ("user-defined"): the tree is read,
-    the branch replaced and the tree PUT back with its resourceVersion; the other routes go
-    back as read. Routes are compared in the legacy kind's shape (spec matchers
-    [{label, type, value}] as object_matchers [label, type, value], sorted as Grafana sorts
-    them); the tree has no POST (405) and DELETE resets it, so neither is used."""
+    """The stack's branch of a routing tree: of the default tree ("user-defined"), or, for
+    a stack with a tree of its own (``Stack.tree``), of the tree named after the stack,
+    which its rules select (RuleGroups.routing). The tree is read, the branch replaced and
+    the tree PUT back with its resourceVersion; the other routes go back as read. Routes are
+    compared in the legacy kind's shape (spec matchers [{label, type, value}] as
+    object_matchers [label, type, value], sorted as Grafana sorts them). The default tree has
+    no POST (405) and DELETE resets it, so neither is used on it; the stack's tree is created
+    with the default tree's root settings (its alerts that no route of the stack matches go
+    where they went from the branch) and deleted when the branch was all it held
+    (routingtree legacy_storage.go, routes service CreateManagedRoute/DeleteManagedRoute).
+    Both places are read, so a change of policy_tree moves the branch: the new one is
+    written, then the old one goes."""
 
     plural, resource = "routingtrees", "RoutingTree"
 
+    def wanted(self, definitions: Iterable[Definition]) -> list[Wanted]:
+        wanted = super().wanted(definitions)
+        return [Wanted(self.tree_key, w.body) for w in wanted] if self.stack.tree else wanted
+
+    @property
+    def tree_key(self) -> str:
+        return f"tree {self.stack.name}"
+
     def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        tree = _default_tree(items)
-        if tree is None:
-            return {}
-        branch = next((r for r in map(_legacy_route, _routes(tree)) if self._is_branch(r)), None)
-        return {} if branch is None else {self.key: {"tree": tree, "branch": branch}}
+        found = {}
+        default = _default_tree(items)
+        branch = self._branch(default)
+        if default is not None and branch is not None:
+            found[self.key] = {"tree": default, "branch": branch}
+        own = next((t for t in items if t["metadata"]["name"] == self.stack.name), None)
+        if own is not None:  # a tree of that name holding no branch of ours is someone else's
+            found[self.tree_key] = {"tree": own, "branch": self._branch(own)}
+        return found
+
+    def _branch(self, tree: dict[str, Any] | None) -> dict[str, Any] | None:
+        routes = map(_legacy_route, _routes(tree or {}))
+        return next((r for r in routes if self._is_branch(r)), None)
+
+    def owner(self, live: Any) -> str | None:
+        return self.stack.name if live["branch"] is not None else None
 
     def actual(self, live: Any, wanted: Wanted | None) -> Any:
-        return {"branch": normal_route(live["branch"]), "provenance": provenance(live["tree"])}
+        branch = normal_route(live["branch"] or {})
+        return {"branch": branch, "provenance": provenance(live["tree"])}
 
     def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
-        tree = live["tree"] if live is not None else _default_tree(self.resources.items(client))
-        if tree is None:
+        if live is not None:
+            self._put(client, live["tree"], [_k8s_route(wanted.body)])
+            return
+        default = _default_tree(self.resources.items(client))
+        if default is None:
             raise GrafanaError(f"Grafana has no default policy tree at {self.resources.path}")
-        self._put(client, tree, [_k8s_route(wanted.body)])
+        if wanted.key == self.key:
+            self._put(client, default, [_k8s_route(wanted.body)])
+            return
+        spec = {
+            "defaults": (default.get("spec") or {}).get("defaults"),
+            "routes": [_k8s_route(wanted.body)],
+        }
+        self.resources.write(client, spec, None, self.stack.provenance, name=self.stack.tree)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
-        self._put(client, live["tree"], [])
+        if key == self.tree_key and len(_routes(live["tree"])) == 1:
+            self.resources.delete(client, live["tree"])
+        else:
+            self._put(client, live["tree"], [])
         return []
 
     def top_routes(self, source: Live | GrafanaClient) -> list[dict[str, Any]]:
@@ -441,7 +484,7 @@ class AppRoutes(_App, Routes):
 
 
 def _default_tree(trees: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((t for t in trees if t["metadata"]["name"] in DEFAULT_TREES), None)
+    return next((t for t in trees if t["metadata"]["name"] in GRAFANA_TREES), None)
 
 
 def _routes(tree: dict[str, Any]) -> list[dict[str, Any]]:

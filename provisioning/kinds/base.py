@@ -27,6 +27,13 @@ class Stack:
     org_id: int = 1
     provenance: str = "api"  # what objects should carry: "api" locked, "" UI-editable
     environ: Mapping[str, str] = field(default_factory=dict)
+    own_tree: bool = False  # its routes in a routing tree of its own, not the default one
+
+    @property
+    def tree(self) -> str:
+        """The routing tree of its own, named after it; "" when its routes are a branch of
+        Grafana's default tree."""
+        return self.name if self.own_tree else ""
 
     @property
     def namespace(self) -> str:

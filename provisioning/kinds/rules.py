@@ -28,7 +28,8 @@ KEEP_FIRING_FOR_SINCE = (12, 0)
 
 class RuleGroups(Kind):
     """A rule group is written whole. Each rule carries the stack's label, which marks it
-    the stack's and routes its alerts into the stack's branch of the policy tree."""
+    the stack's and routes its alerts into the stack's branch of the policy tree (of the
+    stack's own tree, which its rules select, when it has one)."""
 
     label, model, api = "rule group", RuleGroup, PROVISIONING
 
@@ -49,7 +50,7 @@ class RuleGroups(Kind):
             body = rule.to_json(folder, name)
             body["orgID"] = self.stack.org_id
             body["labels"] = body["labels"] | {ownership.LABEL: self.stack.name}
-            body["notification_settings"] = None  # routed by the policy tree
+            body["notification_settings"] = self.routing()
             rules.append(body)
         try:
             interval = int(duration_seconds(definition.interval))
@@ -57,6 +58,12 @@ class RuleGroups(Kind):
             raise SettingsError(f"rule group {name}: interval: {exc}") from None
         body = {"title": name, "folderUid": folder.uid, "interval": interval, "rules": rules}
         return Wanted(f"{folder.uid}/{name}", body)
+
+    def routing(self) -> dict[str, str] | None:
+        """How a rule's alerts are routed: by the default policy tree (the stack's branch
+        there), or into the stack's own tree, by its name (models.PolicyRouting: "policy",
+        the receiver empty, as Grafana's rule form sends it, grafana/grafana#120610)."""
+        return {"receiver": "", "policy": self.stack.tree} if self.stack.tree else None
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
         groups: dict[str, Any] = {}
