@@ -15,8 +15,18 @@ that package's conversions.go and legacy_storage.go):
 * Names: ``metadata.name`` is the unpadded base64url of the title (legacy_storage.NameToUid);
   a create with a non-empty ``metadata.name`` is a 400 "object's metadata.name should be
   empty"; a PUT whose body names another object is the apiserver's 400 (update.go checkName).
-  The routing tree is ``user-defined`` (RoutingTree UserDefinedRoutingTreeName); ``default`` is
-  accepted as its alias (the 13.x frontend treats both as the default tree); POST is 405.
+  The default routing tree is ``user-defined`` (RoutingTree UserDefinedRoutingTreeName);
+  ``default`` is accepted as its alias (the 13.x frontend treats both as the default tree).
+* Named routing trees (toggle ``alertingMultiplePolicies``, ``fake.features``; the routes
+  service pkg/services/ngalert/provisioning/routes, legacy_storage config revision and their
+  tests): POST creates one named by ``metadata.name`` (validateManagedRouteName: required, no
+  ':', <= 40 characters, DNS-1123 subdomain: 400 ``routes.invalidFormat``; ``user-defined``
+  and ``default`` reserved and a taken name: 409 ``routes.exists``; a root receiver that
+  exists); list = named trees by name, then ``user-defined``; PUT compares resourceVersion
+  always (409 ``routes.conflict``) and refuses locked -> none; DELETE passes the tree's own
+  provenance (a locked tree goes; the default tree is reset) and checks no rule. Toggle off:
+  POST is 501 ``routes.multipleNotSupported``, other names 404 ``routes.notFound``. Named
+  trees count as routes for receivers and time intervals in use and follow their renames.
 * ``resourceVersion`` is the legacy version: the fingerprint the legacy endpoints show
   (mute timings and templates: their ``version``), for receivers and the tree a hash of the
   stored content and provenance (models.Receiver.Fingerprint, calculateRouteFingerprint). A PUT
@@ -82,7 +92,7 @@ from jsonschema.exceptions import best_match
 
 from fake_grafana import (
     MATCH_OPERATORS,
-    NOTIFICATIONS_GROUP,
+    MULTIPLE_POLICIES,
     PERM_NOTIFICATIONS_WRITE,
     PERM_PROVISIONING_READ,
     PERM_PROVISIONING_SECRETS_READ,
@@ -171,6 +181,61 @@ def as_status(exc: ApiError) -> ApiError:
     return k8s_status(exc.status, message)
 
 
+def route_invalid(reason: str) -> ApiError:
+    """models.ErrRouteInvalidFormat (MakeErrRouteInvalidFormat)."""
+    return grafana_status(
+        400,
+        "alerting.notifications.routes.invalidFormat",
+        f"Invalid format of the submitted route: {reason}. Correct the payload and try again.",
+        {"Error": reason},
+    )
+
+
+def route_exists() -> ApiError:
+    """models.ErrRouteExists: its public message whatever Errorf added (a reserved name too)."""
+    return grafana_status(
+        409,
+        "alerting.notifications.routes.exists",
+        "Route with this name already exists. Use a different name or update an existing one.",
+    )
+
+
+def route_version_conflict(name: str, current: str, wanted: str) -> ApiError:
+    """models.MakeErrRouteVersionConflict (the routes service's checkOptimisticConcurrency)."""
+    return grafana_status(
+        409,
+        "alerting.notifications.routes.conflict",
+        f"Provided version '{wanted}' of route '{name}' does not match current version '{current}'",
+        {"Version": wanted, "CurrentVersion": current, "Name": name},
+    )
+
+
+# k8s.io/apimachinery IsDNS1123Subdomain's message for a name its regex refuses.
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+_DNS1123_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+MANAGED_ROUTE_NAME_MAX = 40  # ualert.UIDMaxLength
+
+
+def managed_route_name_problem(name: str) -> str | None:
+    """legacy_storage validateManagedRouteName (PR #119516): required, no ':', at most 40
+    characters, a DNS-1123 subdomain."""
+    if not name.strip():
+        return "route name is required"
+    if ":" in name:  # "Colon in names confuses RBAC"
+        return "managed route name cannot contain invalid character ':'"
+    if len(name) > MANAGED_ROUTE_NAME_MAX:
+        return f"managed route name cannot be longer than {MANAGED_ROUTE_NAME_MAX} characters"
+    if not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return f"managed route name must be a valid DNS subdomain: {_DNS1123_MESSAGE}"
+    return None
+
+
 def receiver_invalid(reason: str) -> ApiError:
     return grafana_status(
         400,
@@ -192,13 +257,6 @@ def receiver_invalid_public(reason: str) -> ApiError:
         f"Invalid receiver: '{reason}'",
         {"Reason": reason},
     )
-
-
-def method_not_supported(resource: str, action: str) -> ApiError:
-    """apierrors.NewMethodNotSupported."""
-    group = NOTIFICATIONS_GROUP
-    message = f'{action} is not supported on resources of kind "{resource}.{group}"'
-    return k8s_status(405, message, "MethodNotAllowed", {"group": group, "kind": resource})
 
 
 def provenance_from(meta: Mapping[str, Any]) -> str:
@@ -1136,70 +1194,147 @@ class NotificationsApp:
         self.legacy(ctx, self.api.delete_template, params={"name": template["name"]}, query=query)
         return Reply(200, old)
 
-    # -- the routing tree ---------------------------------------------------------------------
+    # -- routing trees: the default one and, with alertingMultiplePolicies, named ones ---------
+    # routingtree/legacy_storage.go (v1beta1): every verb goes to the routes service by name
+    # (GetManagedRoute(s), CreateManagedRoute, UpdateManagedRoute, DeleteManagedRoute); without
+    # the toggle the service serves the default tree only (managedRoutesEnabled).
 
-    def tree_version(self, org: OrgState) -> str:
-        """calculateRouteFingerprint: the tree and its provenance."""
-        return fingerprint([org.policy_tree, org.policy_provenance])
+    def multiple_trees(self) -> bool:
+        return self.fake.feature_enabled(MULTIPLE_POLICIES)
 
-    def tree_object(self, ctx: Ctx) -> dict[str, Any]:
-        org = ctx.org
-        annotations = {PROVENANCE_ANNOTATION: org.policy_provenance}
-        spec = tree_spec(org.policy_tree)
-        version = self.tree_version(org)
-        return self.resource(ctx, "RoutingTree", USER_DEFINED_TREE, version, annotations, spec)
+    @staticmethod
+    def stored_tree(org: OrgState, name: str) -> tuple[dict[str, Any], str]:
+        """The root Route and provenance of a tree by its canonical name."""
+        if name == USER_DEFINED_TREE:
+            return org.policy_tree, org.policy_provenance
+        return org.managed_routes[name], org.managed_provenance.get(name, "")
 
-    def check_tree_name(self, ctx: Ctx) -> None:
-        if ctx.params["name"] not in TREE_NAMES:
-            raise k8s_not_found(self.group, "routingtrees", ctx.params["name"])
+    def tree_version(self, org: OrgState, name: str = USER_DEFINED_TREE) -> str:
+        """calculateRouteFingerprint: the tree and its provenance (and a named tree's name)."""
+        tree, provenance = self.stored_tree(org, name)
+        return fingerprint(
+            [tree, provenance] if name == USER_DEFINED_TREE else [name, tree, provenance]
+        )
 
-    def list_trees(self, ctx: Ctx) -> Reply:
-        return self.listing("RoutingTree", [self.tree_object(ctx)])
+    def tree_object(self, ctx: Ctx, name: str = USER_DEFINED_TREE) -> dict[str, Any]:
+        tree, provenance = self.stored_tree(ctx.org, name)
+        annotations = {PROVENANCE_ANNOTATION: provenance}
+        version = self.tree_version(ctx.org, name)
+        return self.resource(ctx, "RoutingTree", name, version, annotations, tree_spec(tree))
 
-    def get_tree(self, ctx: Ctx) -> Reply:
-        self.check_tree_name(ctx)
-        return Reply(200, self.tree_object(ctx))
+    def find_tree(self, ctx: Ctx) -> str:
+        """The canonical name of the tree the path names (``default`` is the default tree's
+        alias), or ErrRouteNotFound (named trees only exist while the toggle is on)."""
+        name = ctx.params["name"]
+        if name in TREE_NAMES:
+            return USER_DEFINED_TREE
+        if self.multiple_trees() and name in ctx.org.managed_routes:
+            return name
+        raise grafana_status(404, "alerting.notifications.routes.notFound", "Route not found")
 
-    def create_tree(self, ctx: Ctx) -> Reply:
-        raise method_not_supported("routingtrees", "create")
-
-    def replace_tree(self, ctx: Ctx) -> Reply:
-        self.check_tree_name(ctx)
-        body = self.body(ctx, "RoutingTree", "replaceRoutingTree")
-        self.same_name(ctx, body)
-
-        def invalid(reason: str) -> ApiError:
-            return grafana_status(
-                400,
-                "alerting.notifications.routes.invalidFormat",
-                f"Invalid format of the submitted route: {reason}. Correct the payload and try "
-                "again.",
-                {"Error": reason},
-            )
-
+    def tree_body(self, ctx: Ctx, operation: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """The request object, its Route (convertToDomainModel) and its provenance."""
+        body = self.body(ctx, "RoutingTree", operation)
         problems: list[str] = []
         tree = tree_in(body["spec"], problems)
         if problems:
-            self.fake.record_violation(
-                ctx.method, ctx.path, "replaceRoutingTree", problems, ctx.body
-            )
-            raise invalid("\n".join(problems))
+            self.fake.record_violation(ctx.method, ctx.path, operation, problems, ctx.body)
+            raise route_invalid("\n".join(problems))
         try:
             provenance = provenance_from(body["metadata"])
         except ValueError as exc:
-            raise invalid(str(exc)) from None
+            raise route_invalid(str(exc)) from None
+        return body, tree, provenance
+
+    def normalised(self, tree: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.api.normalise_route(tree)
+        except BadRequestData as exc:
+            raise k8s_status(400, str(exc)) from None
+
+    def check_named_tree(self, org: OrgState, tree: dict[str, Any], references: bool) -> None:
+        """subtree.Validate() (the Route's own rules) or, with ``references``, the revision's
+        ValidateRoute (receivers and time intervals exist): ErrRouteInvalidFormat."""
+        if references:
+            problem = self.api.reference_problem(org, tree)
+            active = self.api.unknown_active_interval(org, tree)
+            if problem is None and active is not None:  # [infer] wording
+                problem = f"active time interval '{active}' does not exist"
+        else:
+            problem = self.api.structure_problem(tree)
+        if problem:
+            raise route_invalid(problem)
+
+    def list_trees(self, ctx: Ctx) -> Reply:
+        """GetManagedRoutes: the named trees by name, the default tree last (ManagedRoutes.Sort)."""
+        names = sorted(ctx.org.managed_routes) if self.multiple_trees() else []
+        items = [self.tree_object(ctx, name) for name in [*names, USER_DEFINED_TREE]]
+        return self.listing("RoutingTree", items)
+
+    def get_tree(self, ctx: Ctx) -> Reply:
+        return Reply(200, self.tree_object(ctx, self.find_tree(ctx)))
+
+    def create_tree(self, ctx: Ctx) -> Reply:
+        """Storage.Create -> CreateManagedRoute(metadata.name, ...): the toggle, the Route's
+        rules, the name (validateManagedRouteName, reserved, taken), its references."""
+        body, tree, provenance = self.tree_body(ctx, "createRoutingTree")
+        if not self.multiple_trees():  # ErrMultipleRoutesNotSupported (errutil.NotImplemented)
+            raise k8s_status(
+                501,
+                f'Multiple routes are not supported, see feature toggle "{MULTIPLE_POLICIES}"',
+                "Not implemented",  # errutil StatusNotImplemented as the Status reason
+                {"uid": "alerting.notifications.routes.multipleNotSupported"},
+            )
+        tree = self.normalised(tree)
+        self.check_named_tree(ctx.org, tree, references=False)
+        name = body["metadata"].get("name", "")
+        problem = managed_route_name_problem(name)
+        if problem:
+            raise route_invalid(problem)
+        if name in TREE_NAMES or name in ctx.org.managed_routes:  # reserved, or taken
+            raise route_exists()
+        self.check_named_tree(ctx.org, tree, references=True)
+        ctx.org.managed_routes[name] = tree
+        ctx.org.managed_provenance[name] = provenance
+        return Reply(201, self.tree_object(ctx, name))
+
+    def replace_tree(self, ctx: Ctx) -> Reply:
+        name = self.find_tree(ctx)
+        body, tree, provenance = self.tree_body(ctx, "replaceRoutingTree")
+        self.same_name(ctx, body)
         wanted = body["metadata"].get("resourceVersion", "")
-        if wanted and wanted != self.tree_version(ctx.org):
-            raise grafana_status(409, "alerting.notifications.conflict", "Conflict")
-        self.legacy(ctx, self.api.put_policies, params={}, body=tree, provenance=provenance)
-        return Reply(200, self.tree_object(ctx))
+        current = self.tree_version(ctx.org, name)
+        if name == USER_DEFINED_TREE:  # through the legacy policy tree, as before 13.x
+            if wanted and wanted != current:
+                raise grafana_status(409, "alerting.notifications.conflict", "Conflict")
+            self.legacy(ctx, self.api.put_policies, params={}, body=tree, provenance=provenance)
+            return Reply(200, self.tree_object(ctx))
+        # UpdateManagedRoute: Validate, the version (always compared), provenance, references.
+        tree = self.normalised(tree)
+        self.check_named_tree(ctx.org, tree, references=False)
+        if wanted != current:
+            raise route_version_conflict(name, current, wanted)
+        check_provenance_change(ctx.org.managed_provenance.get(name, ""), provenance)
+        self.check_named_tree(ctx.org, tree, references=True)
+        ctx.org.managed_routes[name] = tree
+        ctx.org.managed_provenance[name] = provenance
+        return Reply(200, self.tree_object(ctx, name))
 
     def delete_tree(self, ctx: Ctx) -> Reply:
-        """ResetPolicyTree with ProvenanceNone: a locked tree is not reset."""
-        self.check_tree_name(ctx)
-        old = self.tree_object(ctx)
-        check_provenance_change(ctx.org.policy_provenance, "")
-        self.legacy(ctx, self.api.reset_policies, params={})
+        """Storage.Delete passes the tree's own provenance (so even a locked tree goes) and
+        DeleteOptions' precondition (optional); DeleteManagedRoute resets the default tree
+        and deletes a named one. Nothing checks the rules that select it."""
+        name = self.find_tree(ctx)
+        old = self.tree_object(ctx, name)
+        wanted = self.precondition(ctx)
+        current = old["metadata"]["resourceVersion"]
+        if wanted and wanted != current:
+            raise route_version_conflict(name, current, wanted)
+        if name == USER_DEFINED_TREE:
+            self.api.reset_policies(ctx)
+        else:
+            del ctx.org.managed_routes[name]
+            ctx.org.managed_provenance.pop(name, None)
         return Reply(200, old)
 
 

@@ -24,7 +24,13 @@ Options (``FakeGrafana(**options)``): ``user``/``password`` (basic-auth admin, a
 ``{DEFAULT_TOKEN: all permissions}``), ``orgs`` (org ids, ``(1,)``), ``spec_path``,
 ``base_interval_seconds`` (10), ``recording_rules_enabled`` (False),
 ``telegram_valid_tokens`` (None = any bot token but "[REDACTED]" is delivered), ``version``
-(the profile, below).
+(the profile, below), ``features`` (feature toggles on; default ``$FAKE_GRAFANA_FEATURES``,
+comma separated; ``fake.features``, a set). ``GET /api/frontend/settings`` shows the build
+version and the toggles on (pkg/api/dtos/frontend_settings.go: ``buildInfo``,
+``featureToggles``). ``alertingMultiplePolicies`` (13.x only, ``TOGGLES_SINCE``) serves named
+policy trees (tests/fake_apps_notifications.py) and rules that select one with
+``notification_settings: {"receiver": "", "policy": name}`` (PR #117628; the legacy spec gains
+``policy`` on 13.x, 11.6/12.4 drop it as Go does, leaving a rule without a receiver).
 
 For tests:
 
@@ -116,6 +122,7 @@ DEFAULT_SPEC_PATH = Path(
 REDACTED = "[REDACTED]"  # definitions.RedactedValue (§0.3)
 DEFAULT_RECEIVER = "grafana-default-email"
 DEFAULT_RECEIVER_UID = "default-email"
+DEFAULT_TREE = "user-defined"  # models.DefaultRoutingTreeName (the legacy policy tree)
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, as echoed by the rule-group PUT
 RECEIVERS_TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
 
@@ -380,12 +387,25 @@ def _add_grafana_12_rule_fields(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-@lru_cache(maxsize=4)
-def spec_validator(path: str = str(DEFAULT_SPEC_PATH), grafana_12: bool = False) -> SpecValidator:
-    """One validator per spec file (and per schema generation), shared by every fake (compiled
-    schemas are cached in it)."""
+def _add_grafana_13_rule_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """Grafana 13's optional ``policy`` of AlertRuleNotificationSettings (a named policy tree
+    instead of a contact point; [PR] grafana/grafana#117628, sent as ``{"receiver": "",
+    "policy": name}`` by the 13.x UI, #120610). Older profiles drop it as Go does."""
+    settings = spec["definitions"]["AlertRuleNotificationSettings"]["properties"]
+    settings["policy"] = {"type": "string"}
+    return spec
+
+
+@lru_cache(maxsize=6)
+def spec_validator(path: str = str(DEFAULT_SPEC_PATH), major: int = 11) -> SpecValidator:
+    """One validator per spec file and Grafana major version (the request fields it adds),
+    shared by every fake (compiled schemas are cached in it)."""
     spec = load_patched_spec(path)
-    return SpecValidator(_add_grafana_12_rule_fields(spec) if grafana_12 else spec)
+    if major >= 12:
+        spec = _add_grafana_12_rule_fields(spec)
+    if major >= 13:
+        spec = _add_grafana_13_rule_fields(spec)
+    return SpecValidator(spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1376,6 +1396,8 @@ class OrgState:
       disableResolveMessage, provenance}``; a contact point is every integration of a name.
     * ``policy_tree``: the root ``Route`` as stored (durations normalised);
       ``policy_provenance`` its provenance.
+    * ``managed_routes[name]``: a named policy tree (Grafana 13 ``alertingMultiplePolicies``), its
+      root ``Route`` stored like ``policy_tree``; ``managed_provenance[name]`` its provenance.
     * ``templates[name]``: ``{name, template, provenance}``; ``mute_timings[name]``: ``{name,
       time_intervals (normalised as Alertmanager encodes them), provenance}``.
     * ``rule_groups[(folderUid, title)]``: ``{title, folderUid, interval, rules: [rule]}`` where a
@@ -1394,6 +1416,8 @@ class OrgState:
     )
     policy_tree: dict[str, Any] = field(default_factory=default_policy_tree)
     policy_provenance: str = ""
+    managed_routes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    managed_provenance: dict[str, str] = field(default_factory=dict)
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     mute_timings: dict[str, dict[str, Any]] = field(default_factory=dict)
     rule_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -1411,8 +1435,11 @@ class OrgState:
         return {cp["name"] for cp in self.contact_points.values()}
 
     def routes(self) -> Iterator[dict[str, Any]]:
-        """Every node of the policy tree, root first."""
-        return self.routes_of(self.policy_tree)
+        """Every node of the policy tree, root first, then of each named tree (what uses a
+        receiver or a time interval, and what renames follow: ConfigRevision's
+        ReceiverNameUsedByRoutes / RenameReceiverInRoutes walk the managed routes too)."""
+        for tree in (self.policy_tree, *self.managed_routes.values()):
+            yield from self.routes_of(tree)
 
     @staticmethod
     def routes_of(tree: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -1636,24 +1663,37 @@ PROFILES: dict[str, Profile] = {
 }
 DEFAULT_PROFILE = "11.6"
 
+# Feature toggles the fake plays, by the first major release that has them (any other toggle is
+# only listed by /api/frontend/settings). alertingMultiplePolicies: named policy trees,
+# "public preview" in the 13.x docs ([PR] #118534), served through routingtrees v1beta1.
+MULTIPLE_POLICIES = "alertingMultiplePolicies"
+TOGGLES_SINCE: dict[str, int] = {MULTIPLE_POLICIES: 13}
+
 # Verbs of the legacy-backed routing tree: one fixed tree, no create and no deletecollection
-# ([PR] #91550, "Alerting: Notifications Routes API").
+# ([PR] #91550, "Alerting: Notifications Routes API"). The v1beta1 storage implements Create
+# (named trees, routingtree/legacy_storage.go), so the apiserver lists "create" there.
 ROUTING_TREE_VERBS = ("delete", "get", "list", "patch", "update", "watch")
-_NOTIFICATION_RESOURCES = (
-    ApiResource("receivers", "Receiver", CRUD_VERBS, "receiver"),
-    ApiResource("receivers/test", "Receiver", ("create",)),
-    ApiResource("routingtrees", "RoutingTree", ROUTING_TREE_VERBS, "routingtree"),
-    ApiResource("templategroups", "TemplateGroup", CRUD_VERBS, "templategroup"),
-    ApiResource("timeintervals", "TimeInterval", CRUD_VERBS, "timeinterval"),
-)
+ROUTING_TREE_VERBS_V1BETA1 = ("create", *ROUTING_TREE_VERBS)
+
+
+def _notification_resources(tree_verbs: tuple[str, ...]) -> tuple[ApiResource, ...]:
+    return (
+        ApiResource("receivers", "Receiver", CRUD_VERBS, "receiver"),
+        ApiResource("receivers/test", "Receiver", ("create",)),
+        ApiResource("routingtrees", "RoutingTree", tree_verbs, "routingtree"),
+        ApiResource("templategroups", "TemplateGroup", CRUD_VERBS, "templategroup"),
+        ApiResource("timeintervals", "TimeInterval", CRUD_VERBS, "timeinterval"),
+    )
+
+
 _DASHBOARDS = (ApiResource("dashboards", "Dashboard", CRUD_VERBS, "dashboard"),)
 _FOLDERS = (ApiResource("folders", "Folder", CRUD_VERBS, "folder"),)
 
 # (group, version) -> its resources, as GET /apis/<group>/<version>/ lists them (the main
 # resources; subresources only where the toolkit uses one).
 RESOURCES: dict[tuple[str, str], tuple[ApiResource, ...]] = {
-    (NOTIFICATIONS_GROUP, "v0alpha1"): _NOTIFICATION_RESOURCES,
-    (NOTIFICATIONS_GROUP, "v1beta1"): _NOTIFICATION_RESOURCES,
+    (NOTIFICATIONS_GROUP, "v0alpha1"): _notification_resources(ROUTING_TREE_VERBS),
+    (NOTIFICATIONS_GROUP, "v1beta1"): _notification_resources(ROUTING_TREE_VERBS_V1BETA1),
     **{
         (DASHBOARD_GROUP, v): _DASHBOARDS
         for v in ("v0alpha1", "v1alpha1", "v2alpha1", "v1beta1", "v2beta1", "v1")
@@ -1850,6 +1890,7 @@ class _Api:
             "alert.notifications.receivers:test",
             checks_body=not removed,
         )
+        add("GET", "/api/frontend/settings", self.frontend_settings)
         # The app platform's discovery: any signed-in caller (Grafana's /apis needs sign-in).
         add("GET", "/apis", self.api_group_list)
         add("GET", "/apis/{group}", self.api_group)
@@ -1874,6 +1915,27 @@ class _Api:
                         raise
                     continue
                 module.register(self, self._add, group, version)
+
+    def frontend_settings(self, ctx: Ctx) -> Reply:
+        """The part of FrontendSettingsDTO a client reads: ``buildInfo`` and
+        ``featureToggles`` (the enabled toggles only, each ``true``; pkg/api/frontendsettings.go
+        fills it from the feature manager's enabled set)."""
+        fake = self.fake
+        version = fake.profile.version
+        build = {
+            "hideVersion": False,
+            "version": version,
+            "versionString": f"Grafana v{version}",
+            "commit": "fake",
+            "commitShort": "fake",
+            "buildstamp": 0,
+            "edition": "Open Source",
+            "latestVersion": "",
+            "hasUpdate": False,
+            "env": "production",
+        }
+        toggles = {name: True for name in sorted(fake.features) if fake.feature_enabled(name)}
+        return Reply(200, {"buildInfo": build, "featureToggles": toggles})
 
     # -- the app platform's discovery (Kubernetes APIGroupList / APIGroup / APIResourceList) --
 
@@ -2681,43 +2743,63 @@ class _Api:
 
     def _validate_tree(self, org: OrgState, tree: dict[str, Any]) -> None:
         """``Route.Validate`` + receivers + mute timings: 400 ``invalid object specification``."""
-        problem = None
-        if not tree.get("receiver"):
-            problem = "root route must specify a default receiver"
-        elif any(tree.get(k) for k in ("match", "match_re", "matchers", "object_matchers")):
-            problem = "root route must not have any matchers"
-        elif tree.get("mute_time_intervals"):
-            problem = "root route must not have any mute time intervals"
-        elif tree.get("active_time_intervals"):
-            problem = "root route must not have any active time intervals"
-        else:
-            problem = self._route_problem(tree)
-        if problem is None:
-            names = org.receiver_names()
-            stack = [tree]
-            while stack and problem is None:
-                node = stack.pop()
-                receiver = node.get("receiver", "")
-                if node is not tree and receiver == "":
-                    pass  # children may inherit the receiver
-                elif receiver not in names:
-                    problem = f"receiver '{receiver}' does not exist"
-                for name in node.get("mute_time_intervals") or []:
-                    if name not in org.mute_timings:
-                        problem = problem or f"mute time interval '{name}' does not exist"
-                stack.extend(node.get("routes") or [])
+        problem = self.tree_problem(org, tree)
         if problem:
             raise error(400, f"invalid object specification: {problem}")
         # 11.4 validates mute_time_intervals only (Route.ValidateMuteTimes); an unknown active
         # time interval fails later, when the saved configuration is decoded again
         # (checkTimeInterval in the definition package, "undefined active time interval"), a
         # plain error that RoutePutPolicyTree answers with a bare 500.
-        if any(
-            name not in org.mute_timings
-            for node in org.routes_of(tree)
-            for name in node.get("active_time_intervals") or []
-        ):
+        if self.unknown_active_interval(org, tree):
             raise error(500, "Internal Server Error")
+
+    @staticmethod
+    def unknown_active_interval(org: OrgState, tree: dict[str, Any]) -> str | None:
+        return next(
+            (
+                name
+                for node in org.routes_of(tree)
+                for name in node.get("active_time_intervals") or []
+                if name not in org.mute_timings
+            ),
+            None,
+        )
+
+    def tree_problem(self, org: OrgState, tree: dict[str, Any]) -> str | None:
+        """What ``Route.Validate`` and the receiver and mute-timing checks refuse in a tree
+        (None if nothing)."""
+        return self.structure_problem(tree) or self.reference_problem(org, tree)
+
+    def structure_problem(self, tree: dict[str, Any]) -> str | None:
+        """``Route.Validate``: the root's own rules, then every route's (ValidateChild)."""
+        if not tree.get("receiver"):
+            return "root route must specify a default receiver"
+        if any(tree.get(k) for k in ("match", "match_re", "matchers", "object_matchers")):
+            return "root route must not have any matchers"
+        if tree.get("mute_time_intervals"):
+            return "root route must not have any mute time intervals"
+        if tree.get("active_time_intervals"):
+            return "root route must not have any active time intervals"
+        return self._route_problem(tree)
+
+    @staticmethod
+    def reference_problem(org: OrgState, tree: dict[str, Any]) -> str | None:
+        """The first receiver or mute timing a tree names that does not exist."""
+        names = org.receiver_names()
+        problem = None
+        stack = [tree]
+        while stack and problem is None:
+            node = stack.pop()
+            receiver = node.get("receiver", "")
+            if node is not tree and receiver == "":
+                pass  # children may inherit the receiver
+            elif receiver not in names:
+                problem = f"receiver '{receiver}' does not exist"
+            for name in node.get("mute_time_intervals") or []:
+                if name not in org.mute_timings:
+                    problem = problem or f"mute time interval '{name}' does not exist"
+            stack.extend(node.get("routes") or [])
+        return problem
 
     def policy_tree_out(self, org: OrgState) -> dict[str, Any]:
         out = copy.deepcopy(org.policy_tree)
@@ -3059,14 +3141,32 @@ class _Api:
                 out[key] = self._duration(settings[key], f"notification_settings.{key}")
         if settings.get("mute_time_intervals"):
             out["mute_time_intervals"] = list(settings["mute_time_intervals"])
+        if settings.get("policy"):  # only the 13.x spec has it (omitempty)
+            out["policy"] = settings["policy"]
         return out
 
     @staticmethod
     def notification_settings_problems(settings: Mapping[str, Any], org: OrgState) -> list[str]:
         """notifier.staticValidator.Validate (pkg/services/ngalert/notifier/validation.go):
         the settings' own Validate first (its first error only), else every unknown receiver
-        and mute timing ("receiver does not exist: X", "time interval does not exist: Y")."""
-        receiver = settings.get("receiver", "")
+        and mute timing ("receiver does not exist: X", "time interval does not exist: Y").
+        A ``policy`` (13.x) is PolicyRouting, exclusive with the contact point routing
+        (models/notifications.go NotificationSettings.Validate, PolicyRouting.Validate), and
+        must name a named tree (the validator's ErrorRouteDoesNotExist)."""
+        receiver, policy = settings.get("receiver", ""), settings.get("policy", "")
+        if policy:
+            if receiver:
+                return ["only one of policy routing or contact point routing can be specified"]
+            if policy == DEFAULT_TREE:
+                return [
+                    "policy routing should not explicitly point to the default tree: "
+                    f'"{DEFAULT_TREE}"'
+                ]
+            if policy not in org.managed_routes:
+                # [infer] the wording, after its siblings ErrorReceiverDoesNotExist "receiver %s
+                # does not exist" (notifier/validation.go); its own text is not in the index.
+                return [f"route {policy} does not exist"]
+            return []
         if not receiver:
             return ["receiver must be specified"]
         group_by = settings.get("group_by") or []
@@ -3745,6 +3845,8 @@ class FakeGrafana:
             "Unauthorized" unless its bot token is in the set; ``"[REDACTED]"`` always fails.
         version: the profile, "11.6", "12.4" or "13.2" (default ``$FAKE_GRAFANA_VERSION``, else
             "11.6").
+        features: the feature toggles switched on (default ``$FAKE_GRAFANA_FEATURES``, comma
+            separated), kept in ``fake.features`` (a set tests may change between requests).
     """
 
     def __init__(
@@ -3759,6 +3861,7 @@ class FakeGrafana:
         recording_rules_enabled: bool = False,
         telegram_valid_tokens: Iterable[str] | None = None,
         version: str | None = None,
+        features: Iterable[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -3775,7 +3878,12 @@ class FakeGrafana:
         org_ids = set(orgs) | {t.org_id for t in self.tokens.values()}
         self.orgs: dict[int, OrgState] = {org_id: OrgState(org_id) for org_id in sorted(org_ids)}
         self._spec_path = str(spec_path or DEFAULT_SPEC_PATH)
-        self.spec = spec_validator(self._spec_path, self.profile.major >= 12)
+        self.spec = spec_validator(self._spec_path, self.profile.major)
+        self.features: set[str] = set(
+            features
+            if features is not None
+            else filter(None, os.environ.get("FAKE_GRAFANA_FEATURES", "").split(","))
+        )
         self.base_interval_seconds = base_interval_seconds
         self.recording_rules_enabled = recording_rules_enabled
         self.telegram_valid_tokens = (
@@ -3827,12 +3935,17 @@ class FakeGrafana:
         """The profile's name ("11.6", "12.4", "13.2"); ``profile.version`` is the full one."""
         return self.profile.name
 
+    def feature_enabled(self, name: str) -> bool:
+        """A toggle is on when switched on and known to the profile's release
+        (``TOGGLES_SINCE``)."""
+        return name in self.features and self.profile.major >= TOGGLES_SINCE.get(name, 0)
+
     def upgrade(self, version: str) -> None:
         """Grafana upgraded in place to the profile ``version``: the same state (its database),
         that release's endpoints, discovery and checks from the next request on."""
         with self._lock:
             self.profile = PROFILES[version]
-            self.spec = spec_validator(self._spec_path, self.profile.major >= 12)
+            self.spec = spec_validator(self._spec_path, self.profile.major)
             self.api = _Api(self)
 
     # -- state and instrumentation ------------------------------------------------------

@@ -547,11 +547,21 @@ def test_a_tree_without_routes_reads_null_routes_and_round_trips(client: Client)
     assert response.status_code == 200, response.text
 
 
-def test_the_routing_tree_cannot_be_created_and_has_no_other_name(client: Client) -> None:
+def test_without_the_toggle_only_the_default_tree_exists(client: Client) -> None:
+    """routes service managedRoutesEnabled() off: CreateManagedRoute is
+    ErrMultipleRoutesNotSupported (errutil.NotImplemented), any other name ErrRouteNotFound."""
     item = client.apis("GET", "routingtrees/user-defined").json()
-    item["metadata"] = {}
-    assert status_of(client.apis("POST", "routingtrees", item), 405)["reason"] == "MethodNotAllowed"
-    status_of(client.apis("GET", "routingtrees/another"), 404)
+    item["metadata"] = {"name": "team-a"}
+    refused = status_of(client.apis("POST", "routingtrees", item), 501)
+    assert refused["details"]["uid"] == "alerting.notifications.routes.multipleNotSupported"
+    assert refused["message"] == (
+        'Multiple routes are not supported, see feature toggle "alertingMultiplePolicies"'
+    )
+    missing = status_of(client.apis("GET", "routingtrees/team-a"), 404)
+    assert missing["details"]["uid"] == "alerting.notifications.routes.notFound"
+    assert missing["message"] == "Route not found"
+    listed = client.apis("GET", "routingtrees").json()["items"]
+    assert [tree["metadata"]["name"] for tree in listed] == ["user-defined"]
 
 
 def test_a_stale_routing_tree_is_a_conflict(client: Client) -> None:
@@ -561,21 +571,15 @@ def test_a_stale_routing_tree_is_a_conflict(client: Client) -> None:
     assert status_of(response, 409)["details"]["uid"] == "alerting.notifications.conflict"
 
 
-def test_deleting_the_tree_resets_it_unless_locked(client: Client) -> None:
+def test_deleting_the_tree_resets_it_even_when_locked(client: Client) -> None:
+    """The v1beta1 storage's Delete passes the tree's own provenance to DeleteManagedRoute, so
+    the transition check passes and the default tree is reset; a PUT that drops the
+    provenance is still refused."""
     assert client.call("PUT", f"{PROV}/policies", {**LEGACY_TREE, "routes": []}).status_code == 202
-    locked = client.apis("DELETE", "routingtrees/user-defined")
-    assert status_of(locked, 403)["details"]["uid"] == "alerting.notifications.invalidProvenance"
     item = client.apis("GET", "routingtrees/user-defined").json()
     del item["metadata"]["annotations"][PROVENANCE]
     refused = client.apis("PUT", "routingtrees/user-defined", item)
     assert status_of(refused, 403)["details"]["uid"] == "alerting.notifications.invalidProvenance"
-    client.call("DELETE", f"{PROV}/policies")  # the legacy reset clears provenance
-    client.call(
-        "PUT",
-        f"{PROV}/policies",
-        LEGACY_TREE | {"routes": []},
-        headers={"X-Disable-Provenance": "1"},
-    )
     assert client.apis("DELETE", "routingtrees/user-defined").status_code == 200
     assert client.call("GET", f"{PROV}/policies").json() == {
         "receiver": DEFAULT_RECEIVER,
@@ -791,3 +795,245 @@ def test_test_requests_the_handler_refuses(client: Client, grafana: FakeGrafana)
     malformed = client.apis("POST", path, {"integration": "telegram", "alert": alert})
     assert malformed.status_code == 400
     assert grafana.spec_violations[-1]["operation"] == "createReceiverTest"
+
+
+# -- named routing trees (alertingMultiplePolicies) -----------------------------------------
+# Expected values from grafana/grafana: the routes service (provisioning/routes), the
+# config revision's CreateManagedRoute and its tests, models/errors.go, models/notifications.go.
+
+MULTIPLE = "alertingMultiplePolicies"
+
+
+@pytest.fixture
+def named(grafana: FakeGrafana) -> Client:
+    grafana.features.add(MULTIPLE)
+    return Client(grafana)
+
+
+def tree(name: str, receiver: str = DEFAULT_RECEIVER, provenance: str | None = None) -> dict:
+    meta: dict[str, Any] = {"name": name}
+    if provenance is not None:
+        meta["annotations"] = {PROVENANCE: provenance}
+    spec = {
+        "defaults": {"receiver": receiver, "group_by": ["alertname"]},
+        "routes": [
+            {
+                "receiver": receiver,
+                "matchers": [{"label": "team", "type": "=", "value": "a"}],
+                "continue": False,
+            }
+        ],
+    }
+    return {"apiVersion": API_VERSION, "kind": "RoutingTree", "metadata": meta, "spec": spec}
+
+
+def test_a_named_tree_is_created_listed_read_updated_and_deleted(named: Client) -> None:
+    made = created(named, "routingtrees", tree("stack-b", provenance="api"))
+    assert made["metadata"]["name"] == "stack-b"
+    assert made["metadata"]["annotations"][PROVENANCE] == "api"
+    assert made["spec"]["defaults"] == {"receiver": DEFAULT_RECEIVER, "group_by": ["alertname"]}
+    created(named, "routingtrees", tree("stack-a"))
+    # ManagedRoutes.Sort: named trees by name, the default tree last.
+    names = [t["metadata"]["name"] for t in named.apis("GET", "routingtrees").json()["items"]]
+    assert names == ["stack-a", "stack-b", "user-defined"]
+    read = named.apis("GET", "routingtrees/stack-b").json()
+    assert read == made
+    read["spec"]["defaults"]["group_wait"] = "1m"
+    updated = named.apis("PUT", "routingtrees/stack-b", read)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["spec"]["defaults"]["group_wait"] == "1m"
+    assert updated.json()["metadata"]["resourceVersion"] != read["metadata"]["resourceVersion"]
+    # The legacy endpoint still shows the default tree only.
+    assert named.call("GET", f"{PROV}/policies").json() == {
+        "receiver": DEFAULT_RECEIVER,
+        "group_by": ["grafana_folder", "alertname"],
+    }
+    assert named.apis("DELETE", "routingtrees/stack-b").status_code == 200
+    status_of(named.apis("GET", "routingtrees/stack-b"), 404)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "route name is required"),
+        ("   ", "route name is required"),
+        ("my:route", "managed route name cannot contain invalid character ':'"),
+        ("a" * 41, "managed route name cannot be longer than 40 characters"),
+        ("MyRoute", "managed route name must be a valid DNS subdomain"),
+        ("my route", "managed route name must be a valid DNS subdomain"),
+        ("my_route", "managed route name must be a valid DNS subdomain"),
+        ("-myroute", "managed route name must be a valid DNS subdomain"),
+        ("myroute-", "managed route name must be a valid DNS subdomain"),
+    ],
+)
+def test_a_bad_tree_name_is_an_invalid_route(named: Client, name: str, reason: str) -> None:
+    body = status_of(named.apis("POST", "routingtrees", tree(name)), 400)
+    assert body["details"]["uid"] == "alerting.notifications.routes.invalidFormat"
+    assert body["message"].startswith(f"Invalid format of the submitted route: {reason}")
+
+
+@pytest.mark.parametrize("name", ["a" * 40, "my-route-1", "my.route.name"])
+def test_a_good_tree_name_is_accepted(named: Client, name: str) -> None:
+    assert created(named, "routingtrees", tree(name))["metadata"]["name"] == name
+
+
+@pytest.mark.parametrize("name", ["user-defined", "default"])
+def test_the_default_tree_names_are_reserved(named: Client, name: str) -> None:
+    body = status_of(named.apis("POST", "routingtrees", tree(name)), 409)
+    assert body["details"]["uid"] == "alerting.notifications.routes.exists"
+
+
+def test_a_taken_tree_name_is_a_conflict(named: Client) -> None:
+    created(named, "routingtrees", tree("stack-a"))
+    body = status_of(named.apis("POST", "routingtrees", tree("stack-a")), 409)
+    assert body["details"]["uid"] == "alerting.notifications.routes.exists"
+    assert body["message"] == (
+        "Route with this name already exists. Use a different name or update an existing one."
+    )
+
+
+def test_a_named_tree_needs_a_root_receiver_that_exists(named: Client) -> None:
+    for receiver, reason in (
+        ("", "root route must specify a default receiver"),
+        ("nobody", "receiver 'nobody' does not exist"),
+    ):
+        body = status_of(named.apis("POST", "routingtrees", tree("stack-a", receiver)), 400)
+        assert body["details"]["uid"] == "alerting.notifications.routes.invalidFormat"
+        assert reason in body["message"]
+    status_of(named.apis("GET", "routingtrees/stack-a"), 404)
+
+
+def test_a_stale_named_tree_is_a_route_version_conflict(named: Client) -> None:
+    made = created(named, "routingtrees", tree("stack-a"))
+    current = made["metadata"]["resourceVersion"]
+    for wanted in ("stale", ""):  # checkOptimisticConcurrency compares always
+        made["metadata"]["resourceVersion"] = wanted
+        body = status_of(named.apis("PUT", "routingtrees/stack-a", made), 409)
+        assert body["details"]["uid"] == "alerting.notifications.routes.conflict"
+        assert body["message"] == (
+            f"Provided version '{wanted}' of route 'stack-a' does not match current version "
+            f"'{current}'"
+        )
+    stale = {"preconditions": {"resourceVersion": "stale"}}
+    status_of(named.call("DELETE", f"{APIS}/default/routingtrees/stack-a", stale), 409)
+
+
+def test_a_locked_named_tree_keeps_its_provenance_but_can_be_deleted(named: Client) -> None:
+    made = created(named, "routingtrees", tree("stack-a", provenance="api"))
+    del made["metadata"]["annotations"][PROVENANCE]
+    refused = named.apis("PUT", "routingtrees/stack-a", made)
+    assert status_of(refused, 403)["details"]["uid"] == "alerting.notifications.invalidProvenance"
+    assert named.apis("DELETE", "routingtrees/stack-a").status_code == 200
+    status_of(named.apis("GET", "routingtrees/stack-a"), 404)
+
+
+def test_a_receiver_in_a_named_tree_is_in_use_and_renamed_with_it(
+    named: Client, grafana: FakeGrafana
+) -> None:
+    made = created(named, "receivers", receiver("team-a", telegram("tg-a")))
+    created(named, "routingtrees", tree("stack-a", "team-a"))
+    used = status_of(named.apis("DELETE", f"receivers/{made['metadata']['name']}"), 409)
+    assert used["details"]["uid"] == "alerting.notifications.receivers.used"
+    legacy = named.call("DELETE", f"{PROV}/contact-points/tg-a")
+    assert legacy.status_code == 409
+    assert legacy.json()["messageId"] == "alerting.notifications.contact-points.referenced"
+    renamed = named.call(
+        "PUT", f"{PROV}/contact-points/tg-a", {**telegram("tg-a"), "name": "team-b"}
+    )
+    assert renamed.status_code == 202, renamed.text
+    spec = named.apis("GET", "routingtrees/stack-a").json()["spec"]
+    assert spec["defaults"]["receiver"] == "team-b"
+    assert spec["routes"][0]["receiver"] == "team-b"
+
+
+# -- rules that select a named tree ---------------------------------------------------------
+
+RULES = f"{PROV}/folder/drift/rule-groups/drift"
+
+
+def policy_group(settings: dict[str, Any]) -> dict[str, Any]:
+    """A rule group of one always-firing math rule with these notification settings."""
+    rule = {
+        "uid": "drift-rule",
+        "title": "Drift",
+        "ruleGroup": "drift",
+        "folderUID": "drift",
+        "orgID": 1,
+        "condition": "A",
+        "for": "0s",
+        "noDataState": "NoData",
+        "execErrState": "Error",
+        "data": [
+            {
+                "refId": "A",
+                "relativeTimeRange": {"from": 0, "to": 0},
+                "datasourceUid": "__expr__",
+                "model": {"refId": "A", "type": "math", "expression": "1 > 0"},
+            }
+        ],
+        "notification_settings": settings,
+    }
+    return {"title": "drift", "folderUid": "drift", "interval": 60, "rules": [rule]}
+
+
+def test_a_rule_selects_a_named_tree(named: Client, grafana: FakeGrafana) -> None:
+    grafana.seed_folder("drift", "Drift")
+    created(named, "routingtrees", tree("stack-a"))
+    settings = {"receiver": "", "policy": "stack-a"}  # what the 13.x UI sends (PR #120610)
+    response = named.call("PUT", RULES, policy_group(settings))
+    assert response.status_code == 200, response.text
+    (stored,) = named.call("GET", RULES).json()["rules"]
+    assert stored["notification_settings"] == {"receiver": "", "policy": "stack-a"}
+    single = named.call("GET", f"{PROV}/alert-rules/drift-rule").json()
+    assert single["notification_settings"] == {"receiver": "", "policy": "stack-a"}
+    # DeleteManagedRoute checks no rule: the tree goes, the rule keeps its setting.
+    assert named.apis("DELETE", "routingtrees/stack-a").status_code == 200
+    (kept,) = named.call("GET", RULES).json()["rules"]
+    assert kept["notification_settings"]["policy"] == "stack-a"
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        # the validator's ErrorRouteDoesNotExist (the wording after its siblings)
+        ({"receiver": "", "policy": "nowhere"}, "route nowhere does not exist"),
+        (
+            {"receiver": DEFAULT_RECEIVER, "policy": "stack-a"},
+            "only one of policy routing or contact point routing can be specified",
+        ),
+        (
+            {"receiver": "", "policy": "user-defined"},
+            'policy routing should not explicitly point to the default tree: "user-defined"',
+        ),
+    ],
+)
+def test_a_rule_with_a_bad_policy_is_refused(
+    named: Client, grafana: FakeGrafana, settings: dict[str, Any], reason: str
+) -> None:
+    grafana.seed_folder("drift", "Drift")
+    created(named, "routingtrees", tree("stack-a"))
+    response = named.call("PUT", RULES, policy_group(settings))
+    assert response.status_code == 400
+    assert response.json()["message"] == f"invalid alert rule\n{reason}"
+    assert grafana.state.rule_groups == {}
+
+
+def test_without_the_toggle_a_rule_cannot_select_a_tree(
+    client: Client, grafana: FakeGrafana
+) -> None:
+    grafana.seed_folder("drift", "Drift")
+    response = client.call("PUT", RULES, policy_group({"receiver": "", "policy": "stack-a"}))
+    assert response.status_code == 400
+    assert response.json()["message"] == "invalid alert rule\nroute stack-a does not exist"
+
+
+@pytest.mark.parametrize("version", ["11.6", "12.4"])
+def test_before_13_the_policy_is_dropped_and_the_rule_has_no_receiver(version: str) -> None:
+    """The 11.4 spec has no ``policy``: Go drops it and the validator finds no receiver."""
+    with FakeGrafana(version=version, features={MULTIPLE}) as old:
+        old.seed_folder("drift", "Drift")
+        body = policy_group({"receiver": "", "policy": "stack-a"})
+        response = Client(old).call("PUT", RULES, body)
+        assert response.status_code == 400
+        assert response.json()["message"] == "invalid alert rule\nreceiver must be specified"
+        assert old.state.rule_groups == {}

@@ -2047,6 +2047,35 @@ def test_an_unserved_group_or_version_is_the_apiservers_404(fake: FakeGrafana, a
     assert fake.unknown_requests == [("GET", "/apis/nope.grafana.app/v1/namespaces/default/things")]
 
 
+FULL_VERSIONS = {"11.6": "11.6.13", "12.4": "12.4.3", "13.2": "13.2.1"}
+
+
+def test_frontend_settings_show_the_build_and_the_toggles_on(
+    fake: FakeGrafana, api: Client
+) -> None:
+    """FrontendSettingsDTO: buildInfo.version, featureToggles with the enabled ones only;
+    alertingMultiplePolicies is a 13.x toggle (TOGGLES_SINCE)."""
+    assert api.get("/api/frontend/settings").json()["featureToggles"] == {}
+    fake.features.update({"alertingMultiplePolicies", "kubernetesAlertingRules"})
+    body = api.get("/api/frontend/settings").json()
+    assert body["buildInfo"]["version"] == FULL_VERSIONS[fake.version]
+    expected = {"kubernetesAlertingRules": True}
+    if fake.version == "13.2":
+        expected["alertingMultiplePolicies"] = True
+    assert body["featureToggles"] == expected
+    assert api.get("/api/frontend/settings", auth=("admin", "wrong")).status_code == 401
+
+
+def test_features_come_from_the_environment_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_GRAFANA_FEATURES", "alertingMultiplePolicies,otherToggle")
+    with FakeGrafana(version="13.2") as fake:
+        assert fake.features == {"alertingMultiplePolicies", "otherToggle"}
+        toggles = Client(fake).get("/api/frontend/settings").json()["featureToggles"]
+        assert toggles == {"alertingMultiplePolicies": True, "otherToggle": True}
+    with FakeGrafana(version="13.2", features=()) as fake:
+        assert fake.features == set()
+
+
 def test_resource_lists_name_kinds_verbs_and_subresources(fake: FakeGrafana, api: Client) -> None:
     version = SERVED[fake.version]["notifications.alerting.grafana.app"][0]
     body = api.get(f"{NOTIFICATIONS}/{version}/").json()
@@ -2066,8 +2095,8 @@ def test_resource_lists_name_kinds_verbs_and_subresources(fake: FakeGrafana, api
     assert resources["receivers"]["namespaced"] is True
     assert {"create", "get", "list", "update", "delete"} <= set(resources["receivers"]["verbs"])
     assert resources["receivers/test"]["verbs"] == ["create"]
-    # One fixed routing tree: it is replaced or reset, never created (#91550).
-    assert "create" not in resources["routingtrees"]["verbs"]
+    # One fixed routing tree before v1beta1 (#91550); the v1beta1 storage creates named trees.
+    assert ("create" in resources["routingtrees"]["verbs"]) == (version == "v1beta1")
 
 
 @pytest.mark.fake_versions("13.2")
