@@ -32,7 +32,6 @@ import json
 import multiprocessing
 import os
 import platform
-import secrets
 import statistics
 import sys
 import tempfile
@@ -48,7 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: bench/ only 
 
 import numpy as np
 import requests
-from monitor_vs_pushgateway import free_port, plain_session, server
+from monitor_vs_pushgateway import monitor_server, plain_session
 from tables import (  # bench/tables.py: a script sees its own folder
     conclude,
     progress,
@@ -169,15 +168,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 @contextmanager
 def start_monitor(workdir: Path) -> Iterator[Monitor]:
-    port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    env[names.MONITOR_TOKEN_ENV] = token
-    command = [
-        sys.executable, "-m", "monitor", "--host", "127.0.0.1", "--port", str(port),
-        "--db", str(workdir / "monitor.db"), "--max-series", str(MAX_SERIES),
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with server(command, env, url + "/readyz", workdir / "monitor.log", plain_session({})):
+    options = ("--max-series", str(MAX_SERIES))
+    with monitor_server(workdir, plain_session({}), *options) as (_, url, token):
         yield Monitor(url, token, workdir / "monitor.db")
 
 

@@ -198,18 +198,29 @@ def free_port() -> int:
 
 
 @contextmanager
-def start_monitor(workdir: Path, scraper: requests.Session) -> Iterator[Contender]:
+def monitor_server(
+    workdir: Path, probe: requests.Session, *options: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, str]]:
+    """``python -m monitor`` on a free port of 127.0.0.1 with a fresh write token and a
+    database in ``workdir`` (and ``options``), until the block ends: its process, URL and
+    token."""
     port, token = free_port(), secrets.token_hex(16)
     # MONITOR_* settings of the caller's shell must not change what is measured.
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     env[names.MONITOR_TOKEN_ENV] = token
     command = [
         sys.executable, "-m", "monitor", "--host", "127.0.0.1", "--port", str(port),
-        "--db", str(workdir / "monitor.db"), "--max-series", str(MAX_SERIES),
-        "--keep-runs", str(KEEP_RUNS),
+        "--db", str(workdir / "monitor.db"), *options,
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    with server(command, env, url + "/readyz", workdir / "monitor.log", scraper) as process:
+    with server(command, env, url + "/readyz", workdir / "monitor.log", probe) as process:
+        yield process, url, token
+
+
+@contextmanager
+def start_monitor(workdir: Path, scraper: requests.Session) -> Iterator[Contender]:
+    options = ("--max-series", str(MAX_SERIES), "--keep-runs", str(KEEP_RUNS))
+    with monitor_server(workdir, scraper, *options) as (process, url, token):
         yield Contender(
             name="monitor",
             process=process,
