@@ -281,3 +281,50 @@ def test_a_plan_too_long_for_a_comment_is_posted_as_its_summary(
     body = json.loads(state.read_text())[-1]["body"]
     assert body.splitlines()[: len(summary)] == summary
     assert "line 1" not in body and "too long for a comment" in body and len(body) < 65536
+
+
+# --- a CI's own venv ---------------------------------------------------------------------------
+
+# What a team's repository holds of ours: the toolkit, its definitions and the entry point.
+TOOLKIT = (
+    "scripts/provision-ci", "provision.py", "provisioning", "names.py", "alerting", "dashboards",
+    "grafana.yaml", "environments", "requirements-provision.txt", "constraints.txt",
+    "pyproject.toml",
+)  # fmt: skip
+
+
+def test_setup_installs_only_what_provisioning_needs_and_the_check_runs_on_it(
+    tmp_path: Path,
+) -> None:
+    """A fresh venv from the package registry (as a CI runner has): provision.py validates
+    every environment and the lint passes with it, and none of the platform's heavy packages
+    (Airflow, Spark, the drift engine's) is installed."""
+    repo = tmp_path / "repo"
+    for name in TOOLKIT:
+        source, target = ROOT / name, repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    entry = repo / "scripts" / "provision-ci"
+    run = subprocess.run(
+        [str(entry), "setup"], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    python = repo / ".venv" / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True
+    )
+    packages = {p["name"].lower() for p in json.loads(installed.stdout)}
+    assert {"click", "grafanalib", "pyyaml", "requests", "ruff"} <= packages
+    assert not packages & {"apache-airflow", "pyspark", "pandas", "numpy", "scipy", "duckdb"}
+    check, lint = (
+        subprocess.run(
+            [str(entry), step], capture_output=True, text=True, timeout=180, cwd=tmp_path
+        )
+        for step in ("check", "lint")
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count("valid: ") == 1 + len(ENVIRONMENTS)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
