@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from drift.stats import (
     FINITE_KS_MAX_N,
@@ -31,7 +31,9 @@ from drift.stats import (
     collapse,
     distinct,
     ks_test,
+    kstwo_sf,
     merge,
+    smirnov,
 )
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
@@ -373,6 +375,37 @@ def test_ks_mid_size_samples_are_within_6_percent_of_the_exact_p_value(
     # 1e-8 to 0.99, 0.98 to 1.00 of the exact p-value for 1500 x 2000 and 1200 x 900, but
     # up to 1.057 for 1001 x 1000 (larger: conservative).
     assert outcome.p_value == pytest.approx(exact, rel=0.06)
+
+
+# --- Kolmogorov-Smirnov: the finite-n distribution's Smirnov sum, against scipy's -----------
+#
+# scipy's special.smirnov sums the same series in double-double arithmetic, term by term (its
+# cephes kolmogorov.c): an independent evaluation of what drift.stats.smirnov sums in log
+# space. Below 1e-300 (subnormal doubles) the two round differently.
+
+SMIRNOV_N = (141, 300, 1_000, 2_891, 5_000, 10_000)
+
+
+def finite_n_statistics(n: int) -> list[float]:
+    """Statistics across every branch of scipy's kstwo.sf at ``n``: n d^2 from 0.01 to 1,000
+    and d up to 0.99, inside (1/n, 1 - 1/n)."""
+    small = [math.sqrt(nd2 / n) for nd2 in np.geomspace(0.01, 1_000, 60)]
+    return [d for d in [*small, *np.linspace(0.3, 0.99, 24)] if 1 < n * d < n - 1]
+
+
+@pytest.mark.parametrize("n", SMIRNOV_N)
+def test_the_smirnov_sum_matches_scipys_double_double_sum(n: int) -> None:
+    for d in finite_n_statistics(n):
+        expected = special.smirnov(n, d)
+        if expected > 1e-300:
+            assert smirnov(n, d) == pytest.approx(expected, rel=1e-10, abs=0), (n, d)
+
+
+@pytest.mark.parametrize("n", (2, 50, 140, *SMIRNOV_N))
+def test_kstwo_sf_is_scipys_in_every_branch(n: int) -> None:
+    for d in [*finite_n_statistics(n), 0.0, 0.4 / n, 1.0]:
+        expected = stats.kstwo.sf(d, n)
+        assert kstwo_sf(d, n) == pytest.approx(expected, rel=1e-10, abs=1e-300), (n, d)
 
 
 # --- Kolmogorov-Smirnov: where the limiting distribution replaces kstwo ---------------------
