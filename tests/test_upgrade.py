@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from fake_apps_notifications import name_to_uid
-from fake_grafana import DEPRECATED_ENDPOINTS, NOTIFICATIONS_GROUP, FakeGrafana, k8s_status
+from fake_grafana import (
+    DEPRECATED_ENDPOINTS,
+    FOLDER_GROUP,
+    NOTIFICATIONS_GROUP,
+    FakeGrafana,
+    k8s_status,
+)
 from provision_cli import (
     NEW_TOKEN,
     applied,
@@ -163,6 +169,24 @@ def test_a_stale_resource_version_is_read_again_and_written_once_more(
     [integration] = telegram(fake)
     assert integration["settings"]["bottoken"] == NEW_TOKEN
     assert plan(fake, "--definitions", root, TELEGRAM_BOT_TOKEN=NEW_TOKEN)[0] == 0
+
+
+@pytest.mark.fake_versions("13.2")
+def test_a_folder_changed_since_the_plan_is_read_again_and_written_once_more(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    """The same for a folder, which folder.grafana.app/v1 writes with its resourceVersion."""
+    root = str(definitions(tmp_path))
+    applied(fake, "--definitions", root)
+    stale = k8s_status(409, "the object has been modified; please apply your changes to the "
+                       "latest version and try again").reply().body  # fmt: skip
+    fake.fail_next(1, 409, f"/apis/{FOLDER_GROUP}/", methods="PUT", body=stale)
+    fake.reset_log()
+    renamed = {"PROVISION__VALUES__FOLDER__TITLE": "Data drift (renamed)"}
+    applied(fake, "--definitions", root, **renamed)
+    assert [r.status for r in fake.write_requests()] == [409, 200]
+    assert fake.state.folders["drift"]["title"] == "Data drift (renamed)"
+    assert plan(fake, "--definitions", root, **renamed)[0] == 0
 
 
 @pytest.mark.fake_versions("13.2")

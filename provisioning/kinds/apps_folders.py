@@ -23,7 +23,10 @@ NOT_EMPTY = "folder.not-empty"  # Status details.uid of a refused delete
 
 class AppFolders(Folders):
     """Folders as Kubernetes objects: metadata.name is the uid, spec.title the title,
-    writes carry the resourceVersion read (409 when someone changed it since)."""
+    writes carry the resourceVersion read (409 when someone changed it since: the folder is
+    read again and, still the stack's and still different, written once more)."""
+
+    versioned = True
 
     def __init__(self, stack: Stack, version: str) -> None:
         super().__init__(stack)
@@ -49,7 +52,10 @@ class AppFolders(Folders):
         return {"title": (live.get("spec") or {}).get("title")}
 
     def fetch(self, client: GrafanaClient, key: str) -> Any:
-        return client.get(f"{self.collection}/{key}", missing_ok=True)
+        item = client.get(f"{self.collection}/{key}", missing_ok=True)
+        if item is None:
+            return None
+        return item | {"owner": self.stack.name if key in self.holding(Live(client)) else None}
 
     def write(self, client: GrafanaClient, wanted: Wanted, live: Any) -> None:
         spec = {"title": wanted.body["title"]}
