@@ -192,8 +192,8 @@ def _make(client: GrafanaClient, change: Change) -> None:
     """Make one change. A write can be refused because an earlier try of it landed and only
     its answer was lost: the client's repeat then meets a duplicate (409; 500 for a contact
     point's uid) or a newer version (409, 412). Grafana is read again: when it matches the
-    definition, the change is made; when the object appeared or went meanwhile, or a versioned
-    update was stale (``_stale``), it is written once more from what is there."""
+    definition, the change is made; when the object went meanwhile, appeared as the stack's, or
+    a versioned update was stale (``_stale``), it is written once more from what is there."""
     kind, wanted = change.kind, change.wanted
     if wanted is None and change.theirs is not None:
         change.notes += kind.release(client, change.theirs)  # finding nothing is done
@@ -213,10 +213,12 @@ def _make(client: GrafanaClient, change: Change) -> None:
         return
     if change.action == ADOPT:  # never a second one beside theirs: a rerun plans again
         raise refused
-    if (live is None) != (change.live is None) or _stale(kind, refused, live):
+    went = live is None and change.live is not None
+    appeared = live is not None and change.live is None and kind.owner(live) == kind.stack.name
+    if went or appeared or _stale(kind, refused, live):
         kind.write(client, wanted, live)
         return
-    raise refused
+    raise refused  # someone else's appeared meanwhile: never changed
 
 
 def _stale(kind: Kind, refused: GrafanaError, live: Any) -> bool:
@@ -317,7 +319,7 @@ def _check_provenance(changes: list[Change]) -> None:
     if not stuck:
         return
     names = ", ".join(c.title for c in stuck)
-    tree = any(isinstance(c.kind, Routes) for c in stuck)
+    tree = any(isinstance(c.kind, Routes) and c.key == c.kind.key for c in stuck)  # the default
     raise GrafanaError(
         f"cannot make {names} editable in the UI: Grafana never unlocks an object "
         "provisioned as locked. Run `provision.py destroy` with ui_editable: false, then "

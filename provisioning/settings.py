@@ -114,6 +114,11 @@ def load_settings(
             f"stack: {settings.stack!r} names Grafana's default policy tree, so it cannot "
             "name the stack's own tree (policy_tree: own): choose another name"
         )
+    if settings.grafana.policy_tree == "own" and settings.stack.endswith("-"):
+        raise SettingsError(  # a tree's name is a DNS subdomain (grafana/grafana#119516)
+            f"stack: {settings.stack!r} names the stack's own tree (policy_tree: own), which "
+            "must end with a letter or a digit"
+        )
     return settings
 
 

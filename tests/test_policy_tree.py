@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 import requests
 
+from course_state import seed_course_state
 from fake_grafana import DEFAULT_TOKEN, NOTIFICATIONS_GROUP, FakeGrafana
 from provision_cli import applied, error_line, plan, provision
+from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.kinds import Stack, kinds_for
+from provisioning.plan import apply, make_plan
+from provisioning.server import Server
 
 OWN = {"PROVISION__GRAFANA__POLICY_TREE": "own"}
 TOGGLE = "alertingMultiplePolicies"
@@ -47,6 +52,20 @@ def routing_of_rules(fake: FakeGrafana) -> set[Any]:
 
 def writes(fake: FakeGrafana, since: int = 0) -> list[str]:
     return [f"{r.method} {r.path}" for r in fake.requests[since:] if r.method in WRITES]
+
+
+def make_tree(fake: FakeGrafana, name: str, routes: list[dict[str, Any]]) -> None:
+    """A routing tree made by someone else, through the API."""
+    receiver = tree(fake, "user-defined")["spec"]["defaults"]["receiver"]
+    body = {
+        "apiVersion": f"{NOTIFICATIONS_GROUP}/v1beta1",
+        "kind": "RoutingTree",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"defaults": {"receiver": receiver}, "routes": routes},
+    }
+    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    made = requests.post(fake.url + TREES, json=body, headers=headers, timeout=5)
+    assert made.status_code == 201, made.text
 
 
 @pytest.fixture
@@ -127,16 +146,7 @@ def test_destroy_removes_the_stack_tree_and_leaves_the_default_one(named: FakeGr
 def test_a_tree_of_the_stack_name_made_by_someone_else_stops_the_plan(
     named: FakeGrafana,
 ) -> None:
-    receiver = tree(named, "user-defined")["spec"]["defaults"]["receiver"]
-    body = {
-        "apiVersion": f"{NOTIFICATIONS_GROUP}/v1beta1",
-        "kind": "RoutingTree",
-        "metadata": {"name": "drift", "namespace": "default"},
-        "spec": {"defaults": {"receiver": receiver}, "routes": []},
-    }
-    headers = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
-    made = requests.post(named.url + TREES, json=body, headers=headers, timeout=5)
-    assert made.status_code == 201, made.text
+    make_tree(named, "drift", [])
     mark = len(named.requests)
 
     run = provision(named, "plan", **OWN)
@@ -172,3 +182,78 @@ def test_own_tree_is_not_exported_as_files(tmp_path: Any) -> None:
     line = error_line(provision(None, "export", str(target), **OWN))
     assert "policy_tree: own cannot be exported as provisioning files" in line
     assert not target.exists()
+
+
+@pytest.mark.fake_versions("13.2")
+def test_a_tree_of_the_stack_name_made_between_plan_and_apply_is_not_written(
+    named: FakeGrafana,
+) -> None:
+    """The create meets Grafana's 409 (the name is taken): the tree is read again and, not
+    the stack's, left as its maker made it."""
+    from provisioning.discover import discover
+    from provisioning.settings import load_settings
+
+    stack = Stack("drift", own_tree=True, environ={"TELEGRAM_BOT_TOKEN": "1:x"})
+    client = GrafanaClient(named.url, token=DEFAULT_TOKEN)
+    server = Server(named.profile.version, named.profile.groups, frozenset({TOGGLE}))
+    kinds = [make(stack) for make in kinds_for(server, own_tree=True)]
+    definitions = discover(load_settings(environ={}).values).definitions
+    changes = make_plan(client, definitions, kinds)
+    theirs = [{"receiver": "grafana-default-email", "continue": False,
+               "matchers": [{"label": "team", "type": "=", "value": "b"}]}]  # fmt: skip
+    make_tree(named, "drift", theirs)
+    with pytest.raises(GrafanaError) as refused:
+        apply(client, changes, progress=lambda line: None)
+    assert refused.value.status == 409
+    after = tree(named, "drift")
+    assert after["spec"]["routes"] == theirs
+    assert after["metadata"]["annotations"]["grafana.com/provenance"] == ""
+
+
+@pytest.mark.fake_versions("13.2")
+@pytest.mark.parametrize("takeover", ["--adopt", "--replace"])
+def test_a_takeover_with_an_own_tree_leaves_the_default_tree_editable(
+    named: FakeGrafana, takeover: str
+) -> None:
+    """The course's hand-made route goes from the default tree, which stays as it was made:
+    editable in the UI (locking it would lock everyone's routes)."""
+    seed_course_state(named)
+    assert tree(named, "user-defined")["metadata"]["annotations"]["grafana.com/provenance"] == ""
+    applied(named, takeover, **OWN)
+    default = tree(named, "user-defined")
+    assert default["metadata"]["annotations"]["grafana.com/provenance"] == ""
+    assert not default["spec"]["routes"]  # the look-alike route went
+    assert len(branches(tree(named, "drift")["spec"])) == 1
+
+
+@pytest.mark.fake_versions("13.2")
+def test_unlocking_an_own_tree_says_destroy_then_apply_and_nothing_of_the_default_tree(
+    named: FakeGrafana,
+) -> None:
+    applied(named, **OWN)
+    line = error_line(provision(named, "plan", PROVISION__GRAFANA__UI_EDITABLE="true", **OWN))
+    assert "cannot make" in line and "notification policy tree drift" in line
+    assert "Run `provision.py destroy` with ui_editable: false" in line
+    assert "/api/v1/provisioning/policies" not in line
+
+
+@pytest.mark.fake_versions("13.2")
+def test_rules_that_select_a_tree_grafana_no_longer_lists_stop_the_plan(
+    named: FakeGrafana,
+) -> None:
+    """The toggle turned off after the stack moved into its tree: Grafana lists the default
+    tree alone. Planned as shared, the branch would go back and the tree stay behind unseen."""
+    applied(named, **OWN)
+    named.features.discard(TOGGLE)
+    mark = len(named.requests)
+    for command in ("plan", "apply", "destroy"):
+        line = error_line(provision(named, command))
+        assert "the stack's rules select its policy tree 'drift', which Grafana does not" in line
+        assert f"is the feature toggle {TOGGLE} off?" in line
+    assert writes(named, mark) == []
+
+
+def test_an_own_tree_name_ends_with_a_letter_or_digit() -> None:
+    run = provision(None, "validate", PROVISION__STACK="drift-", **OWN)
+    assert "must end with a letter or a digit" in error_line(run)
+    assert provision(None, "validate", PROVISION__STACK="drift-").returncode == 0

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from provisioning import ownership
 from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.errors import ProvisioningError
 from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Lookalike, Stack, Wanted
 from provisioning.kinds.notifications import (
     ContactPoints,
@@ -44,7 +45,7 @@ from provisioning.kinds.notifications import (
 )
 from provisioning.model import Definition
 from provisioning.model.notifications import ContactPoint
-from provisioning.server import NOTIFICATIONS
+from provisioning.server import MULTIPLE_POLICIES, NOTIFICATIONS
 from provisioning.settings import GRAFANA_TREES
 
 # apps/alerting/notifications/pkg/apis/alertingnotifications/v1beta1/ext.go
@@ -418,6 +419,29 @@ class AppRoutes(_App, Routes):
     def tree_key(self) -> str:
         return f"tree {self.stack.name}"
 
+    def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
+        found = super().read(live, wanted)
+        if not self.stack.tree and self.tree_key not in found:
+            self._check_unseen_tree(live)
+        return found
+
+    def _check_unseen_tree(self, live: Live) -> None:
+        """Rules of the stack that select its tree, which Grafana does not list: the feature
+        toggle went off since. Planned without it, the branch would go back into the default
+        tree and the stack's tree stay behind, unseen."""
+        rules = live.get(f"{PROVISIONING}/alert-rules") or []
+        if any(
+            (rule.get("labels") or {}).get(ownership.LABEL) == self.stack.name
+            and (rule.get("notification_settings") or {}).get("policy") == self.stack.name
+            for rule in rules
+        ):
+            raise ProvisioningError(
+                f"the stack's rules select its policy tree {self.stack.name!r}, which Grafana "
+                f"does not list (is the feature toggle {MULTIPLE_POLICIES} off?): turn it on "
+                "and apply with policy_tree: shared to move the routes back into the default "
+                "tree, or keep policy_tree: own"
+            )
+
     def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         found = {}
         default = _default_tree(items)
@@ -474,7 +498,9 @@ class AppRoutes(_App, Routes):
         kept = without_route(routes, theirs.live, _legacy_route)
         if tree is not None and len(kept) < len(routes):
             spec = {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": kept}
-            self.resources.write(client, spec, tree, self.stack.provenance)
+            # A stack with a tree of its own holds nothing in the default one: as it was.
+            mode = provenance(tree) if self.stack.tree else self.stack.provenance
+            self.resources.write(client, spec, tree, mode)
         return []
 
     def _put(self, client: GrafanaClient, tree: dict[str, Any], ours: list[dict[str, Any]]) -> None:
