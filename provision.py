@@ -148,8 +148,9 @@ class Context:
     def stack(self) -> Stack:
         grafana = self.settings.grafana
         provenance = "" if grafana.ui_editable else "api"
-        own_tree = grafana.policy_tree == "own"
-        return Stack(self.settings.stack, grafana.org_id, provenance, dict(os.environ), own_tree)
+        return Stack(
+            self.settings.stack, grafana.org_id, provenance, dict(os.environ), grafana.own_tree
+        )
 
     def connect(self, wait: float = 0) -> Connection:
         """A Grafana that answers and is healthy (waiting up to ``wait`` s), its version and

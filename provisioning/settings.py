@@ -55,6 +55,10 @@ class GrafanaSettings:
     ui_editable: bool
     policy_tree: str  # one of POLICY_TREES
 
+    @property
+    def own_tree(self) -> bool:
+        return self.policy_tree == "own"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -109,12 +113,12 @@ def load_settings(
             f"grafana.policy_tree: {settings.grafana.policy_tree!r} must be one of "
             + " or ".join(POLICY_TREES)
         )
-    if settings.grafana.policy_tree == "own" and settings.stack in GRAFANA_TREES:
+    if settings.grafana.own_tree and settings.stack in GRAFANA_TREES:
         raise SettingsError(
             f"stack: {settings.stack!r} names Grafana's default policy tree, so it cannot "
             "name the stack's own tree (policy_tree: own): choose another name"
         )
-    if settings.grafana.policy_tree == "own" and settings.stack.endswith("-"):
+    if settings.grafana.own_tree and settings.stack.endswith("-"):
         raise SettingsError(  # a tree's name is a DNS subdomain (grafana/grafana#119516)
             f"stack: {settings.stack!r} names the stack's own tree (policy_tree: own), which "
             "must end with a letter or a digit"

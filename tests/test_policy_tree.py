@@ -15,9 +15,11 @@ from course_state import seed_course_state
 from fake_grafana import DEFAULT_TOKEN, NOTIFICATIONS_GROUP, FakeGrafana
 from provision_cli import applied, error_line, plan, provision
 from provisioning.client import GrafanaClient, GrafanaError
+from provisioning.discover import discover
 from provisioning.kinds import Stack, kinds_for
 from provisioning.plan import apply, make_plan
-from provisioning.server import Server
+from provisioning.server import read_server
+from provisioning.settings import load_settings
 
 OWN = {"PROVISION__GRAFANA__POLICY_TREE": "own"}
 TOGGLE = "alertingMultiplePolicies"
@@ -190,12 +192,9 @@ def test_a_tree_of_the_stack_name_made_between_plan_and_apply_is_not_written(
 ) -> None:
     """The create meets Grafana's 409 (the name is taken): the tree is read again and, not
     the stack's, left as its maker made it."""
-    from provisioning.discover import discover
-    from provisioning.settings import load_settings
-
     stack = Stack("drift", own_tree=True, environ={"TELEGRAM_BOT_TOKEN": "1:x"})
     client = GrafanaClient(named.url, token=DEFAULT_TOKEN)
-    server = Server(named.profile.version, named.profile.groups, frozenset({TOGGLE}))
+    server = read_server(client, client.check_health(), features=True)
     kinds = [make(stack) for make in kinds_for(server, own_tree=True)]
     definitions = discover(load_settings(environ={}).values).definitions
     changes = make_plan(client, definitions, kinds)

@@ -43,6 +43,7 @@ from provisioning.kinds.notifications import (
     normal_route,
     without_route,
 )
+from provisioning.kinds.rules import rule_owner
 from provisioning.model import Definition
 from provisioning.model.notifications import ContactPoint
 from provisioning.server import MULTIPLE_POLICIES, NOTIFICATIONS
@@ -431,7 +432,7 @@ class AppRoutes(_App, Routes):
         tree and the stack's tree stay behind, unseen."""
         rules = live.get(f"{PROVISIONING}/alert-rules") or []
         if any(
-            (rule.get("labels") or {}).get(ownership.LABEL) == self.stack.name
+            rule_owner(rule) == self.stack.name
             and (rule.get("notification_settings") or {}).get("policy") == self.stack.name
             for rule in rules
         ):
@@ -474,10 +475,7 @@ class AppRoutes(_App, Routes):
         if wanted.key == self.key:
             self._put(client, default, [_k8s_route(wanted.body)])
             return
-        spec = {
-            "defaults": (default.get("spec") or {}).get("defaults"),
-            "routes": [_k8s_route(wanted.body)],
-        }
+        spec = _spec(default, [_k8s_route(wanted.body)])
         self.resources.write(client, spec, None, self.stack.provenance, name=self.stack.tree)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
@@ -497,7 +495,7 @@ class AppRoutes(_App, Routes):
         routes = _routes(tree or {})
         kept = without_route(routes, theirs.live, _legacy_route)
         if tree is not None and len(kept) < len(routes):
-            spec = {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": kept}
+            spec = _spec(tree, kept)
             # A stack with a tree of its own holds nothing in the default one: as it was.
             mode = provenance(tree) if self.stack.tree else self.stack.provenance
             self.resources.write(client, spec, tree, mode)
@@ -505,12 +503,16 @@ class AppRoutes(_App, Routes):
 
     def _put(self, client: GrafanaClient, tree: dict[str, Any], ours: list[dict[str, Any]]) -> None:
         others = [r for r in _routes(tree) if not self._is_branch(_legacy_route(r))]
-        spec = {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": ours + others}
-        self.resources.write(client, spec, tree, self.stack.provenance)
+        self.resources.write(client, _spec(tree, ours + others), tree, self.stack.provenance)
 
 
 def _default_tree(trees: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((t for t in trees if t["metadata"]["name"] in GRAFANA_TREES), None)
+
+
+def _spec(tree: dict[str, Any], routes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A tree's spec: ``tree``'s root settings (its defaults) over ``routes``."""
+    return {"defaults": (tree.get("spec") or {}).get("defaults"), "routes": routes}
 
 
 def _routes(tree: dict[str, Any]) -> list[dict[str, Any]]:
