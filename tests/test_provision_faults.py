@@ -176,6 +176,14 @@ def test_a_clash_with_someone_elses_folder_is_one_line_naming_it(fake: FakeGrafa
     )
 
 
+def test_a_folder_of_the_same_title_inside_another_is_no_clash(fake: FakeGrafana) -> None:
+    """Grafana keeps titles unique among one parent's folders; ours are at the root."""
+    fake.seed_folder("parent", "Team")
+    fake.seed_folder("nested", "Data drift", parent_uid="parent")
+    applied(fake)
+    assert fake.state.folders["drift"]["title"] == "Data drift"
+
+
 @pytest.mark.fake_versions("11.6", "12.4")  # on 13 a rotation is one write (one receiver)
 def test_a_token_rotation_cut_short_deletes_the_stale_integration_next_time(
     fake: FakeGrafana,

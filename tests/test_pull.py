@@ -425,6 +425,17 @@ def test_rich_state_round_trips(fake: FakeGrafana, fresh: FakeGrafana, tmp_path:
 # --- scope, notes, refusals ----------------------------------------------------------------
 
 
+@pytest.mark.fake_versions("13.2")
+def test_on_13_pull_lists_folders_through_the_folder_app(fake: FakeGrafana, tmp_path: Path) -> None:
+    """/api/folders is deprecated in 13's spec, folder.grafana.app/v1 is GA."""
+    seed_course_state(fake)
+    fake.seed_folder("empty", "Kept empty")
+    fake.reset_log()
+    pulled(fake, definitions(tmp_path), "--all")
+    assert [r.path for r in fake.requests if r.path.startswith("/api/folders")] == []
+    assert "Kept empty" in (tmp_path / "dashboards" / "pulled_kept_empty.py").read_text()
+
+
 def test_a_folder_pulls_its_dashboards_and_rule_groups_only(
     fake: FakeGrafana, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ from provisioning.kinds.dashboards import Folders
 from provisioning.server import FOLDERS
 
 NOT_EMPTY = "folder.not-empty"  # Status details.uid of a refused delete
+PARENT = "grafana.app/folder"  # the annotation naming a nested folder's parent
 
 
 class AppFolders(Folders):
@@ -47,6 +48,9 @@ class AppFolders(Folders):
 
     def _items(self, live: Live) -> list[dict[str, Any]]:
         return (live.get(self.collection) or {}).get("items") or []
+
+    def listed(self, live: Live) -> set[str]:
+        return {item["metadata"]["name"] for item in self._items(live) if not parent(item)}
 
     def actual(self, live: Any, wanted: Wanted | None) -> Any:
         return {"title": (live.get("spec") or {}).get("title")}
@@ -78,10 +82,21 @@ class AppFolders(Folders):
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         title = wanted.body["title"]
+        # Titles are unique among one parent's folders; the stack's are at the root.
         other = next(
-            (i for i in self._items(live) if (i.get("spec") or {}).get("title") == title), None
+            (
+                i
+                for i in self._items(live)
+                if (i.get("spec") or {}).get("title") == title and not parent(i)
+            ),
+            None,
         )
         if other is None:
             return None
         uid = other["metadata"]["name"]
         return Clash(uid, f"its title {title!r} is taken by folder {uid!r}")
+
+
+def parent(item: dict[str, Any]) -> str:
+    """A folder's parent uid; empty at the root."""
+    return ((item.get("metadata") or {}).get("annotations") or {}).get(PARENT) or ""

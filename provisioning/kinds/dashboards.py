@@ -118,12 +118,15 @@ class Folders(Kind):
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
         """Each wanted or held one read by itself: the list has no version to write with."""
         mine = self.holding(live)
-        listed = {f["uid"] for f in live.get("/api/folders", {"limit": 1000}) or []}
-        keys = ({w.key for w in wanted} | mine) & listed
+        keys = ({w.key for w in wanted} | mine) & self.listed(live)
         return {
             key: self.fetch(live.client, key) | {"owner": self.stack.name if key in mine else None}
             for key in sorted(keys)
         }
+
+    def listed(self, live: Live) -> set[str]:
+        """The uids of the folders Grafana lists (at the root, where the stack's are)."""
+        return {f["uid"] for f in live.get("/api/folders", {"limit": 1000}) or []}
 
     def holding(self, live: Live) -> set[str]:
         """The folders holding the stack's dashboards or rules."""

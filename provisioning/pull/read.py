@@ -21,11 +21,11 @@ from provisioning.kinds import (
     Templates,
     Wanted,
 )
+from provisioning.kinds.apps_folders import parent
 from provisioning.kinds.apps_notifications import AppContactPoints
 from provisioning.kinds.base import PROVISIONING
 from provisioning.kinds.notifications import ROOT_RECEIVER
 
-APP_FOLDER_PARENT = "grafana.app/folder"  # a nested folder's parent, on folder.grafana.app
 SYSTEM = "system"  # the provenance of what Grafana itself makes (its default templates)
 REDACTED = "[REDACTED]"  # what the legacy API answers for a secret setting (API-NOTES §0.3)
 
@@ -121,7 +121,7 @@ def _dashboards(live: Live, kind: Dashboards, skipped: list[str]) -> list[dict[s
 
 def _folders(live: Live, kind: Folders, found: Foreign) -> dict[str, dict[str, Any]]:
     """The folders holding what is pulled, and every other one no stack holds."""
-    listed = {f["uid"] for f in live.get("/api/folders", {"limit": 1000}) or []}
+    listed = kind.listed(live)
     holding = {(b.get("meta") or {}).get("folderUid") or "" for b in found.dashboards}
     holding |= {g["folderUid"] for g in found.rule_groups}
     read = _every(live, kind, sorted((listed | holding) - {""}))
@@ -129,11 +129,12 @@ def _folders(live: Live, kind: Folders, found: Foreign) -> dict[str, dict[str, A
     for uid, folder in read.items():
         if folder is None or (uid not in holding and kind.owner(folder) is not None):
             continue
-        parent = folder.get("parentUid") or (
-            ((folder.get("metadata") or {}).get("annotations") or {}).get(APP_FOLDER_PARENT)
-        )
         title = kind.actual(folder, None)["title"]
-        folders[uid] = {"uid": uid, "title": title, "parent": parent or ""}
+        folders[uid] = {
+            "uid": uid,
+            "title": title,
+            "parent": folder.get("parentUid") or parent(folder),
+        }
     return folders
 
 
