@@ -16,8 +16,9 @@ from provisioning.errors import ProvisioningError
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 60.0
 
-# What Grafana sends about a deprecated endpoint (apps/NOTES.md §a).
-DEPRECATION_HEADERS = ("Warning", "X-API-Deprecation-Date", "X-API-Replacement")
+# What Grafana sends about a deprecated endpoint (apps/NOTES.md §a): Warning, and headers
+# named X-API-* (X-API-Deprecation-Date, X-API-Replacement; any later one too).
+WARNING, API_HEADER_PREFIX = "warning", "x-api-"
 # What a 403 on a path most likely lacks (API-NOTES §1, "Permissions").
 PERMISSIONS = (
     ("/api/v1/provisioning", "alert.provisioning:write (role fixed:alerting.provisioning:writer)"),
@@ -164,11 +165,12 @@ class GrafanaClient:
             raise _Passing(GrafanaError(message)) from None
 
     def _note_deprecation(self, method: str, path: str, response: requests.Response) -> None:
-        """Keep what Grafana says about a deprecated endpoint (``Warning``,
-        ``X-API-Deprecation-Date``, ``X-API-Replacement``): each message once, with the first
-        request it came with."""
-        said = [f"{name}: {response.headers[name]}" for name in DEPRECATION_HEADERS
-                if response.headers.get(name)]  # fmt: skip
+        """Keep what Grafana says about a deprecated endpoint (``Warning`` and every
+        ``X-API-*`` header): each message once, with the first request it came with."""
+        names = [name for name in response.headers if name.lower() == WARNING
+                 or name.lower().startswith(API_HEADER_PREFIX)]  # fmt: skip
+        names.sort(key=lambda name: (name.lower() != WARNING, name.lower()))
+        said = [f"{name}: {response.headers[name]}" for name in names if response.headers[name]]
         if said:
             self.deprecations.setdefault("; ".join(said), f"{method} {path}")
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import JsonHandler, serving
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana
 from provision_cli import applied, copy_definitions, error_line, provision
+from provisioning.client import GrafanaClient
 
 LEGACY = {
     "data source": "/api/datasources",
@@ -70,6 +71,35 @@ def test_each_deprecation_notice_is_shown_once_per_run(fake: FakeGrafana) -> Non
         r for r in fake.requests if "/alert-rules" in r.path or "/rule-groups" in r.path
     ]
     assert len(rule_requests) > len(notices)
+
+
+def test_every_x_api_header_is_a_deprecation_notice() -> None:
+    """Grafana's deprecation middleware may grow headers (a sunset date): every X-API-* one
+    is kept with the Warning, other headers are not."""
+
+    class Deprecating(JsonHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            for name, value in (
+                ("X-Api-Sunset", "2027-04-01"),
+                ("Warning", '299 - "Deprecated API"'),
+                ("X-Request-Id", "r1"),
+                ("X-API-Replacement", "/apis/new"),
+            ):
+                self.send_header(name, value)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Deprecating) as url:
+        client = GrafanaClient(url)
+        client.get("/api/old")
+        client.get("/api/old")
+    said = 'Warning: 299 - "Deprecated API"; X-API-Replacement: /apis/new; X-Api-Sunset: 2027-04-01'
+    assert client.deprecations == {said: "GET /api/old"}
 
 
 LASTING_RULE = """
