@@ -143,7 +143,7 @@ def test_locked_mode_stamps_provenance_and_ui_editable_does_not(fake: FakeGrafan
     assert state.policy_provenance == "api"
     assert {r["provenance"] for r in state.rule_groups["drift", "data-drift"]["rules"]} == {"api"}
 
-    with FakeGrafana() as editable:
+    with FakeGrafana(version=fake.version) as editable:
         run = provision(editable, "apply", PROVISION__GRAFANA__UI_EDITABLE="true")
         assert run.returncode == 0, run.stderr
         assert telegram(editable)[0]["provenance"] == ""

@@ -29,8 +29,9 @@ def provision(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGrafana]:
-    with FakeGrafana(orgs=(1, 2)) as server:
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeGrafana]:
+    """Two organisations, on each profile (conftest parametrizes ``fake``)."""
+    with FakeGrafana(orgs=(1, 2), version=request.param) as server:
         yield server
     assert server.spec_violations == [] and server.internal_errors == []
 
