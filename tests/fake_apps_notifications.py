@@ -36,10 +36,12 @@ that package's conversions.go and legacy_storage.go):
   ``preconditions.resourceVersion`` of its DeleteOptions body (optional).
 * Provenance is the annotation ``grafana.com/provenance``, opt-in: absent, "" or "none" is no
   provenance; ``api``/``file``/``converted_prometheus`` lock (ProvenanceFromString,
-  provenanceFromAnnotation); anything else is a 400. A locked object changed to none, by a PUT
-  without the annotation or by any DELETE (the storages pass ProvenanceNone), is 403
-  ``alerting.notifications.invalidProvenance`` (ValidateProvenanceRelaxed) - on the legacy API
-  too, through fake_grafana's own check. Reads show the stored value; no provenance is
+  provenanceFromAnnotation); anything else is a 400. A locked object changed to none by a PUT
+  without the annotation is 403 ``alerting.notifications.invalidProvenance``
+  (ValidateProvenanceRelaxed) - on the legacy API too, through fake_grafana's own check. A
+  DELETE passes the stored object's provenance, so a locked one goes (the v1beta1 storages'
+  Delete: ProvenanceFromString(old.GetProvenanceStatus()), [PR] #121335; the v0alpha1 ones
+  passed ProvenanceNone). Reads show the stored value; no provenance is
   ``""`` (v1beta1 SetProvenanceStatus only skips "none", and the domain's none is "").
 * Receivers: integrations keep the ``uid`` sent (convertReceiverIntegrationToIntegration; a new
   one without uid gets a generated one, a bad one is 400, validateAndSetIntegrationUIDs). Reads
@@ -886,7 +888,6 @@ class NotificationsApp:
         wanted, current = self.precondition(ctx), receiver_version(title, integrations)
         if wanted and wanted != current:
             raise self.receiver_conflict(title, wanted, current)
-        check_provenance_change(receiver_provenance(integrations), "")
         rules = rules_using(ctx.org, "receiver", title)
         routes = any(node.get("receiver") == title for node in ctx.org.routes())
         if rules or routes:  # makeReceiverInUseErr
@@ -1083,8 +1084,8 @@ class NotificationsApp:
         old = self.interval_object(ctx, timing)
         version = self.precondition(ctx)
         query = {"version": [version]} if version else {}
-        params = {"name": timing["name"]}
-        self.legacy(ctx, self.api.delete_mute_timing, params=params, query=query)
+        params, stored = {"name": timing["name"]}, timing["provenance"]
+        self.legacy(ctx, self.api.delete_mute_timing, params=params, query=query, provenance=stored)
         return Reply(200, old)
 
     # -- template groups ----------------------------------------------------------------------
@@ -1191,7 +1192,8 @@ class NotificationsApp:
             return Reply(200, old)  # DeleteTemplate of a name the config lacks does nothing
         version = self.precondition(ctx)
         query = {"version": [version]} if version else {}
-        self.legacy(ctx, self.api.delete_template, params={"name": template["name"]}, query=query)
+        params, stored = {"name": template["name"]}, template["provenance"]
+        self.legacy(ctx, self.api.delete_template, params=params, query=query, provenance=stored)
         return Reply(200, old)
 
     # -- routing trees: the default one and, with alertingMultiplePolicies, named ones ---------

@@ -283,8 +283,6 @@ def test_a_locked_receiver_cannot_go_back_to_none_on_either_api(client: Client) 
     del unlocked["metadata"]["annotations"][PROVENANCE]
     refused = status_of(client.apis("PUT", f"receivers/{b64url('locked')}", unlocked), 403)
     assert refused["details"]["uid"] == "alerting.notifications.invalidProvenance"
-    gone = status_of(client.apis("DELETE", f"receivers/{b64url('locked')}"), 403)
-    assert gone["details"]["uid"] == "alerting.notifications.invalidProvenance"
     (legacy,) = client.call("GET", f"{PROV}/contact-points", params={"name": "locked"}).json()
     response = client.call(
         "PUT", f"{PROV}/contact-points/em-lock", legacy, headers={"X-Disable-Provenance": "true"}
@@ -293,6 +291,10 @@ def test_a_locked_receiver_cannot_go_back_to_none_on_either_api(client: Client) 
     assert response.json()["messageId"] == "alerting.notifications.invalidProvenance"
     kept = client.apis("PUT", f"receivers/{b64url('locked')}", made)  # still "api": fine
     assert kept.status_code == 200, kept.text
+    # A DELETE passes the stored provenance (v1beta1 legacy_storage.go Delete): it goes.
+    gone = client.apis("DELETE", f"receivers/{b64url('locked')}")
+    assert gone.status_code == 200, gone.text
+    assert client.call("GET", f"{PROV}/contact-points", params={"name": "locked"}).json() == []
 
 
 def test_a_legacy_locked_interval_is_locked_on_the_app_api(client: Client) -> None:
@@ -303,6 +305,9 @@ def test_a_legacy_locked_interval_is_locked_on_the_app_api(client: Client) -> No
     item["metadata"]["annotations"][PROVENANCE] = "none"
     response = client.apis("PUT", f"timeintervals/{b64url('weekend')}", item)
     assert status_of(response, 403)["details"]["uid"] == "alerting.notifications.invalidProvenance"
+    gone = client.apis("DELETE", f"timeintervals/{b64url('weekend')}")
+    assert gone.status_code == 200, gone.text
+    assert client.call("GET", f"{PROV}/mute-timings").json() == []
 
 
 def test_an_unknown_provenance_is_refused(client: Client) -> None:
@@ -678,6 +683,9 @@ def test_templates_cross_the_two_apis(client: Client) -> None:
     assert legacy["template"] == made["spec"]["content"]
     assert legacy["version"] == made["metadata"]["resourceVersion"]
     assert legacy["provenance"] == "api"
+    gone = client.apis("DELETE", f"templategroups/{b64url('drift')}")  # the stored provenance
+    assert gone.status_code == 200, gone.text
+    assert client.call("GET", f"{PROV}/templates/drift").status_code == 404
     put = {"template": "plain text"}
     client.call("PUT", f"{PROV}/templates/other", put, headers={"X-Disable-Provenance": "1"})
     item = client.apis("GET", f"templategroups/{b64url('other')}").json()

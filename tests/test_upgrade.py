@@ -194,9 +194,8 @@ def test_a_folder_changed_since_the_plan_is_read_again_and_written_once_more(
 def test_on_13_no_request_goes_to_a_deprecated_notification_endpoint(
     fake: FakeGrafana, tmp_path: Path, editable: bool
 ) -> None:
-    """plan, apply, a second apply and destroy go through notifications.alerting.grafana.app;
-    but Grafana's storages delete as provenance none, so a locked object refused there (403)
-    is deleted through the legacy endpoint, the one way Grafana offers."""
+    """plan, apply, a second apply and destroy go through notifications.alerting.grafana.app,
+    locked or not (a DELETE there passes the stored provenance)."""
     root = str(definitions(tmp_path))
     env = {"PROVISION__GRAFANA__UI_EDITABLE": str(editable).lower()}
     for command in ("plan", "apply", "apply"):
@@ -209,14 +208,7 @@ def test_on_13_no_request_goes_to_a_deprecated_notification_endpoint(
     run = provision(fake, "destroy", "--definitions", root, **env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert not fake.state.templates and not fake.state.mute_timings and not telegram(fake)
-    legacy = deprecated_notification_requests(fake)
-    if editable:
-        assert legacy == []
-    else:
-        assert legacy and {request.split()[0] for request in legacy} == {"DELETE"}
-        app = str(notifications_app(fake))
-        refused = [r.path for r in fake.requests if r.path.startswith(app) and r.status == 403]
-        assert refused, "the legacy endpoint only after the app platform refused"
+    assert deprecated_notification_requests(fake) == []
 
 
 @pytest.mark.fake_versions("11.6", "12.4")

@@ -15,7 +15,7 @@ routingtree}/legacy_storage.go and conversions.go):
 - provenance is the annotation grafana.com/provenance: "api" locks like the legacy API,
   none (the annotation absent) leaves the object editable in the UI; reads say "", "none" or
   nothing for none. Grafana refuses to unlock (403), which plan says first (kind.locks); a
-  locked object that DELETE is refused for goes through the legacy endpoint (``_delete``).
+  DELETE passes the stored provenance, so a locked object goes like any other.
 The managed-by annotations (grafana.app/managedBy, managerId) are not set: these storages keep
 only the provenance (the receiver's conversions read no other annotation), and where the
 ManagerProperties migration reads them (timeinterval/conversions.go) a manager kind implies a
@@ -54,8 +54,6 @@ PROVENANCE = "grafana.com/provenance"
 NO_PROVENANCE = ("", "none")
 # The integration schema version of a new integration (ReceiverIntegration requires one).
 INTEGRATION_VERSION = "v1"
-# The message id of Grafana's refusal to change a locked object's provenance (Status details).
-LOCKED = "alerting.notifications.invalidProvenance"
 # TemplateGroupSpec.kind: the stack's templates are Grafana's ("mimir": imported ones).
 TEMPLATE_KIND = "grafana"
 
@@ -140,27 +138,6 @@ class _App(Kind):
     def _index(self, items: list[dict[str, Any]]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _delete(self, client: GrafanaClient, obj: dict[str, Any], legacy: list[str]) -> list[str]:
-        """DELETE ``obj``. Grafana 13's time interval storage (the template one too, before
-        the ManagerProperties change) deletes as provenance none, so it refuses a locked
-        object: 403 invalidProvenance (timeinterval/legacy_storage.go Delete passes
-        ProvenanceNone, ValidateProvenanceRelaxed refuses api -> none). The legacy endpoints
-        (``legacy``), deprecated but served, delete it as provenance api: Grafana's one way."""
-        try:
-            self.resources.delete(client, obj)
-            return []
-        except GrafanaError as exc:
-            if not (_refused_as_locked(exc) and provenance(obj)):
-                raise
-        for path in legacy:
-            client.request("DELETE", path, missing_ok=True)
-        return ["deleted through the legacy API: Grafana deletes a locked one through no other"]
-
-
-def _refused_as_locked(exc: GrafanaError) -> bool:
-    details = (exc.body or {}).get("details") if isinstance(exc.body, dict) else None
-    return exc.status == 403 and (details or {}).get("uid") == LOCKED
-
 
 class AppTemplates(_App, Templates):
     """A template group per template; read in the legacy kind's shape (name, template,
@@ -186,8 +163,8 @@ class AppTemplates(_App, Templates):
         self.resources.write(client, spec, live and live["object"], self.stack.provenance)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
-        legacy = f"{PROVISIONING}/templates/{quote(key, safe='')}"
-        return self._delete(client, live["object"], [legacy])
+        self.resources.delete(client, live["object"])
+        return []
 
 
 class AppMuteTimings(_App, MuteTimings):
@@ -212,8 +189,8 @@ class AppMuteTimings(_App, MuteTimings):
         self.resources.write(client, spec, live and live["object"], self.stack.provenance)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
-        legacy = f"{PROVISIONING}/mute-timings/{quote(key, safe='')}"
-        return self._delete(client, live["object"], [legacy])
+        self.resources.delete(client, live["object"])
+        return []
 
 
 @dataclass
@@ -327,10 +304,10 @@ class AppContactPoints(_App):
         self.resources.write(client, spec, live, self.stack.provenance)
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
-        mine, others = self._mine(live)
+        others = self._mine(live)[1]
         if not others:
-            legacy = [f"{PROVISIONING}/contact-points/{i['uid']}" for i in mine]
-            return self._delete(client, live, legacy)
+            self.resources.delete(client, live)
+            return []
         # Integrations added by hand stay, as they would on the legacy API.
         spec = {"title": key, "integrations": others}
         self.resources.write(client, spec, live, provenance(live))
