@@ -2,9 +2,10 @@
 
 Starts the monitor and Prometheus, runs the DAG ``simple_detector`` with real Airflow
 (``airflow dags test``), shows the per-feature results and the alerts that would fire,
-writes the Grafana provisioning files, applies them when a Grafana answers at GRAFANA_URL,
-and stops what it started when it ends, fails or is stopped (Ctrl-C, SIGTERM, SIGHUP);
-with --keep-running the monitor and Prometheus serve until then.
+writes the Grafana provisioning files, and stops what it started when it ends, fails or is
+stopped (Ctrl-C, SIGTERM, SIGHUP), saying so. With --keep-running the monitor and Prometheus
+serve until then, and the files are applied to the Grafana at GRAFANA_URL when one answers
+(only then: Grafana's data source points at this run's Prometheus).
 
     .venv/bin/python scripts/run_local.py [--current BATCH] [--keep-running]
 """
@@ -130,10 +131,11 @@ def prometheus_config(monitor_target: str) -> dict:
     return config
 
 
-def run(args: argparse.Namespace, stack: ExitStack) -> None:
+def run(args: argparse.Namespace, stack: ExitStack, started: list[str]) -> None:
+    """The whole flow; ``started`` names each service once it runs (the stack stops it)."""
     prometheus = shutil.which("prometheus")
     if prometheus is None:
-        sys.exit("error: Prometheus is not installed: sudo apt-get install prometheus")
+        sys.exit("error: Prometheus is not installed: make run installs it (apt-get, as root)")
     for what, port, option in (
         ("the monitor", args.monitor_port, "--monitor-port"),
         ("Prometheus", args.prometheus_port, "--prometheus-port"),
@@ -141,7 +143,8 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
         if listening(port):
             sys.exit(
                 f"error: something already listens on 127.0.0.1:{port}, where {what} would;"
-                f" stop it or choose another port with {option}"
+                f' stop it or choose another port: {option} PORT (make run RUN_ARGS="{option}'
+                f' PORT")'
             )
     work: Path = args.state_dir
     work.mkdir(parents=True, exist_ok=True)
@@ -157,6 +160,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
          "--port", str(args.monitor_port)],
         log, env,
     ))  # fmt: skip
+    started.append("the monitor")
     wait_for(lambda: answers(f"{monitor_url}/readyz"), "the monitor", monitor, log)
 
     step(f"starting Prometheus at {prometheus_url}, scraping the monitor")
@@ -168,6 +172,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
          f"--web.external-url={prometheus_url}/"],
         log, env,
     ))  # fmt: skip
+    started.append("Prometheus")
     wait_for(lambda: answers(f"{prometheus_url}/-/ready"), "Prometheus", server, log)
 
     airflow_log = work / "airflow.log"
@@ -211,40 +216,66 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
     if subprocess.run([*provision, "export", str(exported)], check=False).returncode:
         sys.exit(1)  # provision.py has said why, in one line
 
+    if not args.keep_running:
+        # Applied, Grafana's data source would point at a Prometheus stopped when the run ends.
+        step("Grafana: apply skipped (with --keep-running it applies, Prometheus kept serving)")
+        return
     grafana = os.environ.get("GRAFANA_URL", "http://localhost:3000")
     if answers(f"{grafana}/api/health"):
         step(f"applying to the Grafana at {grafana} (provision.py apply)")
         apply_env = {"PROMETHEUS_URL": prometheus_url} | os.environ
-        subprocess.run([*provision, "apply"], env=apply_env, check=False)
+        if subprocess.run([*provision, "apply"], env=apply_env, check=False).returncode:
+            sys.exit(1)  # provision.py has said why, in one line
     else:
         step(f"no Grafana answers at {grafana}: apply skipped (set GRAFANA_URL to use one)")
 
-    if args.keep_running:
-        print(f"\nstatus page: {monitor_url}/   Prometheus: {prometheus_url}/")
-        step("serving until Ctrl-C")
-        with contextlib.suppress(Stopped):  # how --keep-running ends
-            signal.pause()
+    print(f"\nstatus page: {monitor_url}/   Prometheus: {prometheus_url}/")
+    step("serving until Ctrl-C")
+    with contextlib.suppress(Stopped):  # how --keep-running ends
+        signal.pause()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--current", help="an audit/ batch to compare instead of the newest")
-    parser.add_argument("--keep-running", action="store_true", help="serve until Ctrl-C")
     parser.add_argument(
-        "--state-dir", type=Path, default=ROOT / ".local", help="where the run keeps its state"
+        "--keep-running",
+        action="store_true",
+        help="serve until Ctrl-C, and apply to the Grafana at GRAFANA_URL if one answers",
     )
-    parser.add_argument("--monitor-port", type=int, default=names.MONITOR_PORT)
-    parser.add_argument("--prometheus-port", type=int, default=names.PROMETHEUS_PORT)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".local",
+        help="where the run keeps its state (default: .local)",
+    )
+    parser.add_argument(
+        "--monitor-port",
+        type=int,
+        default=names.MONITOR_PORT,
+        help="where the monitor listens on 127.0.0.1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=names.PROMETHEUS_PORT,
+        help="where Prometheus listens on 127.0.0.1 (default: %(default)s)",
+    )
     args = parser.parse_args()
     for sig in STOP_SIGNALS:
         signal.signal(sig, stop)
+    started: list[str] = []
     try:
         with ExitStack() as stack:
-            run(args, stack)
+            run(args, stack, started)
     except Stopped as stopped:
-        step(f"{stopped}: stopped the monitor and Prometheus")
+        step(f"{stopped}: stopped {' and '.join(started) or 'before any service started'}")
         sys.exit(128 + stopped.signum)
-    step(f"stopped the monitor and Prometheus (state kept in {args.state_dir})")
+    except BaseException:  # a failure: its own message comes after this line, last
+        if started:
+            step(f"stopped {' and '.join(started)} (state kept in {args.state_dir})")
+        raise
+    step(f"stopped {' and '.join(started)} (state kept in {args.state_dir})")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import DATA, PROMETHEUS, ROOT, free_port, wait_for
+from conftest import DATA, PROMETHEUS, ROOT, JsonHandler, free_port, serving, wait_for
 from drift import DriftInputError
 from drift.batches import pick_batches
 
@@ -46,18 +46,39 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@contextlib.contextmanager
+def healthy_grafana() -> Iterator[tuple[str, list[str]]]:
+    """A stand-in Grafana whose /api/health answers 200 (and nothing else); yields its URL and
+    the paths asked for."""
+    asked: list[str] = []
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            ok = self.path == "/api/health"
+            self.reply(200 if ok else 404, b'{"database": "ok"}' if ok else b"{}")
+
+        do_POST = do_PUT = do_DELETE = do_GET
+
+    with serving(Handler) as url:
+        yield url, asked
+
+
 @pytest.fixture
 def start_run(tmp_path: Path) -> Iterator[Start]:
     runs: list[LocalRun] = []
 
-    def start(*args: str) -> LocalRun:
+    def start(*args: str, grafana: str | None = None) -> LocalRun:
         ports = (free_port(), free_port())
         environ = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("GRAFANA_", "MONITOR_", "DRIFT_", "AIRFLOW", "PROVISION__"))
+            if not k.startswith(
+                ("GRAFANA_", "MONITOR_", "DRIFT_", "AIRFLOW", "PROVISION__", "TELEGRAM_")
+            )
         }
-        environ["GRAFANA_URL"] = f"http://127.0.0.1:{free_port()}"  # none: apply is skipped
+        # By default no Grafana answers there: apply is skipped.
+        environ["GRAFANA_URL"] = grafana or f"http://127.0.0.1:{free_port()}"
         output = tmp_path / f"run-{len(runs)}.out"
         with output.open("w") as out:
             process = subprocess.Popen(
@@ -95,7 +116,8 @@ def test_a_failing_batch_shows_the_dags_own_error_and_the_log(start_run: Start) 
     run = start_run("--current", "no_such_batch.csv")
     code, output = run.finish()
     assert code == 1, output
-    last = output.splitlines()[-1]
+    *_, stopped, last = output.splitlines()
+    assert stopped.startswith("==> stopped the monitor and Prometheus (state kept in ")
     assert last.startswith("error: the DAG failed: ")
     assert str(expected.value) in last
     assert f"(log: {run.output.parent / 'state' / 'airflow.log'})" in last
@@ -103,14 +125,62 @@ def test_a_failing_batch_shows_the_dags_own_error_and_the_log(start_run: Start) 
         assert not listening(port)
 
 
-def test_a_run_says_it_stopped_the_services_and_shows_no_dead_url(start_run: Start) -> None:
-    run = start_run()
-    code, output = run.finish()
+def test_a_run_says_it_stopped_the_services_and_leaves_grafana_alone(start_run: Start) -> None:
+    """Applied, Grafana's data source would point at the Prometheus the run stops."""
+    with healthy_grafana() as (grafana, asked):
+        run = start_run(grafana=grafana)
+        code, output = run.finish()
     assert code == 0, output
     assert "stopped the monitor and Prometheus" in output.splitlines()[-1]
     assert "status page" not in output and f":{run.ports[0]}/ " not in output
+    assert "==> Grafana: apply skipped (with --keep-running it applies" in output
+    assert asked == []
     for port in run.ports:
         assert not listening(port)
+
+
+def test_a_failed_apply_ends_the_run_with_exit_1(start_run: Start) -> None:
+    """With --keep-running a Grafana that answers is applied to; no TELEGRAM_* is set, so
+    provision.py refuses, and the run must end there instead of serving as if it worked."""
+    with healthy_grafana() as (grafana, _):
+        run = start_run("--keep-running", grafana=grafana)
+        code, output = run.finish(timeout=240)
+    assert code == 1, output
+    assert "Error: not set: TELEGRAM_BOT_TOKEN" in output
+    assert "serving until Ctrl-C" not in output
+    assert output.splitlines()[-1].startswith("==> stopped the monitor and Prometheus")
+    for port in run.ports:
+        assert not listening(port)
+
+
+def test_a_taken_port_names_the_option_and_the_make_run_way(start_run: Start) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = start_run("--prometheus-port", str(port))  # the last --prometheus-port wins
+        code, output = run.finish(timeout=60)
+    assert code == 1, output
+    assert output.splitlines() == [
+        f"error: something already listens on 127.0.0.1:{port}, where Prometheus would; stop it"
+        ' or choose another port: --prometheus-port PORT (make run RUN_ARGS="--prometheus-port'
+        ' PORT")'
+    ]  # nothing was started, so nothing is said to be stopped
+
+
+def test_help_shows_each_port_and_its_default() -> None:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_local.py"), "--help"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    text = " ".join(run.stdout.split())
+    assert (
+        "--monitor-port MONITOR_PORT where the monitor listens on 127.0.0.1 (default: 5445)" in text
+    )
+    assert (
+        "--prometheus-port PROMETHEUS_PORT where Prometheus listens on 127.0.0.1 (default: 9090)"
+        in text
+    )
 
 
 def test_sigterm_stops_every_service_it_started(start_run: Start) -> None:
@@ -141,6 +211,8 @@ def test_an_export_that_cannot_be_written_ends_the_run_in_one_line(
     code, output = run.finish()
     assert code == 1, output
     assert "Traceback" not in output
-    assert output.splitlines()[-1].startswith("Error: cannot write into ")
+    *_, error, stopped = output.splitlines()
+    assert error.startswith("Error: cannot write into ")
+    assert stopped.startswith("==> stopped the monitor and Prometheus (state kept in ")
     for port in run.ports:
         assert not listening(port)
