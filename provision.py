@@ -292,7 +292,7 @@ def plan_command(context: Context, output: str, adopt: bool, replace: bool) -> N
 @cli.command("apply")
 @click.option(
     "--wait",
-    type=float,
+    type=click.FloatRange(min=0),
     default=0,
     metavar="SECONDS",
     help="First wait this long for Grafana's /api/health.",
@@ -424,7 +424,9 @@ def test_notification_command(context: Context, contact_point: str | None) -> No
         contact_point = points[0]
     if contact_point not in points:
         known = ", ".join(points) or "none is defined"
-        raise click.ClickException(f"name the contact point to test: {known}")
+        if contact_point is None:
+            raise click.ClickException(f"name the contact point to test: {known}")
+        raise click.ClickException(f"no contact point {contact_point!r}; name one of: {known}")
     chosen = [i for i in integrations if i.body["name"] == contact_point]
     missing = sorted({name for i in chosen for name in i.unresolved})
     if missing:

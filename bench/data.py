@@ -29,6 +29,16 @@ def config() -> DriftConfig:
     return load_config(CONFIG)
 
 
+def require_source(path: Path = SOURCE) -> Path:
+    """The full source table, which is not in the clone: one line saying so if it is absent."""
+    if not path.is_file():
+        sys.exit(
+            f"error: no source table at {path}: the UCI Bike Sharing hourly table (data/README.md"
+            " says where it comes from); put shared/ next to the clone or pass --source"
+        )
+    return path
+
+
 def load(path: Path, config: DriftConfig) -> pd.DataFrame:
     """A batch as the engine's CLI reads it, without the date column."""
     return read_batch(path, config).drop(columns="dteday")

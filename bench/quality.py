@@ -1,6 +1,6 @@
 """Alert quality of the engine's decision rule, on the full source table, at 1x, 10x and 100x.
 
-    python -m bench.quality --splits N [--output table]
+    python -m bench.quality --splits N [--output table] [--source CSV]
 
 No drift: N random halves of the 2011 rows; the share of splits in which at least one
 feature is flagged with raw p-values, with Bonferroni and with BH (p-values alone), and by the
@@ -19,12 +19,13 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.data import SOURCE, _resample, config
+from bench.data import SOURCE, _resample, config, require_source
 from drift import DriftConfig, DriftReport, compare, read_batch
 from drift.config import KINDS
 from drift.stats import adjust
@@ -170,16 +171,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, default=1000, help="no-drift splits at 1x and 10x")
     parser.add_argument("--output", choices=("json", "table"), default="json")
+    parser.add_argument(
+        "--source", type=Path, default=SOURCE, help="the full source table (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     settings = config()
-    source = read_batch(SOURCE, settings)
+    source = read_batch(require_source(args.source), settings)
     rows_2011, rows_2012 = year(source, "2011"), year(source, "2012")
     null = [
         no_drift(rows_2011, settings, max(1, args.splits // SPLITS_DIVISOR[s]), s) for s in SCALES
     ]
     real = [drift(rows_2011, rows_2012, settings, scale) for scale in SCALES]
     result = {
-        "source": str(SOURCE),
+        "source": str(args.source),
         "alpha": settings.alpha,
         "correction": settings.correction,
         "min_effect_size": dict(settings.min_effect_size),

@@ -31,6 +31,11 @@ def hour_of_day(label: str) -> int:
 
 
 def read_source(path: Path) -> tuple[Row, list[Row]]:
+    if not path.is_file():
+        sys.exit(
+            f"error: no source table at {path}: the UCI Bike Sharing hourly table (data/README.md"
+            " says where it comes from); put shared/ next to the clone or pass the file's path"
+        )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != SOURCE_SHA256:
         sys.exit(f"error: {path} is not the expected UCI file (sha256 {digest})")

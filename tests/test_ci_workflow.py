@@ -180,6 +180,9 @@ def test_check_validates_every_environment_offline() -> None:
     run = ci("check")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("valid: ") == 1 + len(ENVIRONMENTS)
+    # Each line names what it validated.
+    named = [line.split(": valid: ")[0] for line in run.stdout.splitlines()]
+    assert named == ["grafana.yaml", *(f"environment {env}" for env in ENVIRONMENTS)]
 
 
 def test_a_wrong_call_shows_the_usage() -> None:
