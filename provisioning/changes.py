@@ -29,6 +29,7 @@ class Change:
     after: Any  # the definition as compared (None: it goes)
     notes: list[str] = field(default_factory=list)
     theirs: Lookalike | None = None  # a look-alike made by hand that this change is about
+    stop: str = ""  # why apply stops, before any write, while this plan holds it
 
     @property
     def title(self) -> str:

@@ -22,14 +22,24 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.errors import ProvisioningError
 from provisioning.kinds import (
     ContactPoints,
+    DataSources,
+    Folders,
     Kind,
     Live,
     Routes,
     RuleGroups,
     Wanted,
 )
+from provisioning.kinds.base import Lookalike
 from provisioning.model import Definition
-from provisioning.takeover import candidate, take_over, takeover_hint
+from provisioning.takeover import (
+    BLOCKED,
+    candidate,
+    emptied,
+    stranded,
+    take_over,
+    takeover_hint,
+)
 
 # Refusals that a write which already took effect meets when it is sent again.
 SETTLED_BY_READING = frozenset({404, 409, 412, 500})
@@ -72,11 +82,14 @@ def make_plan(
     collisions: list[str] = []
     candidates: dict[tuple[str, str], Change] = {}
     taken_over: dict[tuple[str, str], Change] = {}  # each look-alike once: moved in, else gone
+    moving: list[tuple[DataSources, Wanted, Lookalike]] = []
+    folders: set[str] = set()  # the defined folders' uids
     for kind in kinds:
         stack = kind.stack
         wanted = [] if destroy else kind.wanted(definitions)
         found = kind.read(live, wanted)
         keys = {w.key for w in wanted}
+        folders |= keys if isinstance(kind, Folders) else set()
         doomed = {
             key: Change(kind, key, DELETE, None, current, kind.actual(current, None), None)
             for key, current in found.items()
@@ -96,7 +109,12 @@ def make_plan(
                         taken_over[key] = release
             else:
                 candidates |= {(kind.label, a.key): candidate(kind, item, a) for a in alikes}
-                change = _compare(kind, item, current, live, collisions, doomed, first)
+                theirs = frozenset(a.key for a in alikes)
+                change = _compare(
+                    kind, item, current, live, collisions, doomed, first, theirs, taking=False
+                )
+            if isinstance(kind, DataSources):  # leaving its uid: what queries it must follow
+                moving += [(kind, item, a) for a in alikes if a.key != item.key]
             if change is not None:
                 writes.append(change)
         for change in doomed.values():
@@ -115,10 +133,17 @@ def make_plan(
             "this stack: a definition takes over only what carries the stack's mark)"
             + takeover_hint([c.title for c in candidates.values()])
         )
-    changes = first + writes + last[::-1] + list(candidates.values())
-    if not destroy:
-        _check_provenance(changes)
-    return changes
+    changes = first + writes + last[::-1]
+    shown = list(candidates.values())
+    if destroy:
+        return changes
+    stranded(live, changes + shown, moving)
+    for kind in (k for k in kinds if isinstance(k, Folders)):  # left empty: they go last
+        (changes if takeover else shown).extend(
+            emptied(kind, live, changes + shown, folders, taking=bool(takeover))
+        )
+    _check_provenance(changes)
+    return changes + shown
 
 
 def _compare(
@@ -130,42 +155,55 @@ def _compare(
     doomed: dict[str, Change],
     first: list[Change],
     spared: frozenset[str] = frozenset(),
+    taking: bool = True,
 ) -> Change | None:
     """The change ``item`` needs, or None after adding to ``collisions``. A create whose
     name or title an object of the stack holds that goes (in ``doomed``) moves that object's
-    deletion to ``first``; one held by look-alikes being taken over (keys ``spared``; a clash
-    naming no object is theirs) is no clash: they go after it."""
+    deletion to ``first``. What look-alikes hold (keys ``spared``; a clash naming no object
+    is theirs) is no clash: being taken over (``taking``), they go after it; only shown as
+    candidates, the change is planned but stops apply (``Change.stop``)."""
     after = kind.expected(item)
     notes = [
         f"not compared: {', '.join(fields)} ({name} is not set; apply needs it)"
         for name, fields in item.unresolved.items()
     ]
+    name = f"{kind.label} {kind.title(item.key, item.body)}"
+    held = ""  # what look-alikes hold that the write needs
     if current is None:
         clash = kind.clash(item, live)
         if clash is not None and clash.key in doomed and not kind.holds:
             first.append(doomed.pop(clash.key))
             clash = None
         if clash is not None and spared and (clash.key is None or clash.key in spared):
-            clash = None
+            held, clash = clash.message, None
         problem = clash.message if clash else kind.takes(item, live, spared)
         if problem:
-            collisions.append(f"{kind.label} {item.key}: {problem}")
+            collisions.append(f"{name}: {problem}")
             return None
-        return Change(kind, item.key, CREATE, item, None, None, after, notes)
-    before = kind.actual(current, item)
-    if kind.owner(current) != kind.stack.name:
-        if kind.shared and before == after:  # the same folder, defined by two stacks
-            return Change(kind, item.key, UNCHANGED, item, current, before, after, notes)
+        change = Change(kind, item.key, CREATE, item, None, None, after, notes)
+    else:
+        before = kind.actual(current, item)
         owner = kind.owner(current)
-        who = f"stack {owner!r}" if owner else "someone else (made by hand or another tool)"
-        collisions.append(f"{kind.label} {item.key} exists and belongs to {who}")
-        return None
-    taken = kind.takes(item, live, spared)
-    if taken:
-        collisions.append(f"{kind.label} {item.key}: {taken}")
-        return None
-    action = UPDATE if before != after else UNCHANGED
-    return Change(kind, item.key, action, item, current, before, after, notes)
+        if owner != kind.stack.name:
+            if kind.shared and before == after:  # the same folder, defined by two stacks
+                return Change(kind, item.key, UNCHANGED, item, current, before, after, notes)
+            if taking or not (item.key in spared or kind.made_of(current, spared)):
+                who = f"stack {owner!r}" if owner else "someone else (made by hand or another tool)"
+                collisions.append(f"{name} exists and belongs to {who}")
+                return None
+            held = "it exists"
+        taken = kind.takes(item, live, spared)
+        if taken:
+            collisions.append(f"{name}: {taken}")
+            return None
+        action = UPDATE if before != after else UNCHANGED
+        change = Change(kind, item.key, action, item, current, before, after, notes)
+    if not taking and spared:
+        held = held or kind.takes(item, live) or ""
+        if held:
+            change.stop = f"{name}: {held}, {BLOCKED}"
+            change.notes.append(f"apply stops: {held}, {BLOCKED}")
+    return change
 
 
 def _names(wanted: list[Wanted]) -> set[str]:
@@ -176,7 +214,11 @@ def apply(
     client: GrafanaClient, changes: list[Change], progress: Callable[[str], None]
 ) -> list[Change]:
     """Write each change in order; returns those written. A failure stops at once: every
-    write is one whole object, so a rerun picks up where this one stopped."""
+    write is one whole object, so a rerun picks up where this one stopped. A plan holding a
+    stop (``Change.stop``) writes nothing."""
+    held = stops(changes)
+    if held:
+        raise CollisionError(f"stopped, nothing written: {held}")
     done = []
     for change in changes:
         if change.action in NO_WRITE:
@@ -240,7 +282,13 @@ def render(changes: list[Change]) -> str:
         lines += [f"    {line.rstrip()}" for line in change.diff()]
         lines += [f"    note: {note}" for note in change.notes]
     lines.append(f"Plan: {summary(changes)}.")
+    lines += [f"Apply stops, nothing written: {stops(changes)}"] if stops(changes) else []
     return "\n".join(lines)
+
+
+def stops(changes: list[Change]) -> str:
+    """Why apply would stop before any write; empty when it goes ahead."""
+    return "; ".join(dict.fromkeys(c.stop for c in changes if c.stop))
 
 
 def counted(changes: list[Change]) -> dict[str, str]:
@@ -273,6 +321,7 @@ def markdown(changes: list[Change], title: str) -> str:
         counts = [str(sum(c.action == action for c in mine)) for action in actions]
         lines.append(f"| {label} | " + " | ".join(counts) + " |")
     lines += ["", f"**Plan: {summary(changes)}.**"]
+    lines += ["", f"**Apply stops, nothing written:** {stops(changes)}"] if stops(changes) else []
     for change in (c for c in changes if c.action != UNCHANGED):
         lines += ["", f"`{SYMBOLS[change.action]}` {change.action} **{change.title}**"]
         lines += [f"> {note}" for note in change.notes]

@@ -9,8 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioning.changes import ADOPT, CANDIDATE, DELETE, Change
-from provisioning.kinds import Kind, Wanted
+from provisioning.kinds import Dashboards, DataSources, Folders, Kind, Live, RuleGroups, Wanted
 from provisioning.kinds.base import Lookalike
+
+# What apply says when a look-alike holds what a definition needs and no flag says what to do.
+BLOCKED = (
+    "made by hand and looking like ours: --adopt takes it over, --replace puts ours in its place"
+)
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,11 @@ def take_over(
 
 def candidate(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
     """A look-alike only shown: what --adopt and --replace would do with it."""
-    beside = f"{kind.label} {item.key} is written and this one deleted"
+    beside = f"{_ours(kind, item)} is written and this one deleted"
     in_place = kind.adoptable(item, theirs) is not None or kind.moves(item, theirs)
     same = theirs.key == item.key or kind.replaced_in_place or kind.moves(item, theirs)
     notes = [
-        f"made by hand, looks like {kind.label} {item.key} ({theirs.why})",
+        f"made by hand, looks like {_ours(kind, item)} ({theirs.why})",
         "--adopt: " + ("it becomes ours in place" if in_place else beside),
         "--replace: " + ("it becomes ours in place" if in_place and same else beside),
     ]
@@ -75,13 +80,93 @@ def takeover_hint(titles: list[str]) -> str:
     )
 
 
+def stranded(
+    live: Live, changes: list[Change], moving: list[tuple[DataSources, Wanted, Lookalike]]
+) -> None:
+    """A data source taken over from another uid leaves that uid: adopted, it moves to ours;
+    replaced, it goes. What the stack does not own, is not taken over too and queries the old
+    uid would point nowhere (a rule's DatasourceError, a broken panel): the change names each
+    and stops apply before any write; a candidate says so in its notes."""
+    taken = _taken(changes)
+    for kind, item, theirs in moving:
+        name = theirs.live.get("name")
+        gone = None if name == item.body.get("name") else name
+        users = [
+            who
+            for label, key, who in kind.referrers(live, theirs.key, gone)
+            if (label, key) not in taken
+        ]
+        if not users:
+            continue
+        for change in changes:
+            if change.kind is not kind or not (
+                change.theirs is theirs or change.live is theirs.live
+            ):
+                continue
+            if change.action == CANDIDATE:
+                change.notes.append(
+                    f"--adopt and --replace stop while these query uid {theirs.key}: "
+                    + ", ".join(users)
+                )
+                continue
+            fate = f"moves to uid {item.key}" if change.action == ADOPT else "is deleted"
+            change.stop = (
+                f"data source {name!r} (uid {theirs.key}) {fate}, leaving {', '.join(users)} "
+                f"querying a uid that is gone: make {theirs.key} the definition's uid (it then "
+                f"stays where it is), or point them at {item.key} or remove them first"
+            )
+            change.notes.append(f"apply stops: {change.stop}")
+
+
+def emptied(
+    folders: Folders, live: Live, changes: list[Change], defined: set[str], taking: bool
+) -> list[Change]:
+    """Folders made by hand that hold nothing but dashboards and rules being taken over
+    (``taking``; else only candidates): left empty, they go after them (never one that
+    ``defined`` names, nor one holding anything else by then: ``Folders.delete``)."""
+    taken = _taken(changes)
+    where = set()
+    for change in (c for c in changes if c.theirs is not None or c.action == ADOPT):
+        if isinstance(change.kind, RuleGroups):
+            where.add(change.live.get("folderUID"))
+        elif isinstance(change.kind, Dashboards):
+            where.add((change.live.get("meta") or {}).get("folderUid"))
+    found = []
+    for uid in sorted(where - defined - {"", None}):
+        current = folders.fetch(live.client, uid)
+        if current is None or folders.owner(current) or not folders.contents(live, uid) <= taken:
+            continue
+        title = folders.actual(current, None)["title"]
+        theirs = Lookalike(uid, current, f"folder {title!r} (uid {uid})", "made by hand")
+        fate = "deleted after them" if taking else "--adopt and --replace delete it after them"
+        note = f"made by hand, holds only objects taken over: {fate}, left empty"
+        action = DELETE if taking else CANDIDATE
+        found.append(Change(folders, uid, action, None, current, None, None, [note], theirs))
+    return found
+
+
+def _taken(changes: list[Change]) -> set[tuple[str, str]]:
+    """(kind label, key) of each object made by hand that the plan takes over, or would
+    with --adopt or --replace (candidates)."""
+    return {
+        (c.kind.label, c.theirs.key if c.theirs is not None else c.key)
+        for c in changes
+        if c.theirs is not None or c.action == ADOPT
+    }
+
+
 def _moved(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
     """A look-alike that the write of ``item`` makes ours, checked after the writes."""
-    notes = [f"made by hand ({theirs.why}); the write of {kind.label} {item.key} moves it in"]
+    notes = [f"made by hand ({theirs.why}); the write of {_ours(kind, item)} moves it in"]
     return Change(kind, theirs.key, ADOPT, None, theirs.live, None, None, notes, theirs)
 
 
 def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
-    notes = [f"made by hand ({theirs.why}); replaced by {kind.label} {item.key}"]
+    notes = [f"made by hand ({theirs.why}); replaced by {_ours(kind, item)}"]
     notes += [theirs.hint] if theirs.hint else []
     return Change(kind, theirs.key, DELETE, None, theirs.live, None, None, notes, theirs)
+
+
+def _ours(kind: Kind, item: Wanted) -> str:
+    """How the plan names the definition's object (a contact point by its name)."""
+    return f"{kind.label} {kind.title(item.key, item.body)}"

@@ -74,6 +74,7 @@ def assert_one_of_each(fake: FakeGrafana) -> None:
     assert "managed_by:drift" in state.dashboards["data-drift"]["dashboard"]["tags"]
     integrations = [c for c in state.contact_points.values() if c["name"] == CONTACT_POINT]
     assert integrations and all(c["uid"].startswith("drift_") for c in integrations)
+    assert sorted(state.folders) == ["drift"]  # theirs, "Drift", went once left empty
     drift = [r for r in rules(fake) if r["labels"].get(LABEL) == "true"]
     assert [r["uid"] for r in drift] == ["drift-p-value"]
     assert all(r["labels"]["managed_by"] == "drift" for r in rules(fake))
@@ -89,23 +90,37 @@ def assert_one_of_each(fake: FakeGrafana) -> None:
 # -- plan ----------------------------------------------------------------------------------
 
 
-def test_a_plain_plan_stops_on_the_clash_naming_every_candidate_and_the_way_out(
+def test_a_plain_plan_lists_every_candidate_and_apply_stops_naming_the_flags(
     fake: FakeGrafana,
 ) -> None:
-    seed_course_state(fake)
+    """Our contact point's name is taken by theirs, a candidate: plan shows what each flag
+    does (no error), and apply without a flag stops before any write, saying which to pass."""
+    seeded = seed_course_state(fake)
     fake.reset_log()
-    run = provision(fake, "plan")
-    line = error_line(run)
-    assert "its name 'Telegram' is taken" in line  # today's collision, unchanged
-    for candidate in (
-        "data source 'prometheus'",
-        f"dashboard '{DASHBOARD_TITLE}'",
-        f"contact point '{CONTACT_POINT}'",
-        f"route {LABEL}=true -> {CONTACT_POINT}",
-        f"alert rule '{RULE_TITLE}'",
-    ):
-        assert candidate in line
-    assert "`plan --adopt`" in line and "`plan --replace`" in line
+    code, document = plan(fake)
+    assert code == 2
+    their_point = CONTACT_POINT if serves_notifications_app(fake) else their_integration(fake)
+    assert by_action(document, "candidate") == sorted(
+        [
+            f"data source {seeded.datasource_uid}",
+            f"dashboard {seeded.dashboard_uid}",
+            f"contact point {their_point}",
+            f"notification policy route {LABEL}=true -> {CONTACT_POINT}",
+            f"rule group {seeded.rule_uid}",
+            f"folder {seeded.folder_uid}",  # it holds only their rule: left empty
+        ]
+    )
+    for output in ("text", "markdown"):
+        run = provision(fake, "plan", "--output", output)
+        assert run.returncode == 2, run.stderr
+        [stop] = [line for line in run.stdout.splitlines() if "Apply stops" in line]
+        assert f"contact point {CONTACT_POINT}" in stop and "its name 'Telegram' is taken" in stop
+        assert "--adopt" in stop and "--replace" in stop
+
+    line = error_line(provision(fake, "apply"))
+    assert line.startswith("Error: stopped, nothing written: ")
+    assert f"contact point {CONTACT_POINT}" in line and "its name 'Telegram' is taken" in line
+    assert "--adopt takes it over" in line and "--replace puts ours in its place" in line
     assert fake.writes() == 0
 
 
@@ -117,7 +132,7 @@ def test_plan_lists_the_candidates_when_nothing_clashes_and_apply_leaves_them(
     code, document = plan(fake, **renamed)
     assert code == 2
     candidates = by_action(document, "candidate")
-    assert len(candidates) == 4  # not the contact point: its name differs now
+    assert len(candidates) == 5  # not the contact point: its name differs now
     assert any(name.startswith("data source ") for name in candidates)
     assert any(name.startswith("notification policy route ") for name in candidates)
     notes = {c["name"]: c["notes"] for c in document["changes"] if c["action"] == "candidate"}
@@ -126,14 +141,14 @@ def test_plan_lists_the_candidates_when_nothing_clashes_and_apply_leaves_them(
     replace = [n for n in datasource_notes if n.startswith("--replace: ")]
     assert replace == ["--replace: data source drift-prometheus is written and this one deleted"]
     text = provision(fake, "plan", **renamed).stdout
-    assert text.count("? ") >= 4 and "4 to take over (--adopt or --replace)" in text
+    assert text.count("? ") >= 5 and "5 to take over (--adopt or --replace)" in text
     markdown = provision(fake, "plan", "--output", "markdown", **renamed).stdout
     assert "| kind | create | update | delete | unchanged | candidate |" in markdown
     assert "`?` candidate **data source 'prometheus'" in markdown
 
     before = snapshot(fake)
     run = applied(fake, **renamed)  # no flag: the hand-made objects stay as they are
-    assert "; 4 made by hand look like ours (plan --adopt)." in run.stdout
+    assert "; 5 made by hand look like ours (plan --adopt)." in run.stdout
     after = snapshot(fake)
     assert {k: after[k] for k in before} == before
 
@@ -196,6 +211,7 @@ def test_adopt_leaves_one_of_each_and_a_reapply_writes_nothing(fake: FakeGrafana
             f"dashboard {seeded.dashboard_uid}",
             f"rule group {seeded.rule_uid}",
             f"notification policy route {LABEL}=true -> {CONTACT_POINT}",
+            f"folder {seeded.folder_uid}",  # theirs, left empty: it held only their rule
             *(
                 []  # Grafana 13: the receiver itself is taken over, in place
                 if serves_notifications_app(fake)
@@ -291,8 +307,12 @@ def test_adopt_moves_a_rule_that_a_definition_names_by_its_uid(
     )
     (root / "alerting" / "theirs.py").write_text(module)
     where = {"PROVISION_DEFINITIONS": str(root)}
-    refused = error_line(provision(fake, "plan", **where))
-    assert f"rule group {seeded.folder_uid}/Drift exists and belongs to someone else" in refused
+    fake.reset_log()
+    code, document = plan(fake, **where)  # theirs at our key: a candidate, no clash
+    assert (code, actions(document)[f"rule group {seeded.rule_uid}"]) == (2, "candidate")
+    refused = error_line(provision(fake, "apply", **where))
+    assert f"rule group {seeded.folder_uid}/Drift: it exists, made by hand" in refused
+    assert fake.writes() == 0
     _, document = plan(fake, "--adopt", **where)
     assert actions(document)[f"rule group {seeded.rule_uid}"] == "adopt"
     applied(fake, "--adopt", **where)
@@ -343,6 +363,77 @@ def test_a_refused_adoption_writes_nothing_beside_theirs(fake: FakeGrafana) -> N
     assert fake.writes("/api/dashboards") == 0  # it stopped at the first write
     applied(fake, "--adopt")
     assert_one_of_each(fake)
+
+
+def seed_their_own_on_the_course_data_source(fake: FakeGrafana, uid: str) -> None:
+    """A rule and a dashboard of theirs that look like nothing of ours and query the course's
+    data source (by uid, as Grafana's UI saves them)."""
+    source = {"type": "prometheus", "uid": uid}
+    panel = {"id": 1, "type": "stat", "title": "Up", "datasource": source,
+             "targets": [{"refId": "A", "datasource": source, "expr": "up"}]}  # fmt: skip
+    fake.seed_dashboard({"uid": "ops", "title": "Ops", "panels": [panel]})
+    query = {"refId": "A", "datasourceUid": uid, "relativeTimeRange": {"from": 600, "to": 0},
+             "model": {"refId": "A", "expr": "up == 0", "instant": True}}  # fmt: skip
+    fake.seed_rule_group("ops", "ops", [{"title": "Prometheus down", "data": [query]}])
+
+
+def dangling(fake: FakeGrafana) -> set[str]:
+    """The data source uids that rules and dashboards query and Grafana does not hold."""
+    named: set[str] = {q["datasourceUid"] for r in rules(fake) for q in r["data"]}
+
+    def walk(node: object) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            source = node.get("datasource")
+            if isinstance(source, dict) and source.get("uid"):
+                named.add(source["uid"])
+            for value in node.values():
+                walk(value)
+
+    walk([d["dashboard"] for d in fake.state.dashboards.values()])
+    return named - set(fake.state.datasources) - {"__expr__"}
+
+
+def test_a_takeover_stops_while_objects_it_leaves_query_the_data_source_it_moves(
+    fake: FakeGrafana,
+) -> None:
+    """Adopted, their data source moves to our uid; replaced, it goes: a rule and a dashboard
+    of theirs that are not taken over would query nothing. Plan names them, --adopt and
+    --replace stop before any write, and making their uid the definition's adopts it in
+    place, nothing left pointing nowhere."""
+    seeded = seed_course_state(fake)
+    seed_their_own_on_the_course_data_source(fake, seeded.datasource_uid)
+    queries = ("alert rule 'Prometheus down'", "dashboard 'Ops' (uid ops)")
+    _, document = plan(fake)
+    [note] = [
+        n
+        for c in document["changes"]
+        if c["name"] == seeded.datasource_uid
+        for n in c["notes"]
+        if "--adopt and --replace stop" in n
+    ]
+    assert all(name in note for name in queries)
+    fake.reset_log()
+    for flag in ("--adopt", "--replace"):
+        line = error_line(provision(fake, "apply", flag))
+        assert f"data source 'prometheus' (uid {seeded.datasource_uid})" in line
+        assert all(name in line for name in queries)
+        assert f"make {seeded.datasource_uid} the definition's uid" in line
+    assert fake.writes() == 0 and not dangling(fake)
+
+    keep = {"PROVISION__VALUES__PROMETHEUS__DATASOURCE_UID": seeded.datasource_uid}
+    _, document = plan(fake, "--adopt", **keep)
+    assert actions(document)[f"data source {seeded.datasource_uid}"] == "adopt"
+    applied(fake, "--adopt", **keep)
+    assert sorted(fake.state.datasources) == [seeded.datasource_uid]
+    assert not dangling(fake)
+    assert "Prometheus down" in {r["title"] for r in rules(fake)}
+    assert "ops" in fake.state.dashboards
+    fake.reset_log()
+    applied(fake, "--adopt", **keep)
+    assert fake.writes() == 0
 
 
 def their_integration(fake: FakeGrafana) -> str:

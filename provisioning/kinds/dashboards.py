@@ -16,7 +16,7 @@ from provisioning.kinds.base import (
     Wanted,
     project,
 )
-from provisioning.kinds.rules import rule_owner
+from provisioning.kinds.rules import RuleGroups, rule_owner
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
 
@@ -92,8 +92,7 @@ class DataSources(Kind):
             hint = (
                 ""
                 if uid == wanted.key
-                else f"its uid becomes {wanted.key}: what the definitions do not hold and "
-                f"refers to {uid} must follow (to keep {uid}, make it the definition's uid)"
+                else f"its uid becomes {wanted.key} (to keep {uid}, make it the definition's uid)"
             )
             full = self.fetch(live.client, uid)
             if full is not None:
@@ -103,6 +102,26 @@ class DataSources(Kind):
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         return theirs.live  # a PUT moves it to our uid (see write)
+
+    def referrers(self, live: Live, uid: str, name: str | None) -> list[tuple[str, str, str]]:
+        """What the stack does not own and queries data source ``uid`` (or, in a dashboard,
+        its ``name``), as (kind label, key, how a person knows it): alert rules (a query's
+        datasourceUid) and dashboards (a panel's, a target's or a variable's datasource)."""
+        found = [
+            (RuleGroups.label, r["uid"], f"alert rule {r['title']!r} (uid {r['uid']})")
+            for r in live.get(f"{PROVISIONING}/alert-rules") or []
+            if rule_owner(r) != self.stack.name
+            and any(q.get("datasourceUid") == uid for q in r.get("data") or [])
+        ]
+        mark = ownership.tag(self.stack.name)
+        for hit in live.get("/api/search", {"type": "dash-db", "limit": 5000}) or []:
+            if mark in (hit.get("tags") or []):
+                continue
+            board = Dashboards(self.stack).fetch(live.client, hit["uid"]) or {}
+            if _queries(board.get("dashboard"), uid, name):
+                title = f"dashboard {hit.get('title')!r} (uid {hit['uid']})"
+                found.append((Dashboards.label, hit["uid"], title))
+        return found
 
 
 class Folders(Kind):
@@ -138,6 +157,15 @@ class Folders(Kind):
 
     def owner(self, live: Any) -> str | None:
         return live.get("owner")
+
+    def contents(self, live: Live, key: str) -> set[tuple[str, str]]:
+        """What folder ``key`` holds, as (kind label, key): dashboards, folders and rules."""
+        hits = live.get("/api/search", {"folderUIDs": key}) or []
+        rules = live.get(f"{PROVISIONING}/alert-rules") or []
+        return {
+            (Dashboards.label if hit.get("type") == "dash-db" else self.label, hit["uid"])
+            for hit in hits
+        } | {(RuleGroups.label, r["uid"]) for r in rules if r["folderUID"] == key}
 
     def expected(self, wanted: Wanted) -> Any:
         return {"title": wanted.body["title"]}
@@ -275,6 +303,21 @@ class Dashboards(Kind):
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         return theirs.live if theirs.key == wanted.key else None
+
+
+def _queries(node: Any, uid: str, name: str | None) -> bool:
+    """Whether some ``datasource`` in a dashboard's JSON names data source ``uid`` (an
+    object with its uid, or the uid or ``name`` as a string, as older dashboards do)."""
+    if isinstance(node, list):
+        return any(_queries(item, uid, name) for item in node)
+    if not isinstance(node, dict):
+        return False
+    source = node.get("datasource")
+    if isinstance(source, dict):
+        source = source.get("uid")
+    if isinstance(source, str) and source in (uid, name):
+        return True
+    return any(_queries(value, uid, name) for value in node.values())
 
 
 def _without_ids(dashboard: Any) -> Any:
