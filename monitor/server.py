@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 import h11
 import uvicorn
@@ -105,11 +106,25 @@ class HideQueryCredentials(logging.Filter):
         return True
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, as uvicorn would bind it; OSError (socket.gaierror for
+    a host that does not resolve) if it cannot be. Bound here and handed to uvicorn, so a
+    taken port is one line before start-up, with no window for another process to take it
+    in between."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     app: FastAPI,
+    sock: socket.socket,
     *,
-    host: str,
-    port: int,
     token: str | None,
     request_timeout: float,
     max_connections: int,
@@ -119,6 +134,9 @@ def serve(
         (BoundedProtocol,),
         {"request_timeout": request_timeout, "max_connections": max_connections},
     )
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", http=protocol)
+    config = uvicorn.Config(app, log_level="info", http=protocol)
     logging.getLogger("uvicorn.access").addFilter(HideQueryCredentials(token))
-    uvicorn.Server(config).run()
+    host, port = sock.getsockname()[:2]
+    address = f"[{host}]" if ":" in host else host
+    log.info("listening on http://%s:%d (Ctrl-C to quit)", address, port)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -5,6 +5,8 @@ and a database that cannot be used is one line, not a traceback."""
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -296,3 +298,94 @@ def test_a_run_stored_before_a_rule_existed_still_loads(tmp_path: Path) -> None:
         server.stop()
 
     assert [d["dataset"] for d in datasets] == ["old/name"]
+
+
+def start_fails(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``python -m monitor`` with these options (and a database in ``tmp_path``, a free port
+    unless given), which must exit at once; MONITOR_* variables of the caller are dropped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    command = [sys.executable, "-m", "monitor", "--db", str(tmp_path / "m.db")]
+    if "--port" not in options:
+        command += ["--port", str(free_port())]
+    return subprocess.run([*command, *options], capture_output=True, text=True, timeout=20, env=env)
+
+
+@pytest.mark.parametrize("content", ["", " \n\t\n"], ids=["empty", "whitespace"])
+def test_an_empty_token_file_is_one_line_and_a_failed_exit_not_open_writes(
+    tmp_path: Path, content: str
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(content)
+
+    done = start_fails(tmp_path, "--token-file", str(token_file))
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: the token file {token_file} is empty: put the write token in it"
+    ]
+    assert not (tmp_path / "m.db").exists()  # nothing created
+
+
+def test_a_token_file_holds_the_token_around_its_whitespace(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"\n {MONITOR_TOKEN} \n")
+    with monitor(tmp_path, "--token-file", str(token_file)) as server:
+        run = run_doc("shop", [feature_doc("a", 0.5)])
+        without = requests.post(server.url + names.RUNS_PATH, json=run, timeout=5)
+        auth = {"Authorization": f"Bearer {MONITOR_TOKEN}"}
+        with_token = requests.post(server.url + names.RUNS_PATH, json=run, headers=auth)
+
+    assert (without.status_code, with_token.status_code) == (401, 201)
+
+
+def test_a_port_in_use_is_one_line_and_a_failed_exit(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = start_fails(tmp_path, "--host", "127.0.0.1", "--port", str(port))
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert done.stdout == ""
+    assert not (tmp_path / "m.db").exists()
+
+
+def test_a_host_that_does_not_resolve_is_one_line_and_a_failed_exit(tmp_path: Path) -> None:
+    done = start_fails(tmp_path, "--host", "nosuchhost.invalid")  # RFC 2606: never resolves
+
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("Error: cannot listen on nosuchhost.invalid:"), line
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--port", "0"), ("--port", "-1"), ("--port", "70000"), ("--max-series", "-5"),
+     ("--max-series", "0"), ("--keep-runs", "0"), ("--keep-runs", "-1")],
+)  # fmt: skip
+def test_an_out_of_range_option_is_a_usage_error(tmp_path: Path, option: str, value: str) -> None:
+    done = start_fails(tmp_path, option, value)
+
+    assert done.returncode == 2  # click's exit status for a usage error
+    assert done.stderr.splitlines()[-1].startswith(f"Error: Invalid value for '{option}'")
+    assert not (tmp_path / "m.db").exists()
+
+
+def test_help_names_every_environment_variable_it_reads() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, timeout=20
+    )
+    text = " ".join(done.stdout.split())  # click wraps lines
+
+    assert done.returncode == 0
+    for variable in (
+        "MONITOR_HOST", "MONITOR_PORT", "MONITOR_DB", "MONITOR_TOKEN", "MONITOR_TOKEN_FILE",
+        "MONITOR_MAX_SERIES", "MONITOR_KEEP_RUNS", "MONITOR_REQUEST_TIMEOUT",
+        "MONITOR_MAX_CONNECTIONS",
+    ):  # fmt: skip
+        assert re.search(rf"\b{variable}\b", text), variable
+    assert "--port INTEGER RANGE TCP port to listen on." in text
