@@ -17,6 +17,14 @@ What each object is, and where it comes from:
     policy         a nested route drift_threshold_detected = true -> Telegram under the
                    default policy (dash_9)
 
+``seed_course_state(fake, as_screenshots=True)`` seeds what the person's own screenshots show
+where they differ from the text: a second Prometheus data source, "prometheus-1" (Grafana's
+name for a second one of a type; same URL), which the dashboard queries (dash_1) while the rule
+queries "prometheus" (dash_5); the panel left "Panel Title" (dash_1, dash_10); the rule's label
+misspelt drift_treshold_detected (dash_11, dash_12), so the policy never matches it. The
+dashboard keeps the text's title "Data Drift" (step 3.5): dash_10 shows this person's own
+"drift_detection", which nothing in it ties to ours (it queries the course's drift gauge).
+
 Which API writes what: data sources, folders and rules go through the legacy endpoints on
 every version (the UI's ruler API and the provisioning API with X-Disable-Provenance store the
 same rule, without provenance). On Grafana 13 the UI writes dashboards through
@@ -46,6 +54,10 @@ FOLDER_TITLE = "Drift"
 GROUP = "Drift"
 RULE_TITLE = "Bike Drift Alert(Below Threshold)"
 LABEL, LABEL_VALUE = "drift_threshold_detected", "true"
+# As the screenshots show them (see above).
+SECOND_DATASOURCE_NAME = "prometheus-1"
+DEFAULT_PANEL_TITLE = "Panel Title"
+MISSPELT_LABEL = "drift_treshold_detected"
 NO_PROVENANCE = {"X-Disable-Provenance": "true"}
 PROVISIONING = "/api/v1/provisioning"
 DASHBOARDS_V1 = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
@@ -60,6 +72,7 @@ class CourseState:
     dashboard_uid: str
     folder_uid: str
     rule_uid: str
+    second_datasource_uid: str = ""  # as_screenshots: "prometheus-1", which the dashboard queries
 
 
 class _Browser:
@@ -79,45 +92,49 @@ class _Browser:
         return reply.json() if reply.content else None
 
 
-def seed_course_state(fake: FakeGrafana) -> CourseState:
-    """The course's hand-made objects in org 1 of ``fake``, as a person made them."""
+def seed_course_state(fake: FakeGrafana, *, as_screenshots: bool = False) -> CourseState:
+    """The course's hand-made objects in org 1 of ``fake``, as a person made them following
+    the text (``as_screenshots``: as the person's screenshots show them)."""
     ui = _Browser(fake)
-    datasource_uid = _datasource(ui)
-    dashboard_uid = _dashboard(ui, fake, datasource_uid)
+    datasource_uid = _datasource(ui, DATASOURCE_NAME)
+    second = _datasource(ui, SECOND_DATASOURCE_NAME) if as_screenshots else ""
+    panel = DEFAULT_PANEL_TITLE if as_screenshots else PANEL_TITLE
+    dashboard_uid = _dashboard(ui, fake, second or datasource_uid, panel)
     _contact_point(ui, fake)
     folder_uid = ui("POST", "/api/folders", {"title": FOLDER_TITLE})["uid"]
-    rule_uid = _rule(ui, folder_uid, datasource_uid)
+    label = MISSPELT_LABEL if as_screenshots else LABEL
+    rule_uid = _rule(ui, folder_uid, datasource_uid, label)
     _policy(ui, fake)
-    return CourseState(datasource_uid, dashboard_uid, folder_uid, rule_uid)
+    return CourseState(datasource_uid, dashboard_uid, folder_uid, rule_uid, second)
 
 
 def serves_notifications_app(fake: FakeGrafana) -> bool:
     return fake.profile.serves(NOTIFICATIONS_GROUP, "v1beta1")
 
 
-def _datasource(ui: _Browser) -> str:
+def _datasource(ui: _Browser, name: str) -> str:
     """Step 2: "Add new data source" saves the type's defaults, "Save & test" the URL."""
-    defaults = {"name": DATASOURCE_NAME, "type": "prometheus", "access": "proxy"}
+    defaults = {"name": name, "type": "prometheus", "access": "proxy"}
     uid = ui("POST", "/api/datasources", defaults)["datasource"]["uid"]
     body = defaults | {"url": PROMETHEUS_URL, "jsonData": {"httpMethod": "POST"}}
     ui("PUT", f"/api/datasources/uid/{uid}", body)
     return uid
 
 
-def _panel(datasource_uid: str) -> dict[str, Any]:
+def _panel(datasource_uid: str, title: str = PANEL_TITLE) -> dict[str, Any]:
     source = {"type": "prometheus", "uid": datasource_uid}
     return {
         "id": 1,
         "type": "timeseries",
-        "title": PANEL_TITLE,
+        "title": title,
         "datasource": source,
         "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
         "targets": [{"refId": "A", "datasource": source, "expr": QUERY, "range": True}],
     }
 
 
-def _dashboard(ui: _Browser, fake: FakeGrafana, datasource_uid: str) -> str:
-    spec = {"title": DASHBOARD_TITLE, "panels": [_panel(datasource_uid)], "tags": []}
+def _dashboard(ui: _Browser, fake: FakeGrafana, datasource_uid: str, panel: str) -> str:
+    spec = {"title": DASHBOARD_TITLE, "panels": [_panel(datasource_uid, panel)], "tags": []}
     if fake.profile.serves("dashboard.grafana.app", "v1"):
         body = {
             "apiVersion": "dashboard.grafana.app/v1",
@@ -146,7 +163,7 @@ def _contact_point(ui: _Browser, fake: FakeGrafana) -> None:
     ui("POST", f"{PROVISIONING}/contact-points", body, **NO_PROVENANCE)
 
 
-def _rule(ui: _Browser, folder_uid: str, datasource_uid: str) -> str:
+def _rule(ui: _Browser, folder_uid: str, datasource_uid: str, label: str) -> str:
     query = {
         "refId": "A",
         "datasourceUid": datasource_uid,
@@ -171,7 +188,7 @@ def _rule(ui: _Browser, folder_uid: str, datasource_uid: str) -> str:
         "condition": "C",
         "data": steps,
         "for": "10s",
-        "labels": {LABEL: LABEL_VALUE},
+        "labels": {label: LABEL_VALUE},
         "noDataState": "NoData",
         "execErrState": "Error",
     }
@@ -196,3 +213,19 @@ def _policy(ui: _Browser, fake: FakeGrafana) -> None:
     route = {"receiver": CONTACT_POINT, "object_matchers": [[LABEL, "=", LABEL_VALUE]]}
     tree["routes"] = [*(tree.get("routes") or []), route]
     ui("PUT", f"{PROVISIONING}/policies", tree, **NO_PROVENANCE)
+
+
+def add_integration(fake: FakeGrafana, type: str, settings: dict[str, Any]) -> None:
+    """One more integration in the contact point "Telegram", as the UI's "Add contact point
+    integration" saves it: into the receiver on Grafana 13, else a contact point of the
+    same name (the provisioning API's one per integration)."""
+    ui = _Browser(fake)
+    if serves_notifications_app(fake):
+        receivers = ui("GET", f"{NOTIFICATIONS}/receivers")["items"]
+        [receiver] = [r for r in receivers if r["spec"]["title"] == CONTACT_POINT]
+        integration = {"type": type, "version": "v1", "settings": settings}
+        receiver["spec"]["integrations"].append(integration)
+        ui("PUT", f"{NOTIFICATIONS}/receivers/{receiver['metadata']['name']}", receiver)
+        return
+    body = {"name": CONTACT_POINT, "type": type, "settings": settings}
+    ui("POST", f"{PROVISIONING}/contact-points", body, **NO_PROVENANCE)

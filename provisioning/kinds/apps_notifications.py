@@ -54,6 +54,8 @@ PROVENANCE = "grafana.com/provenance"
 NO_PROVENANCE = ("", "none")
 # The integration schema version of a new integration (ReceiverIntegration requires one).
 INTEGRATION_VERSION = "v1"
+# Where a receiver taken over keeps the integrations the write drops (no field of Grafana's).
+DROPPED = "dropped integrations"
 # TemplateGroupSpec.kind: the stack's templates are Grafana's ("mimir": imported ones).
 TEMPLATE_KIND = "grafana"
 
@@ -252,18 +254,25 @@ class AppContactPoints(_App):
         )
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """A receiver of the same name holding no integration of any stack."""
-        return [
-            Lookalike(wanted.key, obj, f"contact point {wanted.key!r} (receiver)", "same name")
-            for obj in self.resources.items(live)
-            if (obj.get("spec") or {}).get("title") == wanted.key and self.owner(obj) is None
-        ]
+        """A receiver of the same name holding no integration of any stack; the hint names
+        each of its integrations, which taking it over drops."""
+        found = []
+        for obj in self.resources.items(live):
+            if (obj.get("spec") or {}).get("title") != wanted.key or self.owner(obj) is not None:
+                continue
+            held = ", ".join(f"{i.get('type')} (uid {i.get('uid')})" for i in _integrations(obj))
+            hint = f"taking it over drops its integrations for ours: {held}" if held else ""
+            name = f"contact point {wanted.key!r} (receiver)"
+            found.append(Lookalike(wanted.key, obj, name, "same name", hint))
+        return found
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         """The receiver as a write takes it over: its integrations replaced by ours (the
-        same object and name, so routes naming it go on working)."""
+        same object and name, so routes naming it go on working); those it drops are kept
+        aside (``DROPPED``) for the plan to show."""
         spec = theirs.live.get("spec") or {}
-        return theirs.live | {"spec": spec | {"integrations": []}}
+        dropped = _integrations(theirs.live)
+        return theirs.live | {"spec": spec | {"integrations": []}, DROPPED: dropped}
 
     def _mine(self, live: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The integrations of ``live`` the stack marks, and the others."""
@@ -290,6 +299,7 @@ class AppContactPoints(_App):
                 rest.remove(found)
                 compared.append(_compared(found, part))
         compared += [_compared(i, None) for i in rest]
+        compared += [_dropped(i) for i in live.get(DROPPED) or []]
         return {"integrations": compared, "provenance": provenance(live)}
 
     def title(self, key: str, body: Any) -> str:
@@ -352,6 +362,15 @@ def _compared(integration: dict[str, Any], part: Wanted | None) -> dict[str, Any
         "disableResolveMessage": bool(integration.get("disableResolveMessage")),
         "settings": settings,
     }
+
+
+def _dropped(integration: dict[str, Any]) -> dict[str, Any]:
+    """An integration of theirs that taking the receiver over drops, as compared: its
+    secrets (secureFields) named, never their values."""
+    secure = {key for key, held in (integration.get("secureFields") or {}).items() if held}
+    compared = _compared(integration, None)
+    compared["settings"] |= {key: "(secret)" for key in sorted(secure)}
+    return compared
 
 
 def _integration(part: Wanted, stored: dict[str, Any] | None) -> dict[str, Any]:

@@ -281,15 +281,17 @@ class Routes(Kind):
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
         """Routes under the root, outside any stack's branch, with the matchers of one of
-        ours: nothing refers to a route, so ours (in the branch) takes its place and it goes."""
-        ours = {_matcher_key(route) for route in wanted.body["routes"]}
+        ours, or with more matchers and the receiver of one of ours (``_alike_route``):
+        nothing refers to a route, so ours (in the branch) takes its place and it goes."""
         found = []
         for route in self.top_routes(live):
-            key = _matcher_key(route)
-            if key in ours and not any(m[0] == ownership.LABEL for m in _matchers(route)):
+            if any(m[0] == ownership.LABEL for m in _matchers(route)):
+                continue
+            why = next(filter(None, (_alike_route(route, o) for o in wanted.body["routes"])), "")
+            if why:
+                key = _matcher_key(route)
                 title = f"route {key} -> {route.get('receiver') or '(inherited)'}"
-                name = f"notification policy {title}"
-                found.append(Lookalike(title, route, name, "same matchers"))
+                found.append(Lookalike(title, route, f"notification policy {title}", why))
         return found
 
     def top_routes(self, source: Live | GrafanaClient) -> list[dict[str, Any]]:
@@ -355,6 +357,19 @@ def _interval(interval: dict[str, Any]) -> dict[str, Any]:
 
 def _matchers(route: dict[str, Any]) -> list[list[str]]:
     return [list(m) for m in route.get("object_matchers") or []]
+
+
+def _alike_route(route: dict[str, Any], ours: dict[str, Any]) -> str:
+    """What ``route`` shares with ``ours``: the same matchers, or more of them and the same
+    receiver (a narrower copy of ours, routing to its contact point); "": nothing."""
+    matchers = {"".join(m) for m in normal_route(route)["object_matchers"]}
+    wanted = {"".join(m) for m in normal_route(ours)["object_matchers"]}
+    if matchers == wanted:
+        return "same matchers"
+    receiver = route.get("receiver")
+    if wanted and matchers > wanted and receiver and receiver == ours.get("receiver"):
+        return f"matchers include ours, same receiver {receiver!r}"
+    return ""
 
 
 def _matcher_key(route: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from provisioning.kinds.base import (
     same_duration,
     without_provenance,
 )
-from provisioning.model.rules import RuleGroup
+from provisioning.model.rules import EXPRESSIONS, RuleGroup
 from provisioning.settings import SettingsError, duration_seconds
 
 # ProvisionedAlertRule.keep_firing_for (grafana/grafana#100750): an older Grafana drops it.
@@ -128,8 +128,9 @@ class RuleGroups(Kind):
         return f"rule uids taken by rules it does not own: {', '.join(theirs)}" if theirs else None
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """Unmarked rules, in any group, with the title of one of ours or all of its labels
-        (but the mark): the same alert, which would fire twice. Nothing refers to a rule by
+        """Unmarked rules, in any group, with the uid or title of one of ours, all of its
+        labels (but the mark; a name may be misspelt by a letter) or only its queries
+        (``_alike``): the same alert, which would fire twice. Nothing refers to a rule by
         its uid, so ours takes its place in our group and it goes."""
         found: dict[str, Lookalike] = {}
         for ours in wanted.body["rules"]:
@@ -190,15 +191,49 @@ def _rule(rule: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alike(rule: dict[str, Any], ours: dict[str, Any]) -> list[str]:
-    """What an unmarked ``rule`` shares with ``ours``: its uid, its title, or every label of
-    ours but the mark (the same alert, routed the same way)."""
+    """What an unmarked ``rule`` shares with ``ours``: its uid, its title, every label of
+    ours but the mark (the same alert, routed the same way), even with a name misspelt (the
+    course's rule, dash_11: drift_treshold_detected), or only queries of ours (the same
+    series watched)."""
     if rule_owner(rule) is not None:
         return []
     labels = {k: v for k, v in ours["labels"].items() if k != ownership.LABEL}
     theirs = rule.get("labels") or {}
     same = ["uid"] if rule["uid"] == ours["uid"] else []
     same += ["title"] if rule["title"] == ours["title"] else []
-    return same + (["labels"] if labels and labels.items() <= theirs.items() else [])
+    slips = {name: _slip(name, value, theirs) for name, value in labels.items()}
+    if labels and all(slips.values()):
+        misspelt = [f"{slip}={labels[name]}" for name, slip in slips.items() if slip != name]
+        same += [f"labels but a misspelt {', '.join(misspelt)}" if misspelt else "labels"]
+    queries = _queries(rule)
+    return same + (["queries"] if queries and queries <= _queries(ours) else [])
+
+
+def _slip(name: str, value: str, labels: dict[str, str]) -> str | None:
+    """The label of ``labels`` that is ``name`` with ``value``, its name as typed: the same,
+    or one slip of a letter away (one dropped, added, changed, or two swapped); None: none."""
+    if labels.get(name) == value:
+        return name
+    slips = (typed for typed, v in labels.items() if v == value and _one_slip(name, typed))
+    return next(slips, None)
+
+
+def _one_slip(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    shorter = min(len(a), len(b))
+    i = next((k for k in range(shorter) if a[k] != b[k]), shorter)  # the first slip
+    swapped = a[i + 1 : i + 2] + a[i : i + 1] + a[i + 2 :]
+    return b[i:] in (a[i + 1 :], swapped) or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i + 1 :]
+
+
+def _queries(rule: dict[str, Any]) -> set[str]:
+    """The Prometheus queries of a rule's data steps, spaces normalised."""
+    return {
+        " ".join(str(step["model"]["expr"]).split())
+        for step in rule.get("data") or []
+        if step.get("datasourceUid") != EXPRESSIONS and (step.get("model") or {}).get("expr")
+    }
 
 
 def rule_owner(rule: dict[str, Any]) -> str | None:

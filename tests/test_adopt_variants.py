@@ -1,0 +1,147 @@
+"""Taking over hand-made setups that differ from the course text: the course state as the
+person's screenshots show it (two Prometheus data sources, the rule's label misspelt), a
+contact point holding more integrations than ours, a policy narrower than ours, a rule made
+by hand on our queries. Each ends, after `adopt`, with one of each object, and the plan says
+first what goes."""
+
+from __future__ import annotations
+
+import json
+
+import names
+from course_state import (
+    BOT_TOKEN,
+    CONTACT_POINT,
+    DASHBOARD_TITLE,
+    LABEL,
+    MISSPELT_LABEL,
+    add_integration,
+    seed_course_state,
+    serves_notifications_app,
+)
+from fake_grafana import FakeGrafana
+from provision_cli import applied, plan, provision
+
+EMAIL = "me@example.com"
+MARK = ["managed_by", "=", "drift"]
+
+
+def rules(fake: FakeGrafana) -> list[dict]:
+    return [r for g in fake.state.rule_groups.values() for r in g["rules"]]
+
+
+def changes(document: dict, action: str) -> dict[str, list[str]]:
+    """The changes of ``action``, by name: their notes."""
+    return {c["name"]: c["notes"] for c in document["changes"] if c["action"] == action}
+
+
+def no_secret(*outputs: str) -> None:
+    for output in outputs:
+        assert BOT_TOKEN not in output
+
+
+def test_adopt_takes_over_the_course_state_as_the_screenshots_show_it(fake: FakeGrafana) -> None:
+    """Two Prometheus data sources (dash_1's prometheus-1 for the dashboard, dash_5's
+    prometheus for the rule) and the rule's label misspelt (dash_11): one of each remains."""
+    seeded = seed_course_state(fake, as_screenshots=True)
+    assert seeded.second_datasource_uid
+    _, document = plan(fake, "--adopt")
+    rule_notes = changes(document, "delete")[seeded.rule_uid]
+    assert f"misspelt {MISSPELT_LABEL}=true" in " ".join(rule_notes)
+
+    applied(fake, "--adopt")
+    state = fake.state
+    assert sorted(state.datasources) == ["drift-prometheus"]
+    assert [d["dashboard"]["title"] for d in state.dashboards.values()] == [DASHBOARD_TITLE]
+    assert all(r["labels"].get("managed_by") == "drift" for r in rules(fake))  # theirs went
+    assert [r["uid"] for r in rules(fake) if r["labels"].get(LABEL)] == ["drift-p-value"]
+    sources = {q["datasourceUid"] for r in rules(fake) for q in r["data"]} - {"__expr__"}
+    assert sources == {"drift-prometheus"}
+    [branch] = state.policy_tree["routes"]
+    assert branch["object_matchers"] == [MARK]
+    assert not fake.spec_violations
+    fake.reset_log()
+    applied(fake, "--adopt")
+    assert fake.writes() == 0
+
+
+def test_the_plan_names_every_integration_a_takeover_drops(fake: FakeGrafana) -> None:
+    """Their "Telegram" holds a Telegram and an email integration: taking it over leaves
+    ours alone, and the plan says the email one goes, in every output, no secret shown."""
+    seed_course_state(fake)
+    add_integration(fake, "email", {"addresses": EMAIL})
+    [email] = [
+        c
+        for c in fake.state.contact_points.values()
+        if (c["name"], c["type"]) == (CONTACT_POINT, "email")
+    ]
+    text = provision(fake, "plan", "--adopt")
+    markdown = provision(fake, "plan", "--adopt", "--output", "markdown")
+    _, document = plan(fake, "--adopt")
+    outputs = [text.stdout, markdown.stdout, json.dumps(document)]
+    no_secret(*outputs, text.stderr, markdown.stderr)
+    for output in outputs:
+        assert email["uid"] in output
+    assert f"email {email['uid']}" in text.stdout or f"email (uid {email['uid']})" in text.stdout
+    if serves_notifications_app(fake):  # one receiver: the adoption's diff shows it go
+        [adoption] = [c for c in document["changes"] if c["action"] == "adopt" and
+                      c["name"] == CONTACT_POINT]  # fmt: skip
+        removed = "\n".join(line for line in adoption["diff"] if line.startswith("-"))
+        assert email["uid"] in removed and EMAIL in removed
+        assert '"bottoken": "(secret)"' in "\n".join(adoption["diff"])  # named, not shown
+
+    applied(fake, "--adopt")
+    points = [c for c in fake.state.contact_points.values() if c["name"] == CONTACT_POINT]
+    assert points and all(c["uid"].startswith("drift_") for c in points)
+    assert not fake.spec_violations
+
+
+def test_a_policy_narrower_than_ours_to_our_contact_point_is_taken_over(
+    fake: FakeGrafana,
+) -> None:
+    """drift_threshold_detected=true and severity=critical -> Telegram only ever sends what
+    ours sends: a candidate, gone after adopt; the same matchers to another receiver stay."""
+    seed_course_state(fake)
+    fake.seed_contact_point("ops-email", settings={"addresses": "ops@example.com"})
+    narrower = [[LABEL, "=", "true"], ["severity", "=", "critical"]]
+    fake.seed_route({"receiver": CONTACT_POINT, "object_matchers": narrower})
+    fake.seed_route({"receiver": "ops-email", "object_matchers": narrower})
+    _, document = plan(fake, "--adopt")
+    name = f"route {LABEL}=true, severity=critical -> {CONTACT_POINT}"
+    assert "same receiver 'Telegram'" in " ".join(changes(document, "delete")[name])
+    assert not any("ops-email" in n for n in changes(document, "delete"))
+
+    applied(fake, "--adopt")
+    routes = fake.state.policy_tree["routes"]
+    assert [r["receiver"] for r in routes if r["object_matchers"] != [MARK]] == ["ops-email"]
+    assert not fake.spec_violations
+
+
+def test_a_rule_made_by_hand_on_our_queries_is_a_candidate(fake: FakeGrafana) -> None:
+    """Another title, no label, but querying only what our drift rule queries (spaced
+    differently): it would fire beside ours."""
+    seeded = seed_course_state(fake)
+    query = {
+        "refId": "A",
+        "datasourceUid": seeded.datasource_uid,
+        "relativeTimeRange": {"from": 600, "to": 0},
+        "model": {"refId": "A", "expr": f"  {names.P_VALUE_ADJUSTED} ", "instant": True},
+    }
+    below = {
+        "refId": "B",
+        "datasourceUid": "__expr__",
+        "model": {
+            "refId": "B",
+            "type": "threshold",
+            "expression": "A",
+            "conditions": [{"evaluator": {"type": "lt", "params": [0.05]}}],
+        },
+    }
+    rule = {"title": "p below 0.05", "condition": "B", "data": [query, below]}
+    [theirs] = fake.seed_rule_group("ops", "watch", [rule])["rules"]
+    renamed = {"PROVISION__VALUES__TELEGRAM__CONTACT_POINT": "Drift alerts"}
+    _, document = plan(fake, **renamed)
+    notes = changes(document, "candidate")[theirs["uid"]]
+    assert "same queries as drift-p-value" in " ".join(notes)
+    applied(fake, "--adopt", **renamed)
+    assert theirs["uid"] not in {r["uid"] for r in rules(fake)}
