@@ -65,19 +65,25 @@ def users_code(root: Path, function: Callable[..., T], *args: Any) -> T:
     the file and line it is on (the deepest under ``root``), not a traceback."""
     try:
         return function(*args)
+    except DefinitionError as exc:  # a model object refused its arguments: say where
+        raise DefinitionError(f"{_where(root, exc)}{exc}") from None
     except ProvisioningError:
         raise
     except Exception as exc:  # anything a user's module can raise
-        frames = [
-            (frame.filename, frame.lineno)
-            for frame in traceback.extract_tb(exc.__traceback__)
-            if Path(frame.filename).is_relative_to(root.resolve())
-        ]
-        if isinstance(exc, SyntaxError) and exc.filename:
-            frames.append((exc.filename, exc.lineno))
-        file, line = frames[-1] if frames else ("", None)
-        where = f"{Path(file).relative_to(root.resolve())}:{line}: " if frames else ""
-        raise DefinitionError(f"{where}{type(exc).__name__}: {exc}") from None
+        raise DefinitionError(f"{_where(root, exc)}{type(exc).__name__}: {exc}") from None
+
+
+def _where(root: Path, exc: Exception) -> str:
+    """The place ``exc`` was raised from in a file under ``root`` ("file:line: "), else ""."""
+    frames = [
+        (frame.filename, frame.lineno)
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).is_relative_to(root.resolve())
+    ]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        frames.append((exc.filename, exc.lineno))
+    file, line = frames[-1] if frames else ("", None)
+    return f"{Path(file).relative_to(root.resolve())}:{line}: " if frames else ""
 
 
 def discover(values: dict[str, Any], root: Path = DEFAULT_ROOT) -> Discovered:

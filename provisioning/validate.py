@@ -31,6 +31,7 @@ from provisioning.model import (
     Template,
     Threshold,
 )
+from provisioning.model.rules import RANGES
 from provisioning.settings import SettingsError, duration_seconds, read_env
 
 UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
@@ -74,6 +75,10 @@ def validate(found: Discovered, stack: Stack) -> Report:
     groups = of(RuleGroup)
     defined_sources = {d.uid for d in of(DataSource)}
     by_uid = {d.uid: d for d in dashboards}
+    uids = [rule.uid for group in groups for rule in group.rules]
+    for uid in sorted({uid for uid in uids if uids.count(uid) > 1}):
+        # Grafana keeps a rule in one group: each apply would move it to the other.
+        report.problems.append(f"rule {uid}: its uid repeats (a uid names one rule)")
     for group in groups:
         report.problems += _group(group, by_uid)
         for rule in group.rules:
@@ -164,7 +169,7 @@ def _rule(rule: Rule, interval: float, dashboards: dict[str, Dashboard]) -> list
         if isinstance(step, Query) and not step.expr.strip():
             problems.append(f"{where}, step {name}: a query needs an expr")
         if isinstance(step, Threshold):
-            pair = step.operator in ("within", "outside")
+            pair = step.operator in RANGES
             if pair != isinstance(step.value, tuple):
                 problems.append(f"{where}, step {name}: {step.operator} takes " + (
                     "(low, high)" if pair else "one number"))  # fmt: skip
@@ -239,9 +244,24 @@ def _notifications(
                 f"{where}: contact point {route.receiver_name!r} is not defined here; it "
                 "must exist in Grafana"
             )
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            try:  # Grafana reads them as Prometheus durations (model.ParseDuration)
+                duration_seconds(getattr(route, key) or "0s")
+            except SettingsError as exc:
+                report.problems.append(f"{where}: {key}: {exc}")
         for interval in (*route.mute_timings, *route.active_timings):
             if isinstance(interval, MuteTiming) and interval.name not in timing_names:
                 report.problems.append(f"{where}: mute timing {interval.name!r} is not defined")
+            elif isinstance(interval, str) and interval in timing_names:
+                report.problems.append(
+                    f"{where}: mute timing {interval!r} is defined here: give the MuteTiming "
+                    "itself (its name in Grafana carries the stack's mark)"
+                )
+            elif isinstance(interval, str):
+                report.warnings.append(
+                    f"{where}: mute timing {interval!r} is not defined here; it must exist in "
+                    "Grafana"
+                )
     rules = [rule for group in groups for rule in group.rules]
     for route in routes:
         if not any(_routes(route, rule) for rule in rules):

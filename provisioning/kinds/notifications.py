@@ -22,7 +22,7 @@ from provisioning.kinds.base import (
     unique,
     without_provenance,
 )
-from provisioning.model import Definition, Env
+from provisioning.model import Definition, DefinitionError, Env
 from provisioning.model.notifications import ContactPoint, MuteTiming, Route, Template
 from provisioning.settings import read_env
 
@@ -338,6 +338,9 @@ class Routes(Kind):
         client.request("PUT", f"{PROVISIONING}/policies", json=without_provenance(body))
 
 
+REDACTED = "[REDACTED]"  # what Grafana answers for a secure setting (definitions.RedactedValue)
+
+
 def compared_settings(settings: dict[str, Any], wanted: Wanted) -> dict[str, Any]:
     """The settings an integration ``wanted`` sets, as compared: a secret through the uid,
     never shown; a setting from an environment variable that is not set, not at all."""
@@ -347,6 +350,12 @@ def compared_settings(settings: dict[str, Any], wanted: Wanted) -> dict[str, Any
             compared[key] = "(secret)"
         elif value == NOT_COMPARED:
             compared[key] = NOT_COMPARED
+        elif settings.get(key) == REDACTED:  # a secret to Grafana, never to be shown
+            body = wanted.body
+            raise DefinitionError(
+                f"contact point {body['name']} ({body['type']}): Grafana keeps {key} secret: "
+                "name it in secret_fields and give it as Env('NAME')"
+            )
     return compared
 
 

@@ -86,4 +86,6 @@ class Dashboard:
             raise DefinitionError(f"dashboard: not JSON ({exc})") from None
         if not isinstance(body, dict) or not body.get("uid"):
             raise DefinitionError("dashboard: its JSON needs a uid (stable links and alerts)")
+        if not str(body.get("title") or "").strip():  # Grafana: "Dashboard title cannot be empty"
+            raise DefinitionError(f"dashboard {body['uid']}: its JSON needs a title")
         return body | {"id": None}

@@ -3,12 +3,14 @@ routes and mute timings, as plain objects (API-NOTES §5.1-5.2)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from provisioning.errors import DefinitionError
+from provisioning.model.checks import of_type, one_of
 from provisioning.model.values import Env
 
 Text = str | Env  # a setting written in the definition, or read from the environment
@@ -91,6 +93,15 @@ class Slack(Integration):
     text: str | None = None
     username: str | None = None
     mention_channel: Literal["", "here", "channel"] | None = None
+
+    def __post_init__(self) -> None:
+        # Without a url Slack's chat API is used, which needs both (grafana/alerting
+        # receivers/slack/config.go: "token/recipient must be specified when using the Slack
+        # chat API").
+        if self.url is None and (self.token is None or not self.recipient):
+            raise DefinitionError(
+                "Slack: give url (an incoming webhook), or token and recipient (the chat API)"
+            )
 
     def settings(self) -> dict[str, Any]:
         return _set(
@@ -181,7 +192,7 @@ class ContactPoint:
         object.__setattr__(self, "integrations", tuple(self.integrations))
 
 
-Operator = Literal["=", "!=", "=~", "!~"]
+Operator = Literal["=", "!=", "=~", "!~"]  # Alertmanager's (pkg/labels/matcher.go)
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,17 @@ class Matcher:
     label: str
     operator: Operator
     value: str
+
+    def __post_init__(self) -> None:
+        where = f"Matcher({self.label!r})"
+        of_type(where, self.label, str, "a label name")
+        one_of(f"{where} operator", self.operator, get_args(Operator))
+        of_type(f"{where} value", self.value, str, "text")
+        if self.operator in ("=~", "!~"):
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise DefinitionError(f"{where}: {self.value!r} is no regex ({exc})") from None
 
     def to_json(self) -> list[str]:
         return [self.label, self.operator, self.value]
@@ -243,6 +265,19 @@ class Route:
     mute_timings: Sequence[Interval] = ()
     active_timings: Sequence[Interval] = ()
     routes: Sequence[Route] = ()
+
+    def __post_init__(self) -> None:
+        where = f"Route(receiver={self.receiver_name!r})"
+        if isinstance(self.matchers, Mapping):
+            for label, value in self.matchers.items():
+                of_type(f"{where} matcher {label!r}", value, str, "text")
+        else:
+            for matcher in self.matchers:
+                of_type(f"{where} matchers", matcher, Matcher, "a Matcher(label, op, value)")
+        for interval in (*self.mute_timings, *self.active_timings):
+            of_type(f"{where} timings", interval, (MuteTiming, str), "a MuteTiming or its name")
+        for child in self.routes:
+            of_type(f"{where} routes", child, Route, "a Route")
 
     @property
     def matcher_list(self) -> list[Matcher]:

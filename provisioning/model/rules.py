@@ -7,14 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from provisioning.model.checks import of_type, one_of
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
 EXPRESSIONS = "__expr__"  # the data source uid of server-side expressions
+# Grafana's rule states (pkg/services/ngalert/models/alert_rule.go NoDataStateFromString,
+# ErrStateFromString).
 NoDataState = Literal["NoData", "Alerting", "OK", "KeepLast"]
 ErrorState = Literal["Error", "Alerting", "OK", "KeepLast"]
-# Threshold comparisons, and how Grafana's evaluator names each.
+# Reducers of pkg/expr/mathexp/reduce.go, and the modes of the reduce command (mode "" is the
+# UI's "Strict"; pkg/expr/commands.go).
+Reducer = Literal["last", "mean", "min", "max", "sum", "count", "median"]
+ReduceMode = Literal["strict", "dropNN", "replaceNN"]
+# Threshold comparisons, and how Grafana's evaluator names each (pkg/expr/threshold.go
+# supportedThresholdFuncs; the *_included ranges hold their ends).
 EVALUATORS = {
     ">": "gt",
     "<": "lt",
@@ -24,7 +32,10 @@ EVALUATORS = {
     "!=": "ne",
     "within": "within_range",
     "outside": "outside_range",
+    "within_included": "within_range_included",
+    "outside_included": "outside_range_included",
 }
+RANGES = ("within", "outside", "within_included", "outside_included")  # take (low, high)
 
 
 @dataclass(frozen=True)
@@ -66,9 +77,14 @@ class Reduce:
     NaN, infinities and nulls, "replaceNN" puts ``replace_with`` in their place."""
 
     input: str
-    reducer: Literal["last", "mean", "min", "max", "sum", "count", "median"] = "last"
-    mode: Literal["strict", "dropNN", "replaceNN"] = "strict"
+    reducer: Reducer = "last"
+    mode: ReduceMode = "strict"
     replace_with: float | None = None
+
+    def __post_init__(self) -> None:
+        of_type(f"Reduce({self.input!r})", self.input, str, "the name of a step")
+        one_of(f"Reduce({self.input!r}) reducer", self.reducer, get_args(Reducer))
+        one_of(f"Reduce({self.input!r}) mode", self.mode, get_args(ReduceMode))
 
     def model(self) -> dict[str, Any]:
         # Mode "" is what the UI calls "Strict"; grafanalib's "strict" is refused (API-NOTES).
@@ -85,17 +101,32 @@ class Math:
 
     expression: str
 
+    def __post_init__(self) -> None:
+        of_type("Math", self.expression, str, 'an expression such as "$a - $b"')
+
     def model(self) -> dict[str, Any]:
         return {"type": "math", "expression": self.expression}
 
 
 @dataclass(frozen=True)
 class Threshold:
-    """``input operator value`` per series; "within"/"outside" take (low, high)."""
+    """``input operator value`` per series; the ranges ("within", "outside", and
+    "within_included", "outside_included" that hold their ends) take (low, high)."""
 
     input: str
-    operator: Literal[">", "<", ">=", "<=", "==", "!=", "within", "outside"]
+    operator: Literal[
+        ">", "<", ">=", "<=", "==", "!=", "within", "outside", "within_included",
+        "outside_included"
+    ]  # fmt: skip
     value: float | tuple[float, float]
+
+    def __post_init__(self) -> None:
+        where = f"Threshold({self.input!r})"
+        of_type(where, self.input, str, "the name of a step")
+        one_of(f"{where} operator", self.operator, EVALUATORS)
+        numbers = self.value if isinstance(self.value, tuple) else (self.value,)
+        for number in numbers:
+            of_type(f"{where} value", number, (int, float), "a number or (low, high)")
 
     def model(self) -> dict[str, Any]:
         params = list(self.value) if isinstance(self.value, tuple) else [self.value]
@@ -150,6 +181,10 @@ class Rule:
     dashboard: Dashboard | None = None  # the alert links to it (and to ``panel_id`` on it)
     panel_id: int | None = None
     prometheus_alert: str | None = None  # its alerts' name when exported for Prometheus
+
+    def __post_init__(self) -> None:
+        one_of(f"rule {self.uid} no_data", self.no_data, get_args(NoDataState))
+        one_of(f"rule {self.uid} on_error", self.on_error, get_args(ErrorState))
 
     @property
     def condition_step(self) -> str:

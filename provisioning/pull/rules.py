@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.errors import DefinitionError
 from provisioning.model import Folder, Math, Query, Raw, Reduce, Rule, RuleGroup, Threshold
-from provisioning.model.rules import EVALUATORS, EXPRESSIONS, Step, step_json
+from provisioning.model.rules import EVALUATORS, EXPRESSIONS, RANGES, Step, step_json
 
 # What Grafana adds to every step's model when it stores it (AlertQuery.PreSave).
 PRESAVE_DEFAULTS = {"maxDataPoints": 43200, "intervalMs": 1000}
@@ -67,7 +68,11 @@ def _rule(live: dict[str, Any], where: str, notes: list[str]) -> Rule:
 def step(live: dict[str, Any]) -> Step:
     """The typed step that writes ``live`` exactly, else ``live`` verbatim."""
     wanted = stored(live)
-    for candidate in _candidates(live):
+    try:
+        candidates = _candidates(live)
+    except DefinitionError:  # a value no typed step takes (a newer reducer): kept verbatim
+        candidates = []
+    for candidate in candidates:
         if stored(step_json(live["refId"], candidate)) == wanted:
             return candidate
     model = {
@@ -119,6 +124,6 @@ def _candidates(live: dict[str, Any]) -> list[Step]:
         operator, params = OPERATORS.get(evaluator.get("type")), evaluator.get("params") or []
         if operator is None or not params:
             return []
-        value = tuple(params[:2]) if operator in ("within", "outside") else params[0]
+        value = tuple(params[:2]) if operator in RANGES else params[0]
         return [Threshold(source, operator, value)]  # type: ignore[arg-type]
     return []
