@@ -155,7 +155,7 @@ def test_the_inclusive_ranges_are_written_as_grafanas_evaluators(tmp_path: Path)
     assert "within takes (low, high)" in "\n".join(problem_lines(run))
 
 
-@pytest.mark.fake_versions("11.6", "12.4")  # the provisioning API answers "[REDACTED]"
+# The provisioning API answers "[REDACTED]"; the app platform (13) moves it to secureFields.
 def test_a_setting_grafana_keeps_secret_given_in_plain_stops_plan_and_is_never_shown(
     fake: FakeGrafana, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.errors import ProvisioningError
 from provisioning.kinds.base import PROVISIONING, Clash, Kind, Live, Lookalike, Stack, Wanted
 from provisioning.kinds.notifications import (
+    REDACTED,
     ContactPoints,
     MuteTimings,
     Routes,
@@ -353,6 +354,9 @@ def _compared(integration: dict[str, Any], part: Wanted | None) -> dict[str, Any
     uid = str(integration.get("uid"))
     settings = dict(integration.get("settings") or {})
     if part is not None:
+        # A secret leaves settings for secureFields: compared as the legacy API shows it.
+        held = integration.get("secureFields") or {}
+        settings |= {key: REDACTED for key, secure in held.items() if secure}
         settings = compared_settings(settings, part)
         if _identity(part) == part.key and uid.startswith(part.key):
             uid = f"{part.key}... (not compared)"
