@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -40,6 +41,23 @@ QUERY_CREDENTIAL = (
     "credentials are refused in the query string (URLs are logged): "
     "send the token in the header Authorization: Bearer <token>"
 )
+
+
+class DatasetConvertor(Convertor[str]):
+    """A dataset's name in a path, "/" included: a name with "/" is refused since, but a run
+    stored before still loads, and its dataset stays readable and deletable. Not ending in
+    "/runs", the history's path (such a name is not addressable)."""
+
+    regex = r".+(?<!/runs)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("dataset", DatasetConvertor())
 
 
 class Error(BaseModel):
@@ -168,14 +186,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         """The current run of every dataset."""
         return [dataset_state(s) for _, s in sorted(store.current.items())]
 
-    @app.get(names.DATASETS_PATH + "/{dataset}", responses=ERRORS)
-    def get_dataset(dataset: str) -> DatasetState:
-        """The dataset's current run."""
-        if dataset not in store.current:
-            raise HTTPException(404, f"no dataset {dataset!r}")
-        return dataset_state(store.current[dataset])
-
-    @app.get(names.DATASETS_PATH + "/{dataset}/runs", responses=ERRORS)
+    @app.get(names.DATASETS_PATH + "/{dataset:dataset}/runs", responses=ERRORS)
     def get_history(
         dataset: str, limit: Annotated[int, Query(ge=1, le=HISTORY_LIMIT)] = 50
     ) -> list[DatasetState]:
@@ -185,14 +196,22 @@ def create_app(store: Store, token: str | None) -> FastAPI:
             raise HTTPException(404, f"no dataset {dataset!r}")
         return [dataset_state(s) for s in runs]
 
+    @app.get(names.DATASETS_PATH + "/{dataset:dataset}", responses=ERRORS)
+    def get_dataset(dataset: str) -> DatasetState:
+        """The dataset's current run."""
+        if dataset not in store.current:
+            raise HTTPException(404, f"no dataset {dataset!r}")
+        return dataset_state(store.current[dataset])
+
     @app.delete(
-        names.DATASETS_PATH + "/{dataset}",
+        names.DATASETS_PATH + "/{dataset:dataset}",
         status_code=204,
         responses=ERRORS,
         dependencies=[write],
     )
     def delete_dataset(dataset: str) -> Response:
-        """Forget a dataset: its runs and its series."""
+        """Forget a dataset: its runs and its series. A name with "/", stored before such
+        names were refused, is addressed as it is: /api/v1/datasets/team/a."""
         if not store.delete_dataset(dataset):
             raise HTTPException(404, f"no dataset {dataset!r}")
         return Response(status_code=204)

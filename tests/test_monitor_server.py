@@ -389,3 +389,45 @@ def test_help_names_every_environment_variable_it_reads() -> None:
     ):  # fmt: skip
         assert re.search(rf"\b{variable}\b", text), variable
     assert "--port INTEGER RANGE TCP port to listen on." in text
+
+
+def test_a_dataset_stored_with_a_slash_before_the_rule_can_be_read_and_deleted(
+    tmp_path: Path,
+) -> None:
+    """Such a run keeps exposing series (its alerts can fire): it must stay deletable."""
+    auth = {"Authorization": f"Bearer {MONITOR_TOKEN}"}
+    with monitor(tmp_path) as server:
+        for dataset in ("team", "old"):
+            run = run_doc(dataset, [feature_doc("a", 0.5)])
+            assert requests.post(server.url + names.RUNS_PATH, json=run, headers=auth).ok
+    with closing(sqlite3.connect(server.db)) as connection, connection:
+        connection.execute(
+            "UPDATE runs SET dataset = 'team/a', body = json_set(body, '$.dataset', 'team/a') "
+            "WHERE dataset = 'old'"
+        )
+    datasets = server.url + names.DATASETS_PATH
+
+    server.start()
+    try:
+        read = requests.get(f"{datasets}/team/a", timeout=5)
+        quoted = requests.get(f"{datasets}/team%2Fa", timeout=5)
+        history = requests.get(f"{datasets}/team/a/runs", timeout=5)
+        exposed_before = requests.get(server.url + "/metrics", timeout=5).text
+        refused = requests.delete(f"{datasets}/team/a", timeout=5)
+        deleted = requests.delete(f"{datasets}/team/a", headers=auth, timeout=5)
+        exposed_after = requests.get(server.url + "/metrics", timeout=5).text
+        listed = [d["dataset"] for d in requests.get(datasets, timeout=5).json()]
+        gone = requests.get(f"{datasets}/team/a", timeout=5).status_code
+    finally:
+        server.stop()
+
+    assert (read.status_code, read.json()["dataset"]) == (200, "team/a")
+    assert quoted.json()["dataset"] == "team/a"
+    assert [run["dataset"] for run in history.json()] == ["team/a"]
+    assert 'dataset="team/a"' in exposed_before
+    assert refused.status_code == 401  # a write like any other: the token is needed
+    assert deleted.status_code == 204
+    assert 'dataset="team/a"' not in exposed_after
+    assert 'dataset="team"' in exposed_after  # its neighbour is untouched
+    assert listed == ["team"]
+    assert gone == 404
