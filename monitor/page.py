@@ -17,8 +17,9 @@ SectionKey = tuple[int, tuple[int, ...]]  # the current run's id, the history's 
 LOG_FLOOR = -10  # sparklines show log10(p) down to 1e-10
 ALPHA_AT = 0.4  # where the alpha line sits, as a share of the sparkline's height from the top
 
-# On a narrow screen the page keeps its width: feature and status come first, and the
-# table scrolls sideways inside its section for the rest.
+# On a narrow screen the page keeps its width: feature and status come first, a long
+# feature name wraps (up to 128 characters, no spaces), and the table scrolls sideways
+# inside its section for the rest.
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#f7f8fa}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0}
@@ -30,6 +31,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eef0f3;white-space:nowrap;
 vertical-align:middle}
 td.status{white-space:normal;min-width:7rem}
+td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:6rem;max-width:12rem}
 td svg{display:block}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .drift{color:#b3261e;font-weight:600}.ok{color:#1e7d32}.skipped{color:#8a5a00;font-weight:600}

@@ -12,6 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
@@ -42,6 +43,11 @@ INFERRED = "bike_sharing_inferred"
 INFERRED_CONFIG = DriftConfig(alpha=0.01)
 INFERRED_BATCHES = [NO_DRIFT, JULY]
 DROPPED_COLUMN = "casual"
+# A feature named with the most characters the monitor accepts (drift.document's
+# MAX_LABEL_LENGTH, written out): its row must still fit a phone's screen.
+LONG_NAMES = "bike_sharing_long_names"
+LONG_FEATURE = ("temperature_measured_at_the_station_" * 4)[:128]
+LONG_BATCHES = [NO_DRIFT, DRIFT]
 MIN_SCREENSHOT_BYTES = 10_000
 
 
@@ -76,6 +82,13 @@ def inferred_reports(batches: list[str]) -> list[DriftReport]:
     ]
 
 
+def long_name_reports(batches: list[str]) -> list[DriftReport]:
+    def renamed(batch: str) -> pd.DataFrame:
+        return read_batch(DATA / batch).rename(columns={"temp": LONG_FEATURE})
+
+    return [compare(renamed(REFERENCE), renamed(b), DriftConfig()) for b in batches]
+
+
 def post(
     monitor: MonitorServer, dataset: str, batches: list[str], reports: list[DriftReport]
 ) -> Posted:
@@ -98,6 +111,7 @@ def posted(monitor: MonitorServer) -> dict[str, Posted]:
     return {
         BIKES: post(monitor, BIKES, BIKE_BATCHES, bike_reports(BIKE_BATCHES)),
         INFERRED: post(monitor, INFERRED, INFERRED_BATCHES, inferred_reports(INFERRED_BATCHES)),
+        LONG_NAMES: post(monitor, LONG_NAMES, LONG_BATCHES, long_name_reports(LONG_BATCHES)),
     }
 
 
@@ -192,7 +206,9 @@ def test_each_dataset_shows_its_last_run_its_batches_and_its_verdict(
     assert page.title == "Drift monitor"
     headings = [h.text for h in page.find_elements(By.TAG_NAME, "h2")]
     # The inferred dataset's date column and dropped column are not tested.
-    assert headings == [f"{BIKES} DRIFT", f"{INFERRED} DRIFT ⚠ 2 skipped"]
+    assert headings == [
+        f"{BIKES} DRIFT", f"{INFERRED} DRIFT ⚠ 2 skipped", f"{LONG_NAMES} DRIFT ⚠ 1 skipped"
+    ]  # fmt: skip
     for dataset, run in posted.items():
         meta = section_of(page, dataset).find_element(By.CLASS_NAME, "meta").text
         report = run.last
@@ -203,7 +219,7 @@ def test_each_dataset_shows_its_last_run_its_batches_and_its_verdict(
             f"features drifted ({report.share_drifted:.0%}): a feature drifts when its adjusted "
             f"p-value is below alpha {report.alpha:g} (bh correction) and its effect size "
             "reaches its min effect."
-            + (f" ⚠ {skipped} features skipped, not tested." if skipped else "")
+            + (f" ⚠ {skipped} feature{'s' * (skipped > 1)} skipped, not tested." if skipped else "")
         )
     bikes = section_of(page, BIKES).find_element(By.CLASS_NAME, "meta").text
     # The bundled yearly drift, as documented: weathersit's p-value is below alpha, but its
