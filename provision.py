@@ -36,7 +36,7 @@ import click
 
 from names import PROMETHEUS_PORT
 from provisioning import ownership
-from provisioning.changes import ADOPT, CANDIDATE, NO_WRITE, REPLACE, UNCHANGED, Change
+from provisioning.changes import ADOPT, CANDIDATE, KEEP, NO_WRITE, REPLACE, UNCHANGED, Change
 from provisioning.client import GrafanaClient
 from provisioning.discover import DEFAULT_ROOT, Discovered, discover
 from provisioning.errors import ProvisioningError
@@ -318,7 +318,7 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
         if output == "json":
             writes = grafana.client.writes
             document = {"environment": context.environment, "applied": as_json(done)}
-            click.echo(json.dumps({**document, "writes": writes}, indent=2))
+            click.echo(json.dumps({**document, **_kept_json(changes), "writes": writes}, indent=2))
         else:
             unchanged = sum(c.action == UNCHANGED for c in changes)
             left = sum(c.action == CANDIDATE for c in changes)
@@ -326,7 +326,7 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
             tail = f"; {left} made by hand look like ours (plan --adopt)" if left else ""
             click.echo(
                 f"{context.done('Apply complete')}: {len(done)} changed, {unchanged} "
-                f"unchanged{tail}."
+                f"unchanged{tail}{_kept(changes)}."
             )
 
     _guard(run)
@@ -344,11 +344,22 @@ def destroy_command(context: Context, output: str) -> None:
         done = apply(grafana.client, changes, progress=_progress(output))
         if output == "json":
             document = {"environment": context.environment, "destroyed": as_json(done)}
-            click.echo(json.dumps(document, indent=2))
+            click.echo(json.dumps(document | _kept_json(changes), indent=2))
         else:
-            click.echo(f"{context.done('Destroy complete')}: {len(done)} removed.")
+            click.echo(f"{context.done('Destroy complete')}: {len(done)} removed{_kept(changes)}.")
 
     _guard(run)
+
+
+def _kept(changes: list[Change]) -> str:
+    """The summary's tail for what stays though the stack no longer names it (a folder
+    holding what others made): said, and never counted as changed or removed."""
+    return "".join(f"; {c.title} kept: {'; '.join(c.notes)}" for c in changes if c.action == KEEP)
+
+
+def _kept_json(changes: list[Change]) -> dict[str, Any]:
+    kept = [c for c in changes if c.action == KEEP]
+    return {"kept": as_json(kept)} if kept else {}
 
 
 @cli.command("export")

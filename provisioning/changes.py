@@ -14,8 +14,17 @@ CREATE, UPDATE, DELETE, UNCHANGED = "create", "update", "delete", "unchanged"
 # Taking over what was made by hand: a look-alike made ours in place; one only shown.
 ADOPT, CANDIDATE = "adopt", "candidate"
 REPLACE = "replace"  # the other way to take over: ours made, theirs deleted
-NO_WRITE = frozenset({UNCHANGED, CANDIDATE})
-SYMBOLS = {CREATE: "+", UPDATE: "~", DELETE: "-", UNCHANGED: "=", ADOPT: ">", CANDIDATE: "?"}
+KEEP = "keep"  # the stack's, named by no definition, but holding what others made: it stays
+NO_WRITE = frozenset({UNCHANGED, CANDIDATE, KEEP})
+SYMBOLS = {
+    CREATE: "+",
+    UPDATE: "~",
+    DELETE: "-",
+    UNCHANGED: "=",
+    ADOPT: ">",
+    CANDIDATE: "?",
+    KEEP: "!",
+}
 
 
 @dataclass

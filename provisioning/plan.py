@@ -12,6 +12,7 @@ from provisioning.changes import (
     CANDIDATE,
     CREATE,
     DELETE,
+    KEEP,
     NO_WRITE,
     SYMBOLS,
     UNCHANGED,
@@ -30,7 +31,7 @@ from provisioning.kinds import (
     RuleGroups,
     Wanted,
 )
-from provisioning.kinds.base import Lookalike
+from provisioning.kinds.base import Kept, Lookalike
 from provisioning.model import Definition
 from provisioning.takeover import (
     BLOCKED,
@@ -44,7 +45,11 @@ from provisioning.takeover import (
 # Refusals that a write which already took effect meets when it is sent again.
 SETTLED_BY_READING = frozenset({404, 409, 412, 500})
 COUNTED = {CREATE: "to create", UPDATE: "to update", DELETE: "to delete", UNCHANGED: "unchanged"}
-COUNTED_IF_ANY = {ADOPT: "to adopt", CANDIDATE: "to take over (--adopt or --replace)"}
+COUNTED_IF_ANY = {
+    ADOPT: "to adopt",
+    CANDIDATE: "to take over (--adopt or --replace)",
+    KEEP: "kept (holding what others made)",
+}
 FOLDED_LINES = 20  # a longer diff is folded away in the markdown plan
 
 
@@ -60,7 +65,8 @@ def make_plan(
     takeover: str = "",
 ) -> list[Change]:
     """What apply (or destroy) would do; reads only. Objects the stack owns that no
-    definition names any more are deleted; objects others own are never touched, and a
+    definition names any more are deleted (kept, a KEEP with the reason, while one holds
+    what others made: a folder); objects others own are never touched, and a
     definition naming one stops the plan.
 
     Order: rule groups that go, first (their rules' uids may move to a new group), and any
@@ -91,7 +97,7 @@ def make_plan(
         keys = {w.key for w in wanted}
         folders |= keys if isinstance(kind, Folders) else set()
         doomed = {
-            key: Change(kind, key, DELETE, None, current, kind.actual(current, None), None)
+            key: _going(kind, key, current, live)
             for key, current in found.items()
             if key not in keys and kind.owner(current) == stack.name
         }
@@ -144,6 +150,14 @@ def make_plan(
         )
     _check_provenance(changes)
     return changes + shown
+
+
+def _going(kind: Kind, key: str, current: Any, live: Live) -> Change:
+    """The deletion of the stack's object at ``key``, which no definition names; it is kept
+    instead, with the reason as its note, when it holds what others made (a folder)."""
+    kept = kind.keeps(live, key)
+    action = KEEP if kept else DELETE
+    return Change(kind, key, action, None, current, kind.actual(current, None), None, kept)
 
 
 def _compare(
@@ -214,8 +228,9 @@ def apply(
     client: GrafanaClient, changes: list[Change], progress: Callable[[str], None]
 ) -> list[Change]:
     """Write each change in order; returns those written. A failure stops at once: every
-    write is one whole object, so a rerun picks up where this one stopped. A plan holding a
-    stop (``Change.stop``) writes nothing."""
+    write is one whole object, so a rerun picks up where this one stopped. A deletion found
+    holding what others made meanwhile becomes a KEEP, and is not among those written.
+    A plan holding a stop (``Change.stop``) writes nothing."""
     held = stops(changes)
     if held:
         raise CollisionError(f"stopped, nothing written: {held}")
@@ -225,6 +240,9 @@ def apply(
             continue
         progress(f"{SYMBOLS[change.action]} {change.action} {change.title} ...")
         _make(client, change)
+        if change.action == KEEP:
+            progress("  kept: " + "; ".join(change.notes))
+            continue
         done.append(change)
         progress("  done" + "".join(f"; {note}" for note in change.notes))
     return done
@@ -237,11 +255,15 @@ def _make(client: GrafanaClient, change: Change) -> None:
     definition, the change is made; when the object went meanwhile, appeared as the stack's, or
     a versioned update was stale (``_stale``), it is written once more from what is there."""
     kind, wanted = change.kind, change.wanted
-    if wanted is None and change.theirs is not None:
-        change.notes += kind.release(client, change.theirs)  # finding nothing is done
-        return
     if wanted is None:
-        change.notes += kind.delete(client, change.key, change.live)  # finding nothing is done
+        try:  # finding nothing is done
+            if change.theirs is not None:
+                change.notes += kind.release(client, change.theirs)
+            else:
+                change.notes += kind.delete(client, change.key, change.live)
+        except Kept as kept:
+            change.action = KEEP
+            change.notes += kept.notes
         return
     try:
         kind.write(client, wanted, change.live)

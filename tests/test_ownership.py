@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fake_grafana import FakeGrafana, OrgState
+from fake_grafana import DEFAULT_TOKEN, FakeGrafana, OrgState
 from provision_cli import (
     NEW_TOKEN,
     TOKEN,
@@ -29,6 +29,10 @@ from provision_cli import (
     provision,
     telegram,
 )
+from provisioning.client import GrafanaClient
+from provisioning.kinds import Stack, kinds_for
+from provisioning.plan import apply, make_plan
+from provisioning.server import read_server
 
 # A module that adds a mute timing and a route muted by it (the repository defines none).
 QUIET_MODULE = """
@@ -540,7 +544,7 @@ def _retime_mute_timing(fake: FakeGrafana) -> None:
 RULES = ("rule group", "drift/data-drift")
 POLICY = ("notification policy", "branch managed_by=drift")
 UI_EDITS = {
-    # Not keep_firing_for: Grafana 11.4, which the fake is, has no such field (it came in 12).
+    # keep_firing_for (Grafana 12 on): test_keep_firing_for_edited_in_the_ui_is_reverted.
     "rule paused": UiEdit(RULES, _rule, _edit_rule(isPaused=True)),
     "rule pending period": UiEdit(RULES, _rule, _edit_rule(**{"for": "5m"})),
     "rule label added": UiEdit(RULES, _rule, _label_rule),
@@ -574,3 +578,73 @@ def test_an_edit_in_the_ui_is_planned_and_reverted(
     applied(fake, "--definitions", root, **UI_EDITABLE)
     assert case.view(fake.state) == as_applied
     assert plan(fake, "--definitions", root, **UI_EDITABLE)[0] == 0
+
+
+@pytest.mark.fake_versions("12.4", "13.2")
+def test_keep_firing_for_edited_in_the_ui_is_reverted(fake: FakeGrafana, tmp_path: Path) -> None:
+    """UI_EDITS' case for the field Grafana 12 added (11.x has none: the fake refuses it)."""
+    case = UiEdit(RULES, _rule, _edit_rule(keep_firing_for="10m"))
+    test_an_edit_in_the_ui_is_planned_and_reverted(fake, tmp_path, case)
+    assert _rule(fake.state)["keep_firing_for"] == "0s"  # the definition sets none
+
+
+# The stack moved to a folder of its own: "drift" is named by no definition any more.
+MOVED = {"PROVISION__VALUES__FOLDER__UID": "drift-2", "PROVISION__VALUES__FOLDER__TITLE": "Moved"}
+HAND_MADE = {"uid": "hand-made", "title": "Hand made", "panels": []}
+KEPT_NOTE = "it still holds objects that others made (Hand made)"
+
+
+def test_a_folder_left_holding_a_hand_made_dashboard_is_planned_as_kept(
+    fake: FakeGrafana,
+) -> None:
+    applied(fake)
+    fake.seed_dashboard(HAND_MADE, folder_uid="drift")
+    code, document = plan(fake, **MOVED)
+    assert code == 2
+    [folder] = [c for c in document["changes"] if c["name"] == "drift"]
+    assert (folder["action"], folder["notes"]) == ("keep", [KEPT_NOTE])
+    text = provision(fake, "plan", **MOVED).stdout
+    assert f"! folder drift: keep\n    note: {KEPT_NOTE}" in text
+    assert "- folder drift" not in text
+
+    run = applied(fake, **MOVED)
+    assert "delete folder drift" not in run.stdout
+    assert f"; folder drift kept: {KEPT_NOTE}." in run.stdout
+    # Made: folder drift-2, the rule group in it; changed: the dashboard; gone: the old group.
+    assert "Apply complete: 4 changed, " in run.stdout
+    assert {"drift", "drift-2"} <= set(fake.state.folders)
+    assert "hand-made" in fake.state.dashboards
+
+
+def test_destroy_counts_a_folder_kept_for_a_hand_made_dashboard_as_kept(
+    fake: FakeGrafana,
+) -> None:
+    applied(fake)
+    fake.seed_dashboard(HAND_MADE, folder_uid="drift")
+    run = provision(fake, "destroy")
+    assert run.returncode == 0, run.stderr
+    # Seven objects made by apply; all but the folder go.
+    assert f"Destroy complete: 6 removed; folder drift kept: {KEPT_NOTE}." in run.stdout
+    assert "drift" in fake.state.folders and "hand-made" in fake.state.dashboards
+    assert "data-drift" not in fake.state.dashboards
+    again = provision(fake, "destroy", "--output", "json")
+    assert json.loads(again.stdout) == {"environment": None, "destroyed": []}
+
+
+def test_a_folder_that_gets_a_hand_made_dashboard_after_the_plan_is_kept_not_done(
+    fake: FakeGrafana,
+) -> None:
+    """Planned empty, the folder is a deletion; the dashboard made meanwhile keeps it (the
+    legacy API is checked first, folder.grafana.app refuses): a KEEP, not among those done."""
+    applied(fake)
+    client = GrafanaClient(fake.url, token=DEFAULT_TOKEN)
+    server = read_server(client, client.check_health())
+    changes = make_plan(client, [], [make(Stack("drift")) for make in kinds_for(server)], True)
+    [folder] = [c for c in changes if c.kind.label == "folder"]
+    assert folder.action == "delete"
+    fake.seed_dashboard(HAND_MADE, folder_uid="drift")
+
+    done = apply(client, changes, progress=lambda line: None)
+    assert (folder.action, folder.notes) == ("keep", [KEPT_NOTE])
+    assert folder not in done and len(done) == 6
+    assert "drift" in fake.state.folders and "hand-made" in fake.state.dashboards

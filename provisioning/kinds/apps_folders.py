@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from provisioning.client import GrafanaClient, GrafanaError
-from provisioning.kinds.base import Clash, Live, Stack, Wanted
+from provisioning.kinds.base import Clash, Kept, Live, Stack, Wanted
 from provisioning.kinds.dashboards import Folders
 from provisioning.server import FOLDERS
 
@@ -77,7 +77,7 @@ class AppFolders(Folders):
         except GrafanaError as exc:
             if ((exc.body or {}).get("details") or {}).get("uid") != NOT_EMPTY:
                 raise
-            return self.kept(client, key)
+            raise Kept(self.kept(client, key) or ["Grafana refused: it is not empty"]) from exc
         return []
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:

@@ -72,6 +72,15 @@ class Clash:
     message: str
 
 
+class Kept(Exception):
+    """A deletion that did not happen: the object holds what others made (``notes`` say
+    what), and it stays."""
+
+    def __init__(self, notes: list[str]) -> None:
+        super().__init__("; ".join(notes))
+        self.notes = notes
+
+
 class Live:
     """What Grafana holds, read once per plan: each list request is made once and shared by
     the kinds that need it."""
@@ -135,8 +144,14 @@ class Kind:
         raise NotImplementedError
 
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
-        """Remove it (gone already is fine); returns notes for the person."""
+        """Remove it (gone already is fine); returns notes for the person. Raises ``Kept``
+        when it holds what others made and so stays."""
         raise NotImplementedError
+
+    def keeps(self, live: Live, key: str) -> list[str]:
+        """Why the stack's object at ``key``, which no definition names, stays instead of
+        going (it holds what others made: the stack's own go before it); none: it goes."""
+        return []
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         """What, held by someone else under another key, keeps a create from working."""

@@ -9,6 +9,7 @@ from provisioning.client import GrafanaClient, GrafanaError
 from provisioning.kinds.base import (
     PROVISIONING,
     Clash,
+    Kept,
     Kind,
     Live,
     Lookalike,
@@ -187,23 +188,33 @@ class Folders(Kind):
         # Deleting a folder deletes everything in it (API-NOTES §3): only an empty one goes.
         kept = self.kept(client, key)
         if kept:
-            return kept
+            raise Kept(kept)
         client.request(
             "DELETE", f"/api/folders/{key}", params={"forceDeleteRules": "false"}, missing_ok=True
         )
         return []
 
+    def keeps(self, live: Live, key: str) -> list[str]:
+        return self.kept(live, key, besides=self.stack.name)
+
     @staticmethod
-    def kept(client: GrafanaClient, key: str) -> list[str]:
-        """The note for a folder that still holds others' dashboards or rules; none if empty."""
-        left = client.get("/api/search", params={"folderUIDs": key})
+    def kept(source: Live | GrafanaClient, key: str, besides: str | None = None) -> list[str]:
+        """The note for a folder that holds dashboards, folders or rules (but those of the
+        stack ``besides``, which go first); none if it holds nothing else."""
+        left = [
+            hit
+            for hit in source.get("/api/search", {"folderUIDs": key}) or []
+            if besides is None or ownership.tag(besides) not in (hit.get("tags") or [])
+        ]
         rules = [
-            r for r in client.get(f"{PROVISIONING}/alert-rules") or [] if r["folderUID"] == key
+            r
+            for r in source.get(f"{PROVISIONING}/alert-rules") or []
+            if r["folderUID"] == key and (besides is None or rule_owner(r) != besides)
         ]
         if not (left or rules):
             return []
         titles = sorted(str(hit.get("title")) for hit in [*left, *rules])
-        return [f"kept: it still holds objects that others made ({', '.join(titles)})"]
+        return [f"it still holds objects that others made ({', '.join(titles)})"]
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         title = wanted.body["title"]
