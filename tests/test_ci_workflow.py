@@ -10,7 +10,9 @@ import re
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -91,6 +93,49 @@ def test_the_matrices_list_exactly_the_environments_defined() -> None:
         # Listed in the order apply goes through them (dev first), each once.
         assert sorted(jobs[name]["strategy"]["matrix"]["environment"]) == ENVIRONMENTS
         assert jobs[name]["environment"] == "${{ matrix.environment }}"
+
+
+def started(event: str, ref: str, default_branch: str) -> set[str]:
+    """The jobs of the workflow that an event on ``ref`` runs, in a repository whose default
+    branch is ``default_branch``: the trigger's branch filters (globs), then each job's
+    ``if:`` (these use only ==, &&, || and format() on the github context) and its needs."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    if event not in triggers:
+        return set()
+    filters = triggers[event] or {}
+    branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+    if event == "push" and ("branches" in filters or "branches-ignore" in filters):
+        wanted = branch is not None and any(
+            fnmatch(branch, p) for p in filters.get("branches", ["**"])
+        )
+        if not wanted or any(fnmatch(branch, p) for p in filters.get("branches-ignore", [])):
+            return set()
+    repository = SimpleNamespace(default_branch=default_branch)
+    github = SimpleNamespace(
+        event_name=event,
+        ref=ref,
+        ref_name=ref.rsplit("/", 1)[-1],
+        event=SimpleNamespace(repository=repository),
+    )
+    context = {"github": github, "format": lambda text, *values: text.format(*values)}
+    run: set[str] = set()
+    # The conditions are this repository's own, read as Python once && and || are spelled out.
+    for name, job in workflow["jobs"].items():  # needs come first in this workflow
+        condition = str(job.get("if", "true")).replace("&&", " and ").replace("||", " or ")
+        needs = job.get("needs") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        if eval(condition, {"true": True}, context) and set(needs) <= run:
+            run.add(name)
+    return run
+
+
+@pytest.mark.parametrize("default", ["main", "master", "trunk"])
+def test_a_push_to_the_default_branch_applies_whatever_its_name(default: str) -> None:
+    assert started("push", f"refs/heads/{default}", default) == {"check", "apply"}
+    assert started("push", "refs/heads/feature", default) == set()
+    assert started("push", f"refs/tags/{default}", default) == set()
+    assert started("pull_request", "refs/pull/7/merge", default) == {"check", "plan"}
 
 
 def test_the_readmes_gitlab_job_runs_the_entry_point_for_each_environment() -> None:
