@@ -17,8 +17,9 @@ time.perf_counter:
   runs of a dataset on the page, so that every view after a write renders it again.
 
 It prints the tables, writes bench/results/monitor_page.json and exits with 1 when a target
-is missed: a 1,000-feature page with 20 runs under 0.2 s after a write (median), and a cost
-linear in the features (per feature, 1,000 features within 2x of 100, best views).
+is missed: a 1,000-feature page with 20 runs under 0.2 s after a write and after a restart
+(medians), and a cost linear in the features (per feature, 1,000 features within 2x of 100,
+best views).
 --quick: fewer views and writes.
 """
 
@@ -70,7 +71,7 @@ DATASETS = 6
 PROBE_FEATURES = 13
 VIEWERS = 4
 MAX_SERIES = 2 * DATASETS * 10 * FEATURES  # room for the six datasets and the probe
-MAX_PAGE_SECONDS = 0.2  # the issue's target, 1,000 features x 20 runs, first view after a write
+MAX_PAGE_SECONDS = 0.2  # the issue's target, 1,000 features x 20 runs: after a write, a restart
 MAX_PER_FEATURE_RATIO = 2.0  # linear: a feature costs about the same at 1,000 as at 100
 TIMEOUT_SECONDS = 60.0
 FIRST_RUN_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         results = measure(args, m)
     results["machine"] = machine((load_before, os.getloadavg()[0]))
     one = results["page"][1]["after_write"]["median_s"]
+    cold = results["page"][1]["after_restart"]["median_s"]
     # Linear: best of the views (the least disturbed by other work), per feature.
     few, many = (results["page"][i]["after_write"]["min_s"] for i in (0, 1))
     ratio = (many / FEATURES) / (few / FEW_FEATURES)
@@ -146,6 +148,12 @@ def main(argv: list[str] | None = None) -> None:
             f"< {MAX_PAGE_SECONDS:g} s",
             "value": f"{one:.3f} s (median)",
             "passed": one < MAX_PAGE_SECONDS,
+        },
+        {
+            "target": f"{FEATURES:,} features x {RUNS} runs, first view after a restart "
+            f"< {MAX_PAGE_SECONDS:g} s",
+            "value": f"{cold:.3f} s (median)",
+            "passed": cold < MAX_PAGE_SECONDS,
         },
         {
             "target": f"time per feature after a write, {FEATURES:,} vs {FEW_FEATURES} "

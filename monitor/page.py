@@ -9,10 +9,9 @@ from datetime import datetime
 from html import escape
 
 from monitor.schema import Feature, Run
-from monitor.store import Store, StoredRun
+from monitor.store import PValues, Store, StoredRun
 
 HISTORY_RUNS = 20
-PValues = dict[str, float | None]  # a run's adjusted p-value by feature (None: skipped)
 SectionKey = tuple[int, tuple[int, ...]]  # the current run's id, the history's ids
 LOG_FLOOR = -10  # sparklines show log10(p) down to 1e-10
 ALPHA_AT = 0.4  # where the alpha line sits, as a share of the sparkline's height from the top
@@ -82,8 +81,7 @@ class StatusPage:
         """The dataset's section; ``ids`` are its history's, newest first."""
         self._p_values.setdefault(current.id, _p_values(current.run))
         missing = [run_id for run_id in ids if run_id not in self._p_values]
-        for past in self._store.runs(missing):
-            self._p_values[past.id] = _p_values(past.run)
+        self._p_values.update(self._store.p_values(missing))
         # Each past run is a dict by feature: one lookup per feature and run.
         history = [self._p_values.get(run_id, {}) for run_id in reversed(ids)]
         return _dataset(current.run, history)

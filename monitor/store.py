@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NotRequired
+
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict  # pydantic refuses typing's before Python 3.12
 
 from monitor.schema import STORED, Run
 
@@ -33,6 +37,23 @@ CREATE TABLE IF NOT EXISTS legacy (
 );
 """
 NEWEST_FIRST = "ORDER BY run_at DESC, id DESC LIMIT ?"  # the order of a dataset's history
+
+
+PValues = dict[str, float | None]  # a run's adjusted p-value by feature (None: skipped)
+
+
+class _FeaturePValue(TypedDict):
+    feature: str
+    p_value_adjusted: NotRequired[float | None]
+
+
+class _RunPValues(TypedDict):
+    features: list[_FeaturePValue]
+
+
+# Reads two fields of each feature from a stored run and skips the rest unparsed: about
+# ten times cheaper than validating the whole Run, which the charts of past runs need not.
+_P_VALUES = TypeAdapter(_RunPValues)
 
 
 class SeriesLimitError(Exception):
@@ -129,14 +150,20 @@ class Store:
             ).fetchall()
         return [_stored(row) for row in rows]
 
-    def runs(self, ids: Sequence[int]) -> list[StoredRun]:
-        """The runs with these ids, of those that are still kept."""
+    def p_values(self, ids: Sequence[int]) -> dict[int, PValues]:
+        """The adjusted p-values by feature of the runs with these ids, of those that are
+        still kept."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT id, received_at, body FROM runs WHERE id IN ({','.join('?' * len(ids))})",
-                tuple(ids),
+                f"SELECT id, body FROM runs WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)
             ).fetchall()
-        return [_stored(row) for row in rows]
+        return {
+            run_id: {
+                f["feature"]: f.get("p_value_adjusted")
+                for f in _P_VALUES.validate_json(body)["features"]
+            }
+            for run_id, body in rows
+        }
 
     def history_ids(self, dataset: str, limit: int) -> tuple[int, ...]:
         """The ids of the runs history() returns: cheap, and they change whenever it does."""
