@@ -34,7 +34,7 @@ from drift.dataset import read_header
 from drift.engine import check_schema
 from drift.labels import check_dataset_name, check_features, check_label_values
 from drift.publish import run_document, send_run
-from drift.report import format_table
+from drift.report import format_table, sketch_warnings
 from drift.schedule import parse_schedule, stale_after_seconds
 from names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 
@@ -117,6 +117,8 @@ def simple_detector() -> None:
                 names=(reference.name, current.name),
             )  # fmt: skip
             log.info("drift results\n%s", format_table(report))
+            for warning in sketch_warnings(report):
+                log.warning("%s", warning)
             # Built as the monitor validates it: a run it would refuse fails here, in one line.
             return run_document(
                 report,

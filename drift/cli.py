@@ -13,7 +13,7 @@ from drift.backends import BACKEND_CHOICES
 from drift.compare_files import compare_files
 from drift.config import CORRECTIONS, KINDS, DriftConfig, load_config
 from drift.errors import DriftInputError
-from drift.report import format_table
+from drift.report import format_table, sketch_warnings
 
 # With --fail-on-drift; 1 (bad input) and 2 (bad usage) are click's own. Documented in
 # compare's --help and the README.
@@ -105,6 +105,8 @@ def compare_command(
         report = compare_files(reference, current, config, backend, cache=not no_cache)
     except DriftInputError as exc:
         raise click.ClickException(str(exc)) from None
+    for warning in sketch_warnings(report):  # on stderr: the JSON on stdout stays parseable
+        click.echo(f"Warning: {warning}", err=True)
     if output == "json":
         document = {"reference": str(reference), "current": str(current), **report.to_dict()}
         click.echo(json.dumps(document, indent=2))

@@ -20,6 +20,11 @@ CORRECTIONS: tuple[str, ...] = get_args(Correction)
 # and counts), above it a sketch on a grid of values rounded to this many significant bits (a
 # cell 2^-12 to 2^-11 of its values wide); a double has 52 after its first.
 DEFAULT_MAX_DISTINCT, DEFAULT_SKETCH_BITS, MAX_SKETCH_BITS = 1_000_000, 12, 52
+# A sketched feature whose error bound on the KS statistic D (drift.summary.ks_error_bound) is
+# above this gets a warning: its D, p-value and effect size may be off enough to change the
+# decision. Smooth data has a bound near 1e-4 at the defaults; values packed within a cell of
+# each other (timestamps, large offsets) reach 0.5 and more.
+MAX_KS_ERROR_BOUND = 0.01
 # Material drift: the effect size a feature must reach, besides an adjusted p-value below alpha,
 # by kind: normed Wasserstein distance for numeric (KS) features, Cramer's V for categorical
 # (chi-square) ones. Measured with bench/quality.py (bench/README.md): in no-drift splits the

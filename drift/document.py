@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from drift.config import Correction
+from drift.config import Correction, drifted
 from drift.labels import (
     LABEL_VALUE_PATTERN,
     MAX_FEATURES,
@@ -115,6 +115,11 @@ class Feature(Strict):
         description="The effect size a tested feature had to reach, besides its adjusted "
         "p-value below alpha, to have drifted; 0 if omitted (drift by p-values alone)",
     )
+    ks_error_bound: Share | None = Field(
+        None,
+        description="A sketched numeric feature: how far the exact KS statistic may be above "
+        "the statistic sent; null when computed exactly (and from clients before it existed)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -180,7 +185,7 @@ class Run(Strict):
         return {**data, "summary": {**summary, "features_skipped": skipped}}
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def _consistent(self, info: ValidationInfo) -> Self:
         names = [f.feature for f in self.features]
         if len(set(names)) != len(names):
             raise ValueError("feature names must be unique")
@@ -198,4 +203,26 @@ class Run(Strict):
             )
         if summary.drifted != (drifted > 0):
             raise ValueError("summary.drifted disagrees with the features")
+        if not (info.context or {}).get("stored"):
+            self._decided_by_the_condition()
         return self
+
+    def _decided_by_the_condition(self) -> None:
+        """Each tested feature's drifted flag is the material-drift condition
+        (drift.config.drifted) on its published numbers: the alert rules compute it from them,
+        so a flag that says otherwise would show a page and metrics the alerts contradict."""
+        alpha = self.settings.alpha
+        for f in self.features:
+            if f.status != "tested":
+                continue  # a skipped one is never drifted (Feature._consistent)
+            assert f.p_value_adjusted is not None and f.effect_size_threshold is not None
+            expected = drifted(f.p_value_adjusted, f.effect_size, alpha, f.effect_size_threshold)
+            if f.drifted != expected:
+                raise ValueError(
+                    f"feature {f.feature!r} says drifted {str(f.drifted).lower()}, but its "
+                    f"adjusted p-value {f.p_value_adjusted:g} (alpha {alpha:g}) and effect size "
+                    f"{'unknown' if f.effect_size is None else format(f.effect_size, 'g')} "
+                    f"(threshold {f.effect_size_threshold:g}) make it "
+                    f"{str(expected).lower()}: a feature drifts when its adjusted p-value is "
+                    "below alpha and its effect size reaches its threshold"
+                )

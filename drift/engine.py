@@ -23,6 +23,7 @@ from drift.summary import (
     Plan,
     comparable,
     current_plan,
+    ks_error_bound,
     summary_settings,
 )
 
@@ -98,7 +99,23 @@ def check_schema(
         raise NothingTestedError(
             "nothing could be tested: every column that is in both batches is ignored"
         )
-    return planned_columns(reference_columns, current_columns, config)
+    planned = planned_columns(reference_columns, current_columns, config)
+    _check_thresholds_named(planned, config)
+    return planned
+
+
+def _check_thresholds_named(
+    planned: Sequence[tuple[str, Kind | None]], config: DriftConfig
+) -> None:
+    """A per-feature threshold for a column that is not tested (a typo, an ignored or a
+    renamed column) would be silently unused: refused. DriftConfig checks it against declared
+    columns; inferred ones are known only from the batches' headers."""
+    unknown = sorted(set(config.min_effect_size_features) - {name for name, _ in planned})
+    if unknown:
+        raise DriftInputError(
+            f"min_effect_size.features names {', '.join(map(shown, unknown))}, not a column "
+            "either batch has (or an ignored one): nothing would use that threshold"
+        )
 
 
 def planned_columns(
@@ -180,6 +197,8 @@ def _test_feature(
             return _result(name, kind, reason=f"constant: every value is {ref.values[0]:g}",
                            **counted)  # fmt: skip
         outcome = ks_test(ref, cur)
+        sketched = reference.sketch is not None or current.sketch is not None
+        counted["ks_error_bound"] = ks_error_bound(reference, current) if sketched else None
     elif isinstance(reference, CategoricalSummary) and isinstance(current, CategoricalSummary):
         categories = sorted(reference.counts.keys() | current.counts.keys())
         if len(categories) == 1:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from drift.config import MAX_KS_ERROR_BOUND
+from drift.labels import shown
+
 TESTED, SKIPPED = "tested", "skipped"
 
 
@@ -26,6 +29,9 @@ class FeatureResult:
     reason: str | None
     # The effect size it had to reach to have drifted; None when not tested.
     effect_size_threshold: float | None = None
+    # How far the exact KS statistic may be above the one computed from the sketch (a sketched
+    # numeric feature, drift.summary.ks_error_bound); None when computed exactly.
+    ks_error_bound: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,17 @@ class DriftReport:
             },
             "features": [asdict(f) for f in self.features],
         }
+
+
+def sketch_warnings(report: DriftReport) -> list[str]:
+    """One line for each sketched feature whose results may be off (MAX_KS_ERROR_BOUND)."""
+    return [
+        f"{shown(f.feature)}: sketched; its KS statistic may be up to {f.ks_error_bound:.2g} "
+        f"above the {_number(f.statistic)} shown (limit {MAX_KS_ERROR_BOUND}) and its effect "
+        "size may be off too: raise sketch_bits or max_distinct in the config"
+        for f in report.features
+        if f.ks_error_bound is not None and f.ks_error_bound > MAX_KS_ERROR_BOUND
+    ]
 
 
 def format_table(report: DriftReport) -> str:

@@ -348,6 +348,7 @@ def feature_doc(
             "n_reference": 0, "n_current": 0, "missing_share_reference": None,
             "missing_share_current": None, "drifted": False, "status": "skipped",
             "reason": "absent from the current batch", "effect_size_threshold": None,
+            "ks_error_bound": None,
         }  # fmt: skip
     else:
         document = {
@@ -355,7 +356,7 @@ def feature_doc(
             "p_value": p_value, "p_value_adjusted": min(1.0, 2 * p_value), "effect_size": 0.125,
             "n_reference": 100, "n_current": 90, "missing_share_reference": 0.0,
             "missing_share_current": 0.0625, "drifted": drifted, "status": "tested",
-            "reason": None, "effect_size_threshold": 0.0,
+            "reason": None, "effect_size_threshold": 0.0, "ks_error_bound": None,
         }  # fmt: skip
     return {**document, **changes}
 

@@ -7,6 +7,7 @@ import json
 import random
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from click.testing import CliRunner
 from scipy import stats
 
 from drift.cli import cli
+from drift.config import DriftConfig
+from drift.engine import check_schema
+from drift.errors import DriftInputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -28,7 +32,7 @@ JULY_2011 = DATA / "audit" / "bike_sharing_dataset_3.csv.off"
 FEATURE_KEYS = [
     "feature", "kind", "test", "statistic", "p_value", "p_value_adjusted", "effect_size",
     "n_reference", "n_current", "missing_share_reference", "missing_share_current",
-    "drifted", "status", "reason", "effect_size_threshold",
+    "drifted", "status", "reason", "effect_size_threshold", "ks_error_bound",
 ]  # fmt: skip
 DATASET_KEYS = [
     "features_tested", "features_skipped", "features_drifted", "share_drifted", "drifted",
@@ -290,6 +294,54 @@ def test_a_per_feature_threshold_from_the_config_decides_and_is_in_the_json(
     assert result.stdout.splitlines()[1].split()[-1] == "ok"
 
 
+def test_a_per_feature_threshold_for_no_column_is_one_error_line(tmp_path: Path) -> None:
+    """Kinds inferred: a typo (Cnt for cnt) would leave cnt on the default threshold unseen."""
+    config = tmp_path / "drift.yaml"
+    config.write_text("min_effect_size:\n  features:\n    Cnt: 0.9\n")
+    result = run_drift("compare", REFERENCE, NO_DRIFT, "--config", config)
+    assert_one_error_line(result, "min_effect_size.features names 'Cnt', not a column")
+
+
+def test_a_per_feature_threshold_for_an_ignored_column_is_refused_by_the_schema_check() -> None:
+    """check_schema is what the DAG's validate_schema runs: the run fails with that line."""
+    config = DriftConfig(ignore=frozenset({"b"}), min_effect_size_features={"a": 0.1})
+    assert [name for name, _ in check_schema(["a", "b"], ["a", "b"], config)] == ["a"]
+    config = replace(config, min_effect_size_features={"a": 0.1, "b": 0.2})
+    with pytest.raises(DriftInputError, match=r"names 'b', not a column .* ignored one"):
+        check_schema(["a", "b"], ["a", "b"], config)
+
+
+def test_a_sketch_too_coarse_for_its_column_reports_its_bound_and_warns(tmp_path: Path) -> None:
+    """Epoch-millisecond timestamps over a week: at 12 bits a sketch cell near 1.7e12 is
+    2^29 ms (6 days) wide, so the sketched D says little about the exact one."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    start = 1.7e12
+    ref_t = np.round(start + rng.uniform(0, 7 * 86_400_000, n))
+    cur_t = np.round(start + 3_600_000 + rng.uniform(0, 7 * 86_400_000, n))  # an hour later
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("t\n" + "".join(f"{v:.0f}\n" for v in ref_t))
+    cur.write_text("t\n" + "".join(f"{v:.0f}\n" for v in cur_t))
+    config = tmp_path / "drift.yaml"
+    config.write_text("max_distinct: 10000\n")  # 40,000 distinct values: sketched
+
+    result = invoke("compare", ref, cur, "--config", config, "--output", "json")
+
+    assert result.exit_code == 0, result.output
+    [t] = strict_json(result.stdout)["features"]
+    exact_d = stats.ks_2samp(ref_t, cur_t).statistic
+    assert t["statistic"] <= exact_d <= t["statistic"] + t["ks_error_bound"]  # the bound holds
+    assert t["ks_error_bound"] > 0.5
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith("Warning: 't': sketched; its KS statistic may be up to ")
+    assert warning.endswith("raise sketch_bits or max_distinct in the config")
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("max_distinct: 10000\nsketch_bits: 40\n")  # 2^-40 of 1.7e12: 1.5 ms
+    result = invoke("compare", ref, cur, "--config", fine, "--output", "json")
+    assert result.stderr == ""
+    assert strict_json(result.stdout)["features"][0]["ks_error_bound"] <= 0.01
+
+
 # --- output, in-process -------------------------------------------------------------------
 
 
@@ -320,6 +372,7 @@ def test_json_output_has_exactly_the_documented_keys_and_scipy_values(tmp_path: 
     x, k, day = document["features"]
     assert (x["feature"], x["kind"], x["test"], x["status"]) == ("x", "numeric", "ks", "tested")
     assert x["p_value"] == pytest.approx(stats.ks_2samp(ref_x, cur_x).pvalue, rel=1e-12)
+    assert x["ks_error_bound"] is None  # 90 distinct values: exact, not sketched
     expected_k = stats.chi2_contingency(np.array([[25, 15, 0], [20, 25, 5]]))
     assert (k["kind"], k["test"]) == ("categorical", "chi2")
     assert k["statistic"] == pytest.approx(expected_k.statistic, rel=1e-12)

@@ -304,12 +304,13 @@ def test_every_field_the_api_accepts_the_publisher_sends_and_reads_back(
     DAG's body, has every field of the API's description, and the monitor keeps each value."""
     import pandas as pd
 
-    from drift import compare
+    from drift import DriftConfig, compare
     from drift.publish import run_document
 
     reference = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": [1.0, 1.0, 1.0], "k": ["a", "b", "a"]})
     current = pd.DataFrame({"x": [7.0, 8.0, 9.0], "c": [1.0, 1.0, 1.0], "k": ["b", "b", "b"]})
-    report = compare(reference, current)  # x and k tested, the constant c skipped
+    # x and k tested (x sketched, so it has a ks_error_bound), the constant c skipped
+    report = compare(reference, current, DriftConfig(max_distinct=2))
     document = run_document(report, "shop", "ref.csv", "b.csv", RUN_AT, stale_after_seconds=1200.0)
     schemas = monitor_app.client.get("/openapi.json").json()["components"]["schemas"]
 
@@ -464,6 +465,76 @@ def test_a_bad_run_is_refused_with_the_problem_named_and_nothing_stored(
 
     assert_refused(response, 422, named)
     assert state(monitor_app) == before
+
+
+# (adjusted p-value, effect size, threshold, drifted) against alpha 0.05: each flag contradicts
+# the material-drift condition the alert rules compute from the published numbers.
+CONTRADICTED_FLAGS = [
+    pytest.param(0.9, 0.01, 0.07, True, id="neither significant nor large, says drifted"),
+    pytest.param(0.002, 0.5, 0.07, False, id="significant and large, says not drifted"),
+    pytest.param(0.05, 0.5, 0.07, True, id="adjusted p equal to alpha, says drifted"),
+    pytest.param(0.002, 0.0699, 0.07, True, id="effect just under its threshold, says drifted"),
+    pytest.param(0.002, None, 0.0, True, id="unknown effect size, says drifted"),
+]
+
+
+@pytest.mark.parametrize(("adjusted", "effect", "threshold", "flag"), CONTRADICTED_FLAGS)
+def test_a_drifted_flag_that_contradicts_the_condition_is_refused_and_nothing_stored(
+    monitor_app: MonitorApp,
+    adjusted: float,
+    effect: float | None,
+    threshold: float,
+    flag: bool,
+) -> None:
+    changes = {"p_value_adjusted": adjusted, "effect_size": effect}
+    feature = feature_doc("a", adjusted, drifted=flag, effect_size_threshold=threshold, **changes)
+    before = state(monitor_app)
+
+    response = monitor_app.post_run(run_doc("shop", [feature, feature_doc("b", 0.5)]))
+
+    assert_refused(response, 422, f"feature 'a' says drifted {str(flag).lower()}")
+    assert state(monitor_app) == before
+
+
+@pytest.mark.parametrize(
+    ("adjusted", "effect", "threshold", "flag"),
+    [
+        (0.049, 0.07, 0.07, True),  # at its threshold: reached
+        (0.05, 0.5, 0.07, False),  # p equal to alpha: not significant
+        (0.9, 0.5, 0.07, False),
+        (0.002, 0.01, 0.07, False),
+    ],
+)
+def test_a_drifted_flag_that_matches_the_condition_is_accepted(
+    monitor_app: MonitorApp, adjusted: float, effect: float, threshold: float, flag: bool
+) -> None:
+    changes = {"p_value_adjusted": adjusted, "effect_size": effect}
+    feature = feature_doc("a", adjusted, drifted=flag, effect_size_threshold=threshold, **changes)
+
+    assert monitor_app.post_run(run_doc("shop", [feature])).status_code == 201
+
+
+def test_a_feature_without_ks_error_bound_is_accepted_as_computed_exactly(
+    monitor_app: MonitorApp,
+) -> None:
+    """Clients from before the sketch's bound was sent leave it out."""
+    document = shop_run()
+    for feature in document["features"]:
+        del feature["ks_error_bound"]
+
+    assert monitor_app.post_run(document).status_code == 201
+    kept = monitor_app.client.get(DATASET_PATH.format("shop")).json()
+    assert [f["ks_error_bound"] for f in kept["features"]] == [None, None, None]
+
+
+def test_a_run_stored_with_a_contradicted_flag_still_loads() -> None:
+    """Runs accepted before the check: the database keeps loading them as they were."""
+    feature = feature_doc("a", 0.45, drifted=True, effect_size=0.01, effect_size_threshold=0.07)
+    body = json.dumps(run_doc("shop", [feature]))
+
+    with pytest.raises(ValueError, match="feature 'a' says drifted true"):
+        Run.model_validate_json(body)
+    assert Run.model_validate_json(body, context=STORED).features[0].drifted
 
 
 def test_a_body_over_one_mebibyte_is_refused_with_413(monitor_app: MonitorApp) -> None:

@@ -133,14 +133,18 @@ def test_bundled_data_same_summaries_and_decisions(
 
 
 def tricky(seed: int, shift: float) -> pd.DataFrame:
-    """NaN, +-inf, -0.0, empty strings, unicode categories, booleans, all-missing and constant
-    columns, a date column, numbers as text, and a column of 1,000 distinct values."""
+    """NaN, +-inf, -0.0, empty strings, unicode categories, categories with a line break, a
+    comma, quotes and a backslash, booleans, all-missing and constant columns, a date column,
+    numbers as text, and a column of 1,000 distinct values."""
     rng = np.random.default_rng(seed)
     n = 400
     special = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e308, -5e-324]
     floats = np.round(rng.normal(shift, 1, n), 2)
     floats[:: len(special) * 5][: len(special)] = special
-    labels = np.array(["", "été", "東京", "naïve", "emoji 🙂", "a", "A", " a"], dtype=object)
+    # The last four are quoted in a CSV file, the first of them across two lines.
+    words = ["", "été", "東京", "naïve", "emoji 🙂", "a", "A", " a"]
+    quoted = ["multi\nline", "with, comma", 'q"uote', 'back\\slash "q"']
+    labels = np.array(words + quoted, dtype=object)
     categories = labels[rng.integers(0, len(labels), n)]
     categories[::37] = None
     return pd.DataFrame(

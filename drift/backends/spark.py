@@ -149,7 +149,12 @@ def _read(spark: SparkSession, path: Path, header: list[str]) -> _Batch:
         # Spark reads Parquet's null type as integers; pandas as objects (categorical).
         untyped = frozenset(f.name for f in pq.read_schema(path) if pa.types.is_null(f.type))
         return _Batch(spark.read.parquet(str(path)), False, untyped)
-    frame = spark.read.csv(str(path), header=True, inferSchema=False, encoding="UTF-8")
+    # As pandas and DuckDB read CSV (RFC 4180): a quoted value may span lines, a quote inside
+    # one is doubled and a backslash is text. multiLine parses a file in one task (it cannot
+    # be split at line ends): Parquet is the input that spreads over a cluster.
+    frame = spark.read.csv(
+        str(path), header=True, inferSchema=False, encoding="UTF-8", multiLine=True, escape='"'
+    )
     frame = frame.toDF(*header)  # pandas' names (duplicates get .1, .2 ...)
     texts = [F.when(~_col(n).isin(*CSV_MISSING), _col(n)).alias(n) for n in header]
     return _Batch(frame.select(texts), True, frozenset())
