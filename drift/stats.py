@@ -227,7 +227,8 @@ def smirnov(n: int, d: float) -> float:
 
 def chi2_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> TestOutcome:
     """Chi-square test of homogeneity on a 2 x k table of counts over the union of
-    categories (Yates-corrected when k = 2); effect size is Cramer's V.
+    categories (Yates-corrected when k = 2); effect size is Cramer's V, from the uncorrected
+    statistic (scipy's contingency.association).
 
     scipy's ``chi2_contingency`` for a 2 x k table (k >= 2, every category counted), step by
     step in its order of operations, so the same numbers to the last bit
@@ -238,11 +239,15 @@ def chi2_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> TestO
     expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True)
     expected /= observed.sum()
     dof = table.shape[1] - 1
+    uncorrected = ((observed - expected) ** 2 / expected).sum()
+    statistic = uncorrected
     if dof == 1:  # Yates' continuity correction, never past the expected count
         gap = expected - observed
         observed = observed + np.minimum(0.5, np.abs(gap)) * np.sign(gap)
-    statistic = ((observed - expected) ** 2 / expected).sum()
-    cramers_v = math.sqrt(statistic / table.sum())  # min(2, k) - 1 == 1
+        statistic = ((observed - expected) ** 2 / expected).sum()
+    # V describes the table, not the test: from the uncorrected statistic, as scipy's
+    # contingency.association (the scale Cohen's small/medium/large refer to).
+    cramers_v = math.sqrt(uncorrected / table.sum())  # min(2, k) - 1 == 1
     return TestOutcome(float(statistic), float(special.chdtrc(float(dof), statistic)), cramers_v)
 
 

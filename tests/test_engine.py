@@ -444,7 +444,8 @@ def test_a_small_change_of_category_shares_is_significant_but_not_material() -> 
     expected = stats.chi2_contingency([[100_000, 100_000], [102_000, 98_000]])
     result = feature(compare(ref, cur), "k")
     assert result.p_value == pytest.approx(expected.pvalue, rel=1e-9) and result.p_value < 1e-9
-    assert result.effect_size == pytest.approx(math.sqrt(expected.statistic / 400_000))
+    table = [[100_000, 100_000], [102_000, 98_000]]
+    assert result.effect_size == pytest.approx(stats.contingency.association(table), rel=1e-12)
     assert (result.effect_size_threshold, result.drifted) == (0.1, False)
 
 
@@ -626,7 +627,7 @@ def test_report_dict_has_the_documented_keys() -> None:
     assert list(document["features"][0]) == [
         "feature", "kind", "test", "statistic", "p_value", "p_value_adjusted", "effect_size",
         "n_reference", "n_current", "missing_share_reference", "missing_share_current",
-        "drifted", "status", "reason", "effect_size_threshold",
+        "drifted", "status", "reason", "effect_size_threshold", "ks_error_bound",
     ]  # fmt: skip
     assert document["settings"] == {"alpha": 0.05, "correction": "bh"}
 

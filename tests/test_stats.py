@@ -528,12 +528,30 @@ def test_chi2_two_categories_use_yates_correction_computed_by_hand() -> None:
     # expected counts are 25, 15, 25, 15 and every |O - E| = 5. With Yates' continuity
     # correction each cell adds (5 - 0.5)^2 / E = 20.25 / E:
     #   chi2 = 20.25 * (2/25 + 2/15) = 20.25 * 0.21333... = 4.32
-    # With one degree of freedom p = erfc(sqrt(chi2 / 2)) = erfc(sqrt(2.16)) = 0.037667,
-    # and Cramer's V = sqrt(4.32 / (80 * 1)) = 0.232379.
+    # With one degree of freedom p = erfc(sqrt(chi2 / 2)) = erfc(sqrt(2.16)) = 0.037667.
+    # Cramer's V measures the table, not the test: from the uncorrected statistic,
+    # 25 * (2/25 + 2/15) = 16/3, V = sqrt((16/3) / (80 * 1)) = 0.258199.
     outcome = chi2_test(np.array([30, 10]), np.array([20, 20]))
     assert outcome.statistic == pytest.approx(4.32, rel=1e-12)
     assert outcome.p_value == pytest.approx(math.erfc(math.sqrt(2.16)), rel=1e-9)
-    assert outcome.effect_size == pytest.approx(math.sqrt(4.32 / 80), rel=1e-12)
+    assert outcome.effect_size == pytest.approx(math.sqrt(16 / 3 / 80), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("ref", "cur"),
+    [
+        ([30, 20], [22, 28]),  # Yates-corrected V was 0.1401, scipy's 0.1601
+        ([300, 200], [260, 240]),
+        ([10, 10], [10, 11]),  # every |O - E| < 0.5: the corrected statistic is 0
+        ([5000, 4000], [4700, 4300]),
+        ([10, 20, 30, 40], [15, 20, 25, 40]),
+        ([100, 0, 5], [90, 10, 5]),
+    ],
+)
+def test_cramers_v_is_scipys_association(ref: list[int], cur: list[int]) -> None:
+    table = np.array([ref, cur])
+    expected = stats.contingency.association(table, method="cramer")
+    assert chi2_test(np.array(ref), np.array(cur)).effect_size == pytest.approx(expected, rel=1e-12)
 
 
 def test_chi2_gives_scipys_chi2_contingency_to_the_last_bit() -> None:
