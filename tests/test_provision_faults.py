@@ -157,7 +157,9 @@ def test_a_read_failing_every_time_is_one_line(fake: FakeGrafana, proxy: FaultPr
 
 
 def test_a_clash_with_someone_elses_data_source_is_one_line_naming_it(fake: FakeGrafana) -> None:
-    fake.seed_datasource("theirs", "Prometheus (drift)")
+    # Not a look-alike (another type): one of the same type and URL is a candidate to take
+    # over instead (tests/test_adopt.py).
+    fake.seed_datasource("theirs", "Prometheus (drift)", "loki", url="http://loki:3100")
     line = error_line(provision(fake, "apply"))
     assert line.startswith(
         "Error: stopped, nothing written: data source drift-prometheus: its name "
