@@ -30,6 +30,8 @@ from drift.summary import (
 # A batch: its rows, or its summary (computed by a backend; drift.backends).
 Batch = pd.DataFrame | BatchSummary
 TEST_BY_KIND = {"numeric": "ks", "categorical": "chi2"}
+# How messages and skip reasons name the batches when no file names are given.
+BATCH_ROLES = ("the reference batch", "the current batch")
 NAMED_IN_ERRORS = 5  # skipped features (and reasons) named when none could be tested
 
 
@@ -37,7 +39,7 @@ def compare(
     reference: Batch,
     current: Batch,
     config: DriftConfig | None = None,
-    names: tuple[str, str] = ("reference batch", "current batch"),
+    names: tuple[str, str] = BATCH_ROLES,
 ) -> DriftReport:
     """Test every planned column for drift and adjust the p-values for their number; a
     feature drifted when its adjusted p-value is below alpha and its effect size reaches its
@@ -74,7 +76,7 @@ def check_schema(
     reference_columns: Sequence[str],
     current_columns: Sequence[str],
     config: DriftConfig,
-    names: tuple[str, str] = ("reference batch", "current batch"),
+    names: tuple[str, str] = BATCH_ROLES,
 ) -> list[tuple[str, Kind | None]]:
     """The columns to test with their declared kinds (None: inferred from the data).
 
@@ -161,7 +163,7 @@ def summaries(
     for batch, label in ((reference, names[0]), (current, names[1])):
         unsummarised = [n for n in plan if n in batch.columns and n not in batch.features]
         if unsummarised:
-            raise ValueError(f"the {label}'s summary lacks {', '.join(map(shown, unsummarised))}")
+            raise ValueError(f"{label}'s summary lacks {', '.join(map(shown, unsummarised))}")
     return reference, current
 
 
@@ -174,7 +176,7 @@ def _test_feature(
 ) -> FeatureResult:
     if reference is None or current is None:
         absent = names[0] if reference is None else names[1]
-        return _result(name, kind or "unknown", reason=f"absent from the {absent}")
+        return _result(name, kind or "unknown", reason=f"absent from {absent}")
     ref_present, cur_present = reference.present, current.present
     # The current batch was summarised as the reference's kind when the reference has values.
     kind = kind or (reference.kind if ref_present else current.kind)
@@ -190,7 +192,7 @@ def _test_feature(
     ):  # fmt: skip
         if not present:
             what = "values" if summary.rows else "rows"
-            return _result(name, kind, reason=f"no {what} in the {label}", **counted)
+            return _result(name, kind, reason=f"no {what} in {label}", **counted)
     if isinstance(reference, NumericSummary) and isinstance(current, NumericSummary):
         ref, cur = comparable(reference, current)
         if len(ref.values) == len(cur.values) == 1 and ref.values[0] == cur.values[0]:
