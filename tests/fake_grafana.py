@@ -9,10 +9,11 @@ request body (POST/PUT/PATCH) is validated against Grafana's own OpenAPI spec
 the spec errors listed in that folder's ``README.md`` (see ``_patch_spec``): a payload that real
 Grafana would reject fails here too, and is kept in ``fake.spec_violations``. The 11.4 spec
 validates the legacy bodies of every profile: of what the toolkit sends, the legacy request
-schemas only grew ``keep_firing_for`` on rules (Grafana 12, which the 12.4 and 13.2 profiles
-add; see ``_add_grafana_12_rule_fields``); the other 12.x additions found
-(``missingSeriesEvalsToResolve``, rules' ``notification_settings.active_time_intervals``,
-webhook ``hmacConfig``) are not sent by the toolkit and are dropped as 11.4 drops them.
+schemas grew ``keep_firing_for`` and ``missingSeriesEvalsToResolve`` on rules (Grafana 12, which
+the 12.4 and 13.2 profiles add; see ``_add_grafana_12_rule_fields``: the toolkit sends the first,
+and the UI or another client may set the second); the other 12.x additions found (rules'
+``notification_settings.active_time_intervals``, webhook ``hmacConfig``) are not sent by the
+toolkit and are dropped as 11.4 drops them.
 
 Start and stop::
 
@@ -378,12 +379,14 @@ def describe_error(error: ValidationError) -> str:
 
 
 def _add_grafana_12_rule_fields(spec: dict[str, Any]) -> dict[str, Any]:
-    """The one legacy request field the toolkit sends that Grafana 12 added to 11.4's schema:
-    ProvisionedAlertRule.keep_firing_for (a duration, grafana/grafana#100750). The other 12.x
-    additions (missingSeriesEvalsToResolve, notification_settings.active_time_intervals) are
-    not sent by the toolkit, so every profile keeps dropping them as 11.4 does."""
+    """The legacy rule fields Grafana 12 added to 11.4's schema that a rule read back may hold:
+    ProvisionedAlertRule.keep_firing_for (a duration, grafana/grafana#100750) and
+    missingSeriesEvalsToResolve (``*int``, omitempty, grafana/grafana#102150; set by the UI's
+    rule form, #102808). notification_settings.active_time_intervals is not sent by the
+    toolkit, so every profile keeps dropping it as 11.4 does."""
     rule = spec["definitions"]["ProvisionedAlertRule"]["properties"]
     rule["keep_firing_for"] = {"type": "string", "format": "duration"}
+    rule["missingSeriesEvalsToResolve"] = {"type": "integer", "format": "int64"}
     return spec
 
 
@@ -3113,6 +3116,8 @@ class _Api:
                 rule[key] = dict(raw[key])
         rule["notification_settings"] = self.notification_settings(raw)
         rule["record"] = dict(raw["record"]) if raw.get("record") else None
+        if not rule["record"]:  # models.ClearRecordingRuleIgnoredFields drops it from those
+            rule.update(self._missing_series(raw))
         return rule
 
     def _keep_firing_for(self, raw: Mapping[str, Any]) -> dict[str, str]:
@@ -3124,12 +3129,21 @@ class _Api:
             "keep_firing_for": self._duration(raw.get("keep_firing_for") or "0s", "keep_firing_for")
         }
 
+    def _missing_series(self, raw: Mapping[str, Any]) -> dict[str, int]:
+        """Grafana 12's missingSeriesEvalsToResolve, a ``*int`` with omitempty (api/compat.go
+        copies it both ways): absent when unset (nil: resolve after 2 missing evaluations);
+        11.x has no such field (Go drops it)."""
+        value = raw.get("missingSeriesEvalsToResolve")
+        if self.fake.profile.major < 12 or value is None:
+            return {}
+        return {"missingSeriesEvalsToResolve": value}
+
     def notification_settings(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         """A rule's ``notification_settings`` as Go re-encodes AlertRuleNotificationSettings:
         a nil pointer is null; receiver always there; group_by, the durations (normalised) and
         mute_time_intervals omitted when empty. 11.4 has no active_time_intervals (its spec and
         struct lack it, so Go drops it), nor keep_firing_for or missingSeriesEvalsToResolve on
-        the rule (both came in Grafana 12: grafana/grafana#100750, #109699)."""
+        the rule (both came in Grafana 12: grafana/grafana#100750, #102150)."""
         settings = raw.get("notification_settings")
         if settings is None:
             return None
@@ -3234,6 +3248,9 @@ class _Api:
                 )
         if rule.get("record") and not self.fake.recording_rules_enabled:
             raise invalid_rule("recording rules cannot be created on this instance")
+        missing = rule.get("missingSeriesEvalsToResolve")
+        if missing is not None and missing <= 0:  # models/alert_rule.go validateAlertRuleFields
+            raise invalid_rule("field `missing_series_evals_to_resolve` must be greater than 0")
 
     @staticmethod
     def _check_expression(query: dict[str, Any], refs: list[str]) -> None:
@@ -3507,6 +3524,7 @@ class _Api:
             "notification_settings": self.notification_settings(raw),
             "record": copy.deepcopy(raw.get("record")),
             **self._keep_firing_for(raw),
+            **self._missing_series(raw),
         }
         for key in ("annotations", "labels"):
             if raw.get(key):
@@ -3659,6 +3677,8 @@ class _Api:
             for key in ("annotations", "labels", "notification_settings", "record"):
                 if rule.get(key):
                     exported[key] = copy.deepcopy(rule[key])
+            if rule.get("missingSeriesEvalsToResolve") is not None:  # snake_case in files
+                exported["missing_series_evals_to_resolve"] = rule["missingSeriesEvalsToResolve"]
             rules.append(exported)
         return {
             "orgId": org.org_id,

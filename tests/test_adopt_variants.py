@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import names
+from alerting.rules import DRIFT_RULE_UID
 from course_state import (
     BOT_TOKEN,
     CONTACT_POINT,
@@ -20,7 +21,7 @@ from course_state import (
     serves_notifications_app,
 )
 from fake_grafana import FakeGrafana
-from provision_cli import applied, plan, provision
+from provision_cli import applied, error_line, plan, provision
 
 EMAIL = "me@example.com"
 MARK = ["managed_by", "=", "drift"]
@@ -145,3 +146,40 @@ def test_a_rule_made_by_hand_on_our_queries_is_a_candidate(fake: FakeGrafana) ->
     assert "same queries as drift-p-value" in " ".join(notes)
     applied(fake, "--adopt", **renamed)
     assert theirs["uid"] not in {r["uid"] for r in rules(fake)}
+
+
+def test_a_contact_point_of_our_name_but_none_of_our_types_is_a_clash(fake: FakeGrafana) -> None:
+    """An email contact point named like our Telegram one is another contact point under our
+    name, not ours made by hand: no candidate (adopting it would swap their email for our
+    Telegram), so plan and apply stop, --adopt too, naming it and why it is no look-alike."""
+    theirs = fake.seed_contact_point(CONTACT_POINT, "email", {"addresses": EMAIL})
+    for args in ([], ["--adopt"], ["--replace"]):
+        line = error_line(provision(fake, "plan", *args))
+        assert (
+            f"its name '{CONTACT_POINT}' is taken by a contact point this stack does not own "
+            f"(it holds email (uid {theirs['uid']}), none of our integration types: telegram)"
+        ) in line, line
+        assert "--adopt" not in line  # not offered as ours
+    fake.reset_log()
+    error_line(provision(fake, "apply", "--adopt"))
+    assert fake.writes() == 0
+    kept = [c["type"] for c in fake.state.contact_points.values() if c["name"] == CONTACT_POINT]
+    assert kept == ["email"]
+
+
+def test_a_rule_sharing_only_our_uid_is_a_clash(fake: FakeGrafana) -> None:
+    """A math rule of theirs at our drift rule's uid (another title, none of its labels or
+    queries) is another alert: adopt would overwrite it, so it is no candidate and plan stops
+    naming it; the same rule with our rule's labels is a candidate."""
+    seeded = {"uid": DRIFT_RULE_UID, "title": "Always firing"}
+    fake.seed_rule_group("ops", "watch", [seeded])
+    for args in ([], ["--adopt"]):
+        line = error_line(provision(fake, "plan", *args))
+        assert f"rule uids taken by rules it does not own: {DRIFT_RULE_UID} (in ops/watch)" in line
+        assert "--adopt" not in line
+    assert [r["title"] for r in rules(fake)] == ["Always firing"]
+
+    fake.seed_rule_group("ops", "watch", [seeded | {"labels": {LABEL: "true"}}])
+    _, document = plan(fake)
+    notes = " ".join(changes(document, "candidate")[DRIFT_RULE_UID])
+    assert f"same uid and labels as {DRIFT_RULE_UID}" in notes

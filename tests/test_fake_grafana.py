@@ -1590,19 +1590,44 @@ def test_a_rule_comes_back_with_the_defaults_of_what_it_left_out(
 def test_grafana_12_rule_fields_are_dropped(fake: FakeGrafana, drift: Client) -> None:
     """Go drops what 11.4's structs lack (keep_firing_for, missingSeriesEvalsToResolve,
     notification_settings.active_time_intervals all came in Grafana 12); the 12.x and 13.x
-    profiles keep keep_firing_for, the one of them the toolkit sends."""
+    profiles keep keep_firing_for and missingSeriesEvalsToResolve (a ``*int``, camelCase in
+    the API: definitions/provisioning_alert_rules.go; snake_case only in files)."""
     newer = rule(
         keep_firing_for="5m",
-        missingSeriesEvalsToResolve=2,
-        missing_series_evals_to_resolve=2,
+        missingSeriesEvalsToResolve=3,
+        missing_series_evals_to_resolve=4,
         notification_settings={"receiver": "telegram-drift", "active_time_intervals": ["x"]},
     )
-    assert drift.put(GROUP_PATH, group(newer)).status_code == 200
+    echo = drift.put(GROUP_PATH, group(newer))
+    assert echo.status_code == 200
     stored = drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
-    assert stored.get("keep_firing_for") == (None if fake.version == "11.6" else "5m")
-    assert "missingSeriesEvalsToResolve" not in stored
-    assert "missing_series_evals_to_resolve" not in stored
+    listed = drift.get(f"{PROV}/alert-rules").json()[0]
+    grafana_12 = fake.version != "11.6"
+    assert stored.get("keep_firing_for") == ("5m" if grafana_12 else None)
+    for answer in (echo.json()["rules"][0], stored, listed):
+        assert answer.get("missingSeriesEvalsToResolve") == (3 if grafana_12 else None)
+        assert "missing_series_evals_to_resolve" not in answer
     assert stored["notification_settings"] == {"receiver": "telegram-drift"}
+    exported = drift.get(f"{PROV}/alert-rules/drift-pvalue/export?format=json").json()
+    in_file = exported["groups"][0]["rules"][0]
+    assert in_file.get("missing_series_evals_to_resolve") == (3 if grafana_12 else None)
+    assert "missingSeriesEvalsToResolve" not in in_file
+    # a PUT without it resets it to Grafana's default (nil), as grafana/grafana#102150 says
+    assert drift.put(GROUP_PATH, group(RULE)).status_code == 200
+    assert "missingSeriesEvalsToResolve" not in drift.get(f"{PROV}/alert-rules/drift-pvalue").json()
+
+
+@pytest.mark.fake_versions("12.4", "13.2")
+@pytest.mark.parametrize("value", [0, -1])
+def test_missing_series_evals_to_resolve_must_be_positive(drift: Client, value: int) -> None:
+    """models/alert_rule.go validateAlertRuleFields: a non-nil value <= 0 is refused."""
+    response = drift.put(GROUP_PATH, group(rule(missingSeriesEvalsToResolve=value)))
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "invalid alert rule: field `missing_series_evals_to_resolve` must be "
+        "greater than 0"
+    }
+    assert drift.get(GROUP_PATH).status_code == 404  # nothing stored
 
 
 @pytest.mark.fake_versions("12.4", "13.2")
@@ -1719,6 +1744,12 @@ def test_ui_edit_rule_refuses_what_grafana_11_4_refuses(fake: FakeGrafana, drift
     else:
         edited = fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, keep_firing_for="300s")
         assert edited["keep_firing_for"] == "5m"
+        edited = fake.ui_edit_rule(
+            "drift-pvalue", allow_provisioned=True, missingSeriesEvalsToResolve=4
+        )
+        assert edited["missingSeriesEvalsToResolve"] == 4
+        with pytest.raises(ValueError, match="greater than 0"):
+            fake.ui_edit_rule("drift-pvalue", allow_provisioned=True, missingSeriesEvalsToResolve=0)
     with pytest.raises(ValueError, match="receiver does not exist"):
         fake.ui_edit_rule(
             "drift-pvalue", allow_provisioned=True, notification_settings={"receiver": "x"}

@@ -358,6 +358,9 @@ def _seed_rule_group(fake: FakeGrafana) -> None:
     fake.seed_rule_group("drift", "data-drift", [{"title": "By hand"}])
 
 
+# Data sources of theirs that are no look-alike (another type and URL): one of ours' type and
+# URL is a candidate to take over instead (tests/test_adopt.py).
+LOKI = "http://loki:3100"
 TAKEN = {
     "dashboard uid": Taken(
         "dashboard data-drift",
@@ -380,12 +383,12 @@ TAKEN = {
     ),
     "data source uid": Taken(
         "data source drift-prometheus",
-        lambda fake: fake.seed_datasource("drift-prometheus", "Mine"),
+        lambda fake: fake.seed_datasource("drift-prometheus", "Mine", "loki", url=LOKI),
         ("PROVISION__VALUES__PROMETHEUS__DATASOURCE_UID",),
     ),
     "data source name": Taken(
         "'Prometheus (drift)'",
-        lambda fake: fake.seed_datasource("mine", "Prometheus (drift)"),
+        lambda fake: fake.seed_datasource("mine", "Prometheus (drift)", "loki", url=LOKI),
         ("PROVISION__VALUES__PROMETHEUS__DATASOURCE_NAME",),
     ),
     "rule uid": Taken(
@@ -586,6 +589,17 @@ def test_keep_firing_for_edited_in_the_ui_is_reverted(fake: FakeGrafana, tmp_pat
     case = UiEdit(RULES, _rule, _edit_rule(keep_firing_for="10m"))
     test_an_edit_in_the_ui_is_planned_and_reverted(fake, tmp_path, case)
     assert _rule(fake.state)["keep_firing_for"] == "0s"  # the definition sets none
+
+
+@pytest.mark.fake_versions("12.4", "13.2")
+def test_missing_series_evals_to_resolve_edited_in_the_ui_is_reverted(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    """Grafana 12's missingSeriesEvalsToResolve (camelCase in the API), set in the rule form:
+    the definition sets none (Grafana's default, 2), so apply's PUT resets it."""
+    case = UiEdit(RULES, _rule, _edit_rule(missingSeriesEvalsToResolve=5))
+    test_an_edit_in_the_ui_is_planned_and_reverted(fake, tmp_path, case)
+    assert "missingSeriesEvalsToResolve" not in _rule(fake.state)
 
 
 # The stack moved to a folder of its own: "drift" is named by no definition any more.

@@ -491,6 +491,24 @@ def test_what_the_model_cannot_hold_is_said_one_line_each(
     assert not (root / "alerting" / "pulled_recorded.py").exists()
 
 
+@pytest.mark.fake_versions("12.4", "13.2")
+def test_missing_series_evals_to_resolve_is_named_in_a_note(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    """Grafana 12's missingSeriesEvalsToResolve (camelCase in the API), which the model has
+    no field for: said, with what apply does to it."""
+    fake.seed_rule_group(
+        "team-a", "Stale", [{"title": "Gone", "missingSeriesEvalsToResolve": 3}, {"title": "Kept"}]
+    )
+    run = provision(fake, "pull", "--all", "--definitions", str(definitions(tmp_path)))
+    assert run.returncode == 0, run.stderr
+    notes = [line for line in run.stdout.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: rule group team-a/Stale, rule 'Gone': missingSeriesEvalsToResolve (3) is not "
+        "pulled (no model field): apply resets it to Grafana's default, 2"
+    ]
+
+
 def test_pulling_again_overwrites_nothing_without_force(fake: FakeGrafana, tmp_path: Path) -> None:
     seed_course_state(fake)
     root = definitions(tmp_path)

@@ -41,7 +41,9 @@ from provisioning.kinds.notifications import (
     Routes,
     Templates,
     compared_settings,
+    name_taken,
     normal_route,
+    unlike_types,
     without_route,
 )
 from provisioning.kinds.rules import rule_owner
@@ -247,19 +249,21 @@ class AppContactPoints(_App):
         return next((mark for mark in marks if mark), None)
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
-        titles = {(obj.get("spec") or {}).get("title") for obj in self.resources.items(live)}
-        if wanted.key not in titles:
+        taken = [o for o in self.resources.items(live) if _title(o) == wanted.key]
+        if not taken:
             return None
-        return Clash(
-            None, f"its name {wanted.key!r} is taken by a contact point this stack does not own"
-        )
+        theirs = [i for obj in taken if self.owner(obj) is None for i in _integrations(obj)]
+        return name_taken(wanted.key, unlike_types(theirs, _types(wanted)))
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """A receiver of the same name holding no integration of any stack; the hint names
-        each of its integrations, which taking it over drops."""
+        """A receiver of the same name holding no integration of any stack, and one of a
+        type of ours if any (else it is another contact point under our name: a clash); the
+        hint names each of its integrations, which taking it over drops."""
         found = []
         for obj in self.resources.items(live):
-            if (obj.get("spec") or {}).get("title") != wanted.key or self.owner(obj) is not None:
+            if _title(obj) != wanted.key or self.owner(obj) is not None:
+                continue
+            if unlike_types(_integrations(obj), _types(wanted)):
                 continue
             held = ", ".join(f"{i.get('type')} (uid {i.get('uid')})" for i in _integrations(obj))
             hint = f"taking it over drops its integrations for ours: {held}" if held else ""
@@ -327,6 +331,14 @@ class AppContactPoints(_App):
 
 def _parts(wanted: Wanted | None) -> list[Wanted]:
     return wanted.parts if isinstance(wanted, WantedReceiver) else []
+
+
+def _types(wanted: Wanted) -> frozenset[str]:
+    return frozenset(part.body["type"] for part in _parts(wanted))
+
+
+def _title(obj: dict[str, Any]) -> str | None:
+    return (obj.get("spec") or {}).get("title")
 
 
 def _integrations(body: dict[str, Any]) -> list[dict[str, Any]]:

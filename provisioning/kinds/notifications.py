@@ -4,6 +4,7 @@ tree (API-NOTES §5.1-5.2)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -102,6 +103,14 @@ class MuteTimings(Kind):
         return []
 
 
+@dataclass
+class WantedIntegration(Wanted):
+    """One integration of a contact point; ``types``: those of all the contact point's
+    integrations (a hand-made one of its name looks like it only with one of them)."""
+
+    types: frozenset[str] = frozenset()
+
+
 class ContactPoints(Kind):
     """Each integration of a contact point is one object. Grafana answers "[REDACTED]" for
     a secret setting, so the uid carries the comparison: it ends with a fingerprint of the
@@ -147,7 +156,8 @@ class ContactPoints(Kind):
             "disableResolveMessage": integration.disable_resolve_message,
             "settings": settings,
         }
-        return Wanted(key, body, unresolved, frozenset(secret_fields))
+        types = frozenset(i.kind for i in point.integrations)
+        return WantedIntegration(key, body, unresolved, frozenset(secret_fields), types)
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
         found = {cp["uid"]: cp for cp in live.get(f"{PROVISIONING}/contact-points") or []}
@@ -205,20 +215,31 @@ class ContactPoints(Kind):
         ]
         if not other:
             return None
-        return Clash(None, f"its name {name!r} is taken by a contact point this stack does not own")
+        unmarked = [cp for cp in other if self.owner(cp) is None]
+        return name_taken(name, unlike_types(unmarked, _types(wanted)))
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """The unmarked integrations of a contact point of the same name. Its name stays
-        (routes name it), but an integration's uid cannot change and carries the mark: ours
-        is added and theirs goes."""
-        name = wanted.body["name"]
-        return [
-            Lookalike(
-                cp["uid"], cp, f"contact point {name!r} ({cp.get('type')} {cp['uid']})", "same name"
-            )
+        """The unmarked integrations of a contact point of the same name, if one of them is of
+        a type of ours (else it is another contact point under our name: a clash). Its name
+        stays (routes name it), but an integration's uid cannot change and carries the mark:
+        ours is added and theirs go, those of no type of ours said so."""
+        name, types = wanted.body["name"], _types(wanted)
+        theirs = [
+            cp
             for cp in live.get(f"{PROVISIONING}/contact-points") or []
             if cp.get("name") == name and self.owner(cp) is None
         ]
+        if unlike_types(theirs, types):
+            return []
+        found = []
+        for cp in theirs:
+            title = f"contact point {name!r} ({cp.get('type')} {cp['uid']})"
+            if cp.get("type") in types:
+                found.append(Lookalike(cp["uid"], cp, title, "same name and type"))
+            else:
+                hint = f"of no type of ours ({', '.join(sorted(types))}): taking over deletes it"
+                found.append(Lookalike(cp["uid"], cp, title, "same name", hint))
+        return found
 
 
 class Routes(Kind):
@@ -339,6 +360,32 @@ class Routes(Kind):
 
 
 REDACTED = "[REDACTED]"  # what Grafana answers for a secure setting (definitions.RedactedValue)
+
+
+def _types(wanted: Wanted) -> frozenset[str]:
+    return wanted.types if isinstance(wanted, WantedIntegration) else frozenset()
+
+
+def _held(integrations: Iterable[dict[str, Any]]) -> str:
+    return ", ".join(f"{i.get('type')} (uid {i.get('uid')})" for i in integrations)
+
+
+def unlike_types(integrations: list[dict[str, Any]], types: frozenset[str]) -> str:
+    """Why hand-made integrations under our contact point's name are no look-alike of it,
+    or "": they are some, and none is of a type of ours (another contact point that bears
+    the name: taking it over would swap what it sends for ours)."""
+    if not integrations or any(i.get("type") in types for i in integrations):
+        return ""
+    ours = ", ".join(sorted(types))
+    return f"it holds {_held(integrations)}, none of our integration types: {ours}"
+
+
+def name_taken(name: str, why: str) -> Clash:
+    """Our contact point's name, held by one this stack does not own (``why``: no look-alike)."""
+    detail = f" ({why})" if why else ""
+    return Clash(
+        None, f"its name {name!r} is taken by a contact point this stack does not own{detail}"
+    )
 
 
 def compared_settings(settings: dict[str, Any], wanted: Wanted) -> dict[str, Any]:

@@ -128,10 +128,11 @@ class RuleGroups(Kind):
         return f"rule uids taken by rules it does not own: {', '.join(theirs)}" if theirs else None
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """Unmarked rules, in any group, with the uid or title of one of ours, all of its
-        labels (but the mark; a name may be misspelt by a letter) or only its queries
-        (``_alike``): the same alert, which would fire twice. Nothing refers to a rule by
-        its uid, so ours takes its place in our group and it goes."""
+        """Unmarked rules, in any group, with the title of one of ours, all of its labels
+        (but the mark; a name may be misspelt by a letter) or only its queries (``_alike``):
+        the same alert, which would fire twice. Nothing refers to a rule by its uid, so ours
+        takes its place in our group and it goes. One sharing nothing but the uid is another
+        alert, which a takeover would overwrite: a clash (``takes``) names it."""
         found: dict[str, Lookalike] = {}
         for ours in wanted.body["rules"]:
             for rule in live.get(f"{PROVISIONING}/alert-rules") or []:
@@ -163,12 +164,14 @@ class RuleGroups(Kind):
 
 
 # What Grafana assumes for a rule field left out, so that an edit in the UI shows.
+# missingSeriesEvalsToResolve (Grafana 12, camelCase in the API; snake_case only in files):
+# unset (nil) resolves an alert whose series is gone after 2 evaluations without it.
 RULE_DEFAULTS: dict[str, Any] = {
     "for": 0,
     "keep_firing_for": 0,
     "isPaused": False,
     "notification_settings": None,
-    "missing_series_evals_to_resolve": None,
+    "missingSeriesEvalsToResolve": None,
     "labels": {},
     "annotations": {},
 }
@@ -191,10 +194,10 @@ def _rule(rule: dict[str, Any], shape: dict[str, Any]) -> dict[str, Any]:
 
 
 def _alike(rule: dict[str, Any], ours: dict[str, Any]) -> list[str]:
-    """What an unmarked ``rule`` shares with ``ours``: its uid, its title, every label of
-    ours but the mark (the same alert, routed the same way), even with a name misspelt (the
-    course's rule, dash_11: drift_treshold_detected), or only queries of ours (the same
-    series watched)."""
+    """What an unmarked ``rule`` shares with ``ours``: its title, every label of ours but
+    the mark (the same alert, routed the same way), even with a name misspelt (the course's
+    rule, dash_11: drift_treshold_detected), or only queries of ours (the same series
+    watched); its uid too, but that alone is nothing ([]): a uid says nothing of the alert."""
     if rule_owner(rule) is not None:
         return []
     labels = {k: v for k, v in ours["labels"].items() if k != ownership.LABEL}
@@ -206,7 +209,8 @@ def _alike(rule: dict[str, Any], ours: dict[str, Any]) -> list[str]:
         misspelt = [f"{slip}={labels[name]}" for name, slip in slips.items() if slip != name]
         same += [f"labels but a misspelt {', '.join(misspelt)}" if misspelt else "labels"]
     queries = _queries(rule)
-    return same + (["queries"] if queries and queries <= _queries(ours) else [])
+    same += ["queries"] if queries and queries <= _queries(ours) else []
+    return [] if same == ["uid"] else same
 
 
 def _slip(name: str, value: str, labels: dict[str, str]) -> str | None:

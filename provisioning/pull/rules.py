@@ -46,8 +46,10 @@ def _rule(live: dict[str, Any], where: str, notes: list[str]) -> Rule:
     if live.get("notification_settings"):
         notes.append(f"{where}: its contact point chosen on the rule is not pulled: the "
                      "stack's policy tree routes its alerts")  # fmt: skip
-    if live.get("missing_series_evals_to_resolve"):
-        notes.append(f"{where}: missing_series_evals_to_resolve is not pulled (no model field)")
+    if live.get("missingSeriesEvalsToResolve") is not None:
+        notes.append(f"{where}: missingSeriesEvalsToResolve "
+                     f"({live['missingSeriesEvalsToResolve']}) is not pulled (no model field): "
+                     "apply resets it to Grafana's default, 2")  # fmt: skip
     steps = {item["refId"]: step(item) for item in live.get("data") or []}
     condition = live.get("condition")
     return Rule(
