@@ -513,7 +513,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(
             f"Grafana's OpenAPI spec is missing: {DEFAULT_SPEC_PATH}. The fake Grafana's tests"
             " need the reference folder shared/ next to the clone (../shared/reference/grafana)"
-            " or FAKE_GRAFANA_SPEC naming the spec; see README.md, Tests"
+            " or FAKE_GRAFANA_SPEC naming the spec (Grafana 11.4's public/api-merged.json,"
+            " branch release-11.4.0 of grafana/grafana); see README.md, Tests"
         )
 
 

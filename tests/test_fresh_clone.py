@@ -89,7 +89,8 @@ def test_without_grafanas_spec_the_suite_stops_with_one_line(tmp_path: Path) -> 
     assert errors == [
         f"ERROR: Grafana's OpenAPI spec is missing: {missing}. The fake Grafana's tests need the"
         " reference folder shared/ next to the clone (../shared/reference/grafana) or"
-        " FAKE_GRAFANA_SPEC naming the spec; see README.md, Tests"
+        " FAKE_GRAFANA_SPEC naming the spec (Grafana 11.4's public/api-merged.json, branch"
+        " release-11.4.0 of grafana/grafana); see README.md, Tests"
     ]
     assert "FileNotFoundError" not in run.stdout + run.stderr
 
