@@ -12,8 +12,9 @@ spark://host:7077 pyspark-shell``); local mode on every core by default. Spark 4
 Java 17 or 21 runtime: ``JAVA_HOME``, or ``java`` on ``PATH``.
 
 CSV is read as text and typed as the pandas backend types it (pandas' missing-value words,
-``true``/``false`` columns as booleans, numbers when every value parses as one); a quoted
-value spanning lines is not supported (Spark then splits CSV files by line).
+``true``/``false`` columns as booleans, numbers when every value parses as one), quoted
+values as RFC 4180 has them (spanning lines too); a CSV file is then read in one task, so
+Parquet is the input that spreads over a cluster.
 """
 
 from __future__ import annotations
