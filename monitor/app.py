@@ -43,12 +43,11 @@ QUERY_CREDENTIAL = (
 )
 
 
-class DatasetConvertor(Convertor[str]):
+class StoredDatasetConvertor(Convertor[str]):
     """A dataset's name in a path, "/" included: a name with "/" is refused since, but a run
-    stored before still loads, and its dataset stays readable and deletable. Not ending in
-    "/runs", the history's path (such a name is not addressable)."""
+    stored before still loads, and its dataset stays deletable (no other route is a DELETE)."""
 
-    regex = r".+(?<!/runs)"
+    regex = r".+"
 
     def convert(self, value: str) -> str:
         return value
@@ -57,6 +56,15 @@ class DatasetConvertor(Convertor[str]):
         return value
 
 
+class DatasetConvertor(StoredDatasetConvertor):
+    """A dataset's name in a read's path: not ending in "/runs", the history's path (a name
+    stored so is readable only through its history). The lookahead sees only the name's own
+    characters, so a dataset named "runs" is readable."""
+
+    regex = r"(?:(?!/runs$).)+"
+
+
+register_url_convertor("stored_dataset", StoredDatasetConvertor())
 register_url_convertor("dataset", DatasetConvertor())
 
 
@@ -204,7 +212,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         return dataset_state(store.current[dataset])
 
     @app.delete(
-        names.DATASETS_PATH + "/{dataset:dataset}",
+        names.DATASETS_PATH + "/{dataset:stored_dataset}",
         status_code=204,
         responses=ERRORS,
         dependencies=[write],

@@ -859,3 +859,51 @@ def test_the_openapi_description_says_which_dataset_names_are_refused(
     summary = schemas["Summary"]
     assert "features_skipped" in summary["properties"]
     assert "features_skipped" not in summary["required"]
+
+
+def test_a_dataset_named_runs_is_readable_and_deletable(monitor_app: MonitorApp) -> None:
+    """The history's path ends in "/runs": a dataset named just so is still a dataset."""
+    assert monitor_app.post_run(shop_run(dataset="runs")).status_code == 201
+
+    current = monitor_app.client.get(DATASET_PATH.format("runs"), follow_redirects=False)
+    history = monitor_app.client.get(HISTORY_PATH.format("runs"), follow_redirects=False)
+    deleted = monitor_app.client.delete(DATASET_PATH.format("runs"), headers=monitor_app.auth)
+
+    assert (current.status_code, current.json()["dataset"]) == (200, "runs")
+    assert (history.status_code, [run["dataset"] for run in history.json()]) == (200, ["runs"])
+    assert deleted.status_code == 204
+    assert "runs" not in monitor_app.store.current
+    assert 'dataset="runs"' not in monitor_app.metrics()
+
+
+def test_a_stored_dataset_whose_name_ends_in_runs_is_deletable(tmp_path: Path) -> None:
+    """Stored before "/" was refused: only its history is readable (its current run's path is
+    the history of "team"), and a DELETE, which no history has, forgets it."""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from monitor.app import create_app
+    from monitor.store import Store
+
+    db = tmp_path / "old.db"
+    Store(db, series_of, max_series=1_000, keep_runs=10).close()  # creates the tables
+    with sqlite3.connect(db) as connection:  # a row as the monitor wrote it before the rule
+        connection.execute(
+            "INSERT INTO runs (dataset, run_at, received_at, body) VALUES (?, ?, ?, ?)",
+            ("team/runs", RUN_AT.timestamp(), RUN_AT.timestamp(),
+             json.dumps(shop_run(dataset="team/runs"))),
+        )  # fmt: skip
+    connection.close()
+    store = Store(db, series_of, max_series=1_000, keep_runs=10)
+    try:
+        with TestClient(create_app(store, None)) as client:
+            history = client.get(HISTORY_PATH.format("team/runs"))
+            deleted = client.delete(DATASET_PATH.format("team/runs"))
+            gone = client.get(HISTORY_PATH.format("team/runs"))
+        assert [run["dataset"] for run in history.json()] == ["team/runs"]
+        assert deleted.status_code == 204
+        assert gone.status_code == 404
+        assert "team/runs" not in store.current
+    finally:
+        store.close()
