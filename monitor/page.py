@@ -17,11 +17,11 @@ LOG_FLOOR = -10  # sparklines show log10(p) down to 1e-10
 ALPHA_AT = 0.4  # where the alpha line sits, as a share of the sparkline's height from the top
 
 # On a narrow screen the page keeps its width: feature and status come first, a long
-# feature name wraps (up to 128 characters, no spaces), and the table scrolls sideways
-# inside its section for the rest.
+# feature or dataset name wraps (up to 128 characters, no spaces), and the table scrolls
+# sideways inside its section for the rest.
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#f7f8fa}
-h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0;overflow-wrap:anywhere}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:1rem 1.25rem;
 margin:1rem 0}
 .meta{color:#5b6474;margin:.25rem 0 .75rem}

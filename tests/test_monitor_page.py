@@ -43,9 +43,9 @@ INFERRED = "bike_sharing_inferred"
 INFERRED_CONFIG = DriftConfig(alpha=0.01)
 INFERRED_BATCHES = [NO_DRIFT, JULY]
 DROPPED_COLUMN = "casual"
-# A feature named with the most characters the monitor accepts (drift.document's
-# MAX_LABEL_LENGTH, written out): its row must still fit a phone's screen.
-LONG_NAMES = "bike_sharing_long_names"
+# A dataset and a feature named with the most characters the monitor accepts (drift.document's
+# MAX_LABEL_LENGTH, written out): its heading and its row must still fit a phone's screen.
+LONG_NAMES = ("bike_sharing_long_names_" * 6)[:128]
 LONG_FEATURE = ("temperature_measured_at_the_station_" * 4)[:128]
 LONG_BATCHES = [NO_DRIFT, DRIFT]
 MIN_SCREENSHOT_BYTES = 10_000
