@@ -131,7 +131,12 @@ def _token(token_file: Path | None) -> str | None:
     """The write token; None (writes open) only when neither the file nor the variable is
     given. Never a command-line flag: arguments are visible to every user in `ps`."""
     if token_file is None:
-        return os.environ.get(MONITOR_TOKEN_ENV) or None
+        token = os.environ.get(MONITOR_TOKEN_ENV, "")
+        if token and not token.strip():  # set but blank: no bearer token could ever match it
+            raise click.ClickException(
+                f"{MONITOR_TOKEN_ENV} is blank: put the write token in it, or unset it"
+            )
+        return token.strip() or None  # a header's value loses its surrounding whitespace
     try:
         token = token_file.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:

@@ -300,10 +300,14 @@ def test_a_run_stored_before_a_rule_existed_still_loads(tmp_path: Path) -> None:
     assert [d["dataset"] for d in datasets] == ["old/name"]
 
 
-def start_fails(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+def start_fails(
+    tmp_path: Path, *options: str, variables: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m monitor`` with these options (and a database in ``tmp_path``, a free port
-    unless given), which must exit at once; MONITOR_* variables of the caller are dropped."""
+    unless given), which must exit at once; MONITOR_* variables of the caller are dropped,
+    ``variables`` added."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env.update(variables or {})
     command = [sys.executable, "-m", "monitor", "--db", str(tmp_path / "m.db")]
     if "--port" not in options:
         command += ["--port", str(free_port())]
@@ -322,6 +326,19 @@ def test_an_empty_token_file_is_one_line_and_a_failed_exit_not_open_writes(
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"Error: the token file {token_file} is empty: put the write token in it"
+    ]
+    assert not (tmp_path / "m.db").exists()  # nothing created
+
+
+@pytest.mark.parametrize("value", [" ", " \t\n"], ids=["space", "whitespace"])
+def test_a_blank_monitor_token_is_one_line_and_a_failed_exit_not_refused_writes(
+    tmp_path: Path, value: str
+) -> None:
+    done = start_fails(tmp_path, variables={names.MONITOR_TOKEN_ENV: value})
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: MONITOR_TOKEN is blank: put the write token in it, or unset it"
     ]
     assert not (tmp_path / "m.db").exists()  # nothing created
 
