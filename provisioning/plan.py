@@ -35,7 +35,7 @@ from provisioning.kinds.base import Kept, Lookalike
 from provisioning.model import Definition
 from provisioning.takeover import (
     BLOCKED,
-    candidate,
+    candidates_of,
     emptied,
     stranded,
     take_over,
@@ -114,7 +114,9 @@ def make_plan(
                     if key not in taken_over or release.action == ADOPT:
                         taken_over[key] = release
             else:
-                candidates |= {(kind.label, a.key): candidate(kind, item, a) for a in alikes}
+                candidates |= {
+                    (kind.label, c.key): c for c in candidates_of(kind, item, current, alikes)
+                }
                 theirs = frozenset(a.key for a in alikes)
                 change = _compare(
                     kind, item, current, live, collisions, doomed, first, theirs, taking=False
@@ -310,7 +312,12 @@ def render(changes: list[Change]) -> str:
 
 def stops(changes: list[Change]) -> str:
     """Why apply would stop before any write; empty when it goes ahead."""
-    return "; ".join(dict.fromkeys(c.stop for c in changes if c.stop))
+    return "; ".join(stop_reasons(changes))
+
+
+def stop_reasons(changes: list[Change]) -> list[str]:
+    """Each reason apply would stop before any write, once (the JSON plan's ``stops``)."""
+    return list(dict.fromkeys(c.stop for c in changes if c.stop))
 
 
 def counted(changes: list[Change]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.changes import ADOPT, CANDIDATE, DELETE, Change
+from provisioning.changes import ADOPT, CANDIDATE, DELETE, REPLACE, Change
 from provisioning.kinds import Dashboards, DataSources, Folders, Kind, Live, RuleGroups, Wanted
 from provisioning.kinds.base import Lookalike
 
@@ -31,42 +31,70 @@ class Takeover:
 def take_over(
     kind: Kind, item: Wanted, current: Any, alikes: list[Lookalike], mode: str
 ) -> Takeover:
-    """The first look-alike that Grafana lets become ours in place is adopted (``mode``
-    ADOPT, or a kind where two cannot sit side by side, or one at our own key), unless ours
-    exists; the others go after every write, but those our write itself moves in
-    (``Kind.moves``)."""
+    """The look-alike ``adopted`` chooses is made ours in place; the others go after every
+    write, but those our write itself moves in (``Kind.moves``)."""
     moved = [_moved(kind, item, a) for a in alikes if kind.moves(item, a)]
     alikes = [a for a in alikes if not kind.moves(item, a)]
-    mine = current is not None and kind.owner(current) == kind.stack.name
     keys = frozenset(a.key for a in alikes) | {c.key for c in moved}
-    for theirs in [] if mine else alikes:
-        if mode == ADOPT or kind.replaced_in_place or theirs.key == item.key:
-            taken = kind.adoptable(item, theirs)
-            if taken is not None:
-                notes = [f"takes over {theirs.name} in place ({theirs.why})"]
-                adoption = Change(
-                    kind, item.key, ADOPT, item, taken, kind.actual(taken, item),
-                    kind.expected(item), notes + ([theirs.hint] if theirs.hint else []),
-                )  # fmt: skip
-                others = [_release(kind, item, a) for a in alikes if a is not theirs]
-                return Takeover(adoption, None, keys, moved + others)
+    chosen = adopted(kind, item, current, alikes, mode)
+    if chosen is not None:
+        theirs, taken = chosen
+        notes = [f"takes over {theirs.name} in place ({theirs.why})"]
+        adoption = Change(
+            kind, item.key, ADOPT, item, taken, kind.actual(taken, item),
+            kind.expected(item), notes + _hint(kind, item, theirs, in_place=True),
+        )  # fmt: skip
+        others = [_release(kind, item, a) for a in alikes if a is not theirs]
+        return Takeover(adoption, None, keys, moved + others)
+    mine = current is not None and kind.owner(current) == kind.stack.name
     held = current is not None and not mine and kind.made_of(current, keys)
     ours = None if item.key in keys or held else current
     return Takeover(None, ours, keys, moved + [_release(kind, item, a) for a in alikes])
 
 
-def candidate(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
-    """A look-alike only shown: what --adopt and --replace would do with it."""
-    beside = f"{_ours(kind, item)} is written and this one deleted"
-    in_place = kind.adoptable(item, theirs) is not None or kind.moves(item, theirs)
-    same = theirs.key == item.key or kind.replaced_in_place or kind.moves(item, theirs)
-    notes = [
-        f"made by hand, looks like {_ours(kind, item)} ({theirs.why})",
-        "--adopt: " + ("it becomes ours in place" if in_place else beside),
-        "--replace: " + ("it becomes ours in place" if in_place and same else beside),
-    ]
-    notes += [theirs.hint] if theirs.hint else []
-    return Change(kind, theirs.key, CANDIDATE, None, theirs.live, None, None, notes, theirs)
+def adopted(
+    kind: Kind, item: Wanted, current: Any, alikes: list[Lookalike], mode: str
+) -> tuple[Lookalike, Any] | None:
+    """The look-alike that ``mode`` makes ours in place, with the live object a write takes
+    over: the first one Grafana lets become ours (``mode`` ADOPT, or a kind where two cannot
+    sit side by side, or one at our own key), unless ours exists. One at most: the others
+    go."""
+    if current is not None and kind.owner(current) == kind.stack.name:
+        return None
+    for theirs in alikes:
+        if mode == ADOPT or kind.replaced_in_place or theirs.key == item.key:
+            taken = kind.adoptable(item, theirs)
+            if taken is not None:
+                return theirs, taken
+    return None
+
+
+def candidates_of(kind: Kind, item: Wanted, current: Any, alikes: list[Lookalike]) -> list[Change]:
+    """The look-alikes only shown: what --adopt and --replace would do with each, as
+    ``take_over`` decides it."""
+    staying = [a for a in alikes if not kind.moves(item, a)]
+    chosen = {mode: adopted(kind, item, current, staying, mode) for mode in (ADOPT, REPLACE)}
+    found = []
+    for theirs in alikes:
+        in_place = {
+            mode: kind.moves(item, theirs) or (pick is not None and pick[0] is theirs)
+            for mode, pick in chosen.items()
+        }
+        beside = f"{_ours(kind, item)} is written and this one deleted"
+        notes = [f"made by hand, looks like {_ours(kind, item)} ({theirs.why})"]
+        notes += [
+            f"--{mode}: " + ("it becomes ours in place" if in_place[mode] else beside)
+            for mode in (ADOPT, REPLACE)
+        ]
+        told = [
+            f"--{mode}" for mode in (ADOPT, REPLACE) if _hint(kind, item, theirs, in_place[mode])
+        ]
+        if told:  # said of one flag only when it holds for that one alone
+            notes.append((f"{told[0]}: " if len(told) == 1 else "") + theirs.hint)
+        found.append(
+            Change(kind, theirs.key, CANDIDATE, None, theirs.live, None, None, notes, theirs)
+        )
+    return found
 
 
 def takeover_hint(titles: list[str]) -> str:
@@ -163,8 +191,16 @@ def _moved(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
 
 def _release(kind: Kind, item: Wanted, theirs: Lookalike) -> Change:
     notes = [f"made by hand ({theirs.why}); replaced by {_ours(kind, item)}"]
-    notes += [theirs.hint] if theirs.hint else []
+    notes += _hint(kind, item, theirs, in_place=False)
     return Change(kind, theirs.key, DELETE, None, theirs.live, None, None, notes, theirs)
+
+
+def _hint(kind: Kind, item: Wanted, theirs: Lookalike, in_place: bool) -> list[str]:
+    """``theirs.hint`` when it holds for this fate: it tells what taking the look-alike over
+    does the way Grafana would for it alone, in place where it can (``Kind.adoptable``: a data
+    source's uid moves), else by ours written and theirs deleted (a dashboard's links go)."""
+    holds = in_place == (kind.moves(item, theirs) or kind.adoptable(item, theirs) is not None)
+    return [theirs.hint] if theirs.hint and holds else []
 
 
 def _ours(kind: Kind, item: Wanted) -> str:

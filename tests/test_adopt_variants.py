@@ -66,6 +66,43 @@ def test_adopt_takes_over_the_course_state_as_the_screenshots_show_it(fake: Fake
     assert fake.writes() == 0
 
 
+def test_the_plan_says_of_each_data_source_what_apply_adopt_does_with_it(
+    fake: FakeGrafana,
+) -> None:
+    """Two look-alike data sources: --adopt makes the first ours in place and deletes the
+    second, so a plain plan says so of each (not "in place" of both); only of the first that
+    its uid moves, and of the --adopt it holds for."""
+    seeded = seed_course_state(fake, as_screenshots=True)
+    first, second = seeded.datasource_uid, seeded.second_datasource_uid
+    _, document = plan(fake)
+    shown = changes(document, "candidate")
+    ours = "data source drift-prometheus"
+    assert f"--adopt: {ours} is written and this one deleted" in shown[second]
+    assert f"--replace: {ours} is written and this one deleted" in shown[second]
+    assert not any("becomes drift-prometheus" in note for note in shown[second])
+    assert "--adopt: it becomes ours in place" in shown[first]
+    moved = f"its uid becomes drift-prometheus (to keep {first}, make it the definition's uid)"
+    assert f"--adopt: {moved}" in shown[first]
+
+    kept = fake.state.datasources[first]["id"]
+    applied(fake, "--adopt")
+    assert sorted(fake.state.datasources) == ["drift-prometheus"]
+    assert fake.state.datasources["drift-prometheus"]["id"] == kept  # the first, in place
+
+
+def test_no_deletion_says_its_uid_becomes_ours(fake: FakeGrafana) -> None:
+    """A look-alike deleted (the second data source under --adopt, each under --replace)
+    keeps no uid: only an adoption's notes say the uid moves."""
+    seeded = seed_course_state(fake, as_screenshots=True)
+    for flag in ("--adopt", "--replace"):
+        _, document = plan(fake, flag)
+        deleted = changes(document, "delete")
+        assert seeded.second_datasource_uid in deleted
+        assert not [n for notes in deleted.values() for n in notes if "becomes" in n], flag
+    adoption = changes(plan(fake, "--adopt")[1], "adopt")["drift-prometheus"]
+    assert any("its uid becomes drift-prometheus" in note for note in adoption)
+
+
 def test_the_plan_names_every_integration_a_takeover_drops(fake: FakeGrafana) -> None:
     """Their "Telegram" holds a Telegram and an email integration: taking it over leaves
     ours alone, and the plan says the email one goes, in every output, no secret shown."""
