@@ -135,11 +135,17 @@ class Feature(Strict):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def _consistent(self, info: ValidationInfo) -> Self:
         if self.status == "tested" and (self.p_value is None or self.p_value_adjusted is None):
             raise ValueError("a tested feature needs p_value and p_value_adjusted")
         if self.status == "skipped" and self.drifted:
             raise ValueError("a skipped feature cannot have drifted")
+        # Accepted before this rule: a stored run with one elsewhere still loads.
+        misplaced = self.ks_error_bound is not None and not (
+            self.status == "tested" and self.test == "ks"
+        )
+        if misplaced and not (info.context or {}).get("stored"):
+            raise ValueError("ks_error_bound is for a feature tested with ks only: send null")
         return self
 
 
@@ -220,9 +226,10 @@ class Run(Strict):
             if f.drifted != expected:
                 raise ValueError(
                     f"feature {f.feature!r} says drifted {str(f.drifted).lower()}, but its "
-                    f"adjusted p-value {f.p_value_adjusted:g} (alpha {alpha:g}) and effect size "
-                    f"{'unknown' if f.effect_size is None else format(f.effect_size, 'g')} "
-                    f"(threshold {f.effect_size_threshold:g}) make it "
+                    # repr, not rounded: 0.0499999999 shown as 0.05 would contradict itself
+                    f"adjusted p-value {f.p_value_adjusted!r} (alpha {alpha!r}) and effect size "
+                    f"{'unknown' if f.effect_size is None else repr(f.effect_size)} "
+                    f"(threshold {f.effect_size_threshold!r}) make it "
                     f"{str(expected).lower()}: a feature drifts when its adjusted p-value is "
                     "below alpha and its effect size reaches its threshold"
                 )

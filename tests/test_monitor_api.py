@@ -438,6 +438,16 @@ BAD_BODIES = [
         id="skipped feature drifted",
     ),
     pytest.param(
+        mutated(feature_b(kind="categorical", test="chi2", ks_error_bound=0.01)),
+        "ks_error_bound is for a feature tested with ks only",
+        id="ks error bound on a chi2 feature",
+    ),
+    pytest.param(
+        mutated(lambda d: d["features"][2].update(ks_error_bound=0.01)),
+        "ks_error_bound is for a feature tested with ks only",
+        id="ks error bound on a skipped feature",
+    ),
+    pytest.param(
         mutated(lambda d: d.update(run_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())),
         "future",
         id="run_at in the future",
@@ -468,23 +478,41 @@ def test_a_bad_run_is_refused_with_the_problem_named_and_nothing_stored(
 
 
 # (adjusted p-value, effect size, threshold, drifted) against alpha 0.05: each flag contradicts
-# the material-drift condition the alert rules compute from the published numbers.
+# the material-drift condition the alert rules compute from the published numbers; and how the
+# refusal shows those numbers (exactly: rounded, 0.0499999999 would read as alpha itself).
 CONTRADICTED_FLAGS = [
-    pytest.param(0.9, 0.01, 0.07, True, id="neither significant nor large, says drifted"),
-    pytest.param(0.002, 0.5, 0.07, False, id="significant and large, says not drifted"),
-    pytest.param(0.05, 0.5, 0.07, True, id="adjusted p equal to alpha, says drifted"),
-    pytest.param(0.002, 0.0699, 0.07, True, id="effect just under its threshold, says drifted"),
-    pytest.param(0.002, None, 0.0, True, id="unknown effect size, says drifted"),
-]
+    pytest.param(0.9, 0.01, 0.07, True,
+                 "p-value 0.9 (alpha 0.05) and effect size 0.01 (threshold 0.07) make it false",
+                 id="neither significant nor large, says drifted"),
+    pytest.param(0.002, 0.5, 0.07, False,
+                 "p-value 0.002 (alpha 0.05) and effect size 0.5 (threshold 0.07) make it true",
+                 id="significant and large, says not drifted"),
+    pytest.param(0.05, 0.5, 0.07, True,
+                 "p-value 0.05 (alpha 0.05) and effect size 0.5 (threshold 0.07) make it false",
+                 id="adjusted p equal to alpha, says drifted"),
+    pytest.param(0.0499999999, 0.5, 0.07, False,
+                 "p-value 0.0499999999 (alpha 0.05) and effect size 0.5 (threshold 0.07) make "
+                 "it true",
+                 id="adjusted p just under alpha, says not drifted"),
+    pytest.param(0.002, 0.0699, 0.07, True,
+                 "p-value 0.002 (alpha 0.05) and effect size 0.0699 (threshold 0.07) make it "
+                 "false",
+                 id="effect just under its threshold, says drifted"),
+    pytest.param(0.002, None, 0.0, True,
+                 "p-value 0.002 (alpha 0.05) and effect size unknown (threshold 0.0) make it "
+                 "false",
+                 id="unknown effect size, says drifted"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("adjusted", "effect", "threshold", "flag"), CONTRADICTED_FLAGS)
+@pytest.mark.parametrize(("adjusted", "effect", "threshold", "flag", "shown"), CONTRADICTED_FLAGS)
 def test_a_drifted_flag_that_contradicts_the_condition_is_refused_and_nothing_stored(
     monitor_app: MonitorApp,
     adjusted: float,
     effect: float | None,
     threshold: float,
     flag: bool,
+    shown: str,
 ) -> None:
     changes = {"p_value_adjusted": adjusted, "effect_size": effect}
     feature = feature_doc("a", adjusted, drifted=flag, effect_size_threshold=threshold, **changes)
@@ -492,7 +520,8 @@ def test_a_drifted_flag_that_contradicts_the_condition_is_refused_and_nothing_st
 
     response = monitor_app.post_run(run_doc("shop", [feature, feature_doc("b", 0.5)]))
 
-    assert_refused(response, 422, f"feature 'a' says drifted {str(flag).lower()}")
+    assert_refused(response, 422, f"feature 'a' says drifted {str(flag).lower()}, but its")
+    assert_refused(response, 422, f"its adjusted {shown}: a feature drifts when")
     assert state(monitor_app) == before
 
 
@@ -847,6 +876,17 @@ def test_a_run_stored_with_a_slash_in_its_dataset_still_validates_as_stored() ->
     with pytest.raises(ValueError, match="cannot contain '/'"):
         Run.model_validate_json(body)
     assert Run.model_validate_json(body, context=STORED).dataset == "shop/eu"
+
+
+def test_a_run_stored_with_a_ks_error_bound_on_a_chi2_feature_still_validates_as_stored() -> None:
+    """Such runs were accepted before the rule: the database keeps loading them."""
+    document = shop_run()
+    document["features"][1].update(kind="categorical", test="chi2", ks_error_bound=0.01)
+    body = json.dumps(document)
+
+    with pytest.raises(ValueError, match="ks_error_bound is for a feature tested with ks only"):
+        Run.model_validate_json(body)
+    assert Run.model_validate_json(body, context=STORED).features[1].ks_error_bound == 0.01
 
 
 def test_the_openapi_description_says_which_dataset_names_are_refused(
