@@ -36,6 +36,10 @@ from provisioning.settings import SettingsError, duration_seconds, read_env
 
 UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
 SCHEDULER_SECONDS = 10  # Grafana's rule scheduler ticks every 10 s
+# A rule's title and its group's name: 1 to 190 bytes (Go's len) on every write path
+# (pkg/services/ngalert/store/alert_rule.go AlertRuleMaxTitleLength,
+# AlertRuleMaxRuleGroupNameLength; api/validation/api_ruler_validation.go "cannot be empty").
+RULE_NAME_BYTES = 190
 MODERN_PANELS = {"timeseries", "stat", "table", "alertlist", "text", "gauge", "barchart", "row"}
 DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"')
 USES = re.compile(r'template\s+"([^"]+)"')
@@ -69,6 +73,8 @@ def validate(found: Discovered, stack: Stack) -> Report:
         _uid(report, "data source", datasource.uid)
     for folder in of(Folder):
         _uid(report, "folder", folder.uid)
+        if not str(folder.title).strip():  # dashboards.ErrFolderTitleEmpty
+            report.problems.append(f"folder {folder.uid}: its title is blank")
     dashboards = of(Dashboard)
     for dashboard in dashboards:
         report.problems += _dashboard(dashboard)
@@ -79,6 +85,7 @@ def validate(found: Discovered, stack: Stack) -> Report:
     for uid in sorted({uid for uid in uids if uids.count(uid) > 1}):
         # Grafana keeps a rule in one group: each apply would move it to the other.
         report.problems.append(f"rule {uid}: its uid repeats (a uid names one rule)")
+    report.problems += _titles_repeated(groups)
     for group in groups:
         report.problems += _group(group, by_uid)
         for rule in group.rules:
@@ -121,7 +128,7 @@ def _dashboard(dashboard: Dashboard) -> list[str]:
 
 
 def _group(group: RuleGroup, dashboards: dict[str, Dashboard]) -> list[str]:
-    where = f"rule group {group.name}"
+    where = f"rule group {group.name}" if group.name else f"a rule group in {group.folder.uid}"
     problems = []
     try:
         interval = duration_seconds(group.interval)
@@ -132,9 +139,7 @@ def _group(group: RuleGroup, dashboards: dict[str, Dashboard]) -> list[str]:
             f"{where}: interval ({group.interval}) should be non-zero and divided exactly by "
             f"scheduler interval: {SCHEDULER_SECONDS}"
         )
-    titles = [rule.title for rule in group.rules]
-    if len(set(titles)) != len(titles):
-        problems.append(f"{where}: rule titles must be unique in a folder: {titles}")
+    problems += _name_size(where, "name", group.name)
     for rule in group.rules:
         problems += _rule(rule, interval, dashboards)
     return problems
@@ -143,6 +148,7 @@ def _group(group: RuleGroup, dashboards: dict[str, Dashboard]) -> list[str]:
 def _rule(rule: Rule, interval: float, dashboards: dict[str, Dashboard]) -> list[str]:
     where = f"rule {rule.uid}"
     problems = [] if UID.match(rule.uid) else [f"{where}: a uid has 1-40 letters, digits, - or _"]
+    problems += _name_size(where, "title", rule.title)
     for name, text in (("pending", rule.pending), ("keep_firing_for", rule.keep_firing_for)):
         try:
             seconds = duration_seconds(text)
@@ -183,6 +189,33 @@ def _rule(rule: Rule, interval: float, dashboards: dict[str, Dashboard]) -> list
             if rule.panel_id not in panels:
                 problems.append(f"{where}: linked to panel {rule.panel_id}, not on its dashboard")
     return problems
+
+
+def _name_size(where: str, what: str, name: str) -> list[str]:
+    size = len(str(name).encode())
+    if not size:
+        return [f"{where}: its {what} is empty"]
+    if size > RULE_NAME_BYTES:
+        return [f"{where}: its {what} has {size} bytes; Grafana takes {RULE_NAME_BYTES} at most"]
+    return []
+
+
+def _titles_repeated(groups: list[RuleGroup]) -> list[str]:
+    """Grafana keeps a rule title once per folder, across its groups
+    (ErrAlertRuleUniqueConstraintViolation: "rule title under the same organisation and
+    folder should be unique")."""
+    holders: dict[tuple[str, str], list[str]] = {}
+    for group in groups:
+        for rule in group.rules:
+            holders.setdefault((group.folder.uid, rule.title), []).append(
+                f"{rule.uid} in group {group.name}"
+            )
+    return [
+        f"folder {folder}: rule title {title!r} repeats ({', '.join(rules)}): Grafana keeps "
+        "a title once per folder"
+        for (folder, title), rules in holders.items()
+        if len(rules) > 1
+    ]
 
 
 def _inputs(step: Any) -> list[str]:

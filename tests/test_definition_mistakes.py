@@ -19,8 +19,8 @@ from provisioning.pull import rules as pull_rules
 TEAM = """
 from dashboards.drift import datasource
 from provisioning.model import (
-    ContactPoint, Dashboard, Env, Folder, Math, Matcher, MuteTiming, Other, Query, Reduce, Route,
-    Rule, RuleGroup, Slack, Threshold, TimeInterval,
+    ContactPoint, Dashboard, Email, Env, Folder, Math, Matcher, MuteTiming, Other, Query, Reduce,
+    Route, Rule, RuleGroup, Slack, Threshold, TimeInterval,
 )
 
 FOLDER = Folder("team-c", "Team C")
@@ -28,10 +28,10 @@ SLACK = ContactPoint("Team C Slack", [Slack(url=Env("TEAM_C_SLACK_URL"))])
 NIGHTS = MuteTiming("team-c-nights", [TimeInterval(times=[("22:00", "24:00")])])
 
 
-def rule(uid, source):
+def rule(uid, source, title=None):
     return Rule(
         uid=uid,
-        title=f"Team C: {uid}",
+        title=title or f"Team C: {uid}",
         steps={
             "share_query": Query("drift_feature_missing_share", source),
             "share": Reduce("share_query", reducer="last"),
@@ -84,6 +84,9 @@ def test_the_team_module_is_valid_as_written(tmp_path: Path) -> None:
         ('no_data="OK"', 'no_data="Ok"', "no_data: 'Ok' is none of 'NoData', 'Alerting', 'OK'"),
         ('Slack(url=Env("TEAM_C_SLACK_URL"))', 'Slack(recipient="#c")',
          "Slack: give url (an incoming webhook), or token and recipient"),
+        # A str would be written one address per character: "t;e;a;m;@;...".
+        ('Slack(url=Env("TEAM_C_SLACK_URL"))', 'Email(addresses="team@x.com")',
+         """Email addresses: expected a list such as ["a@x.com"], got 'team@x.com'"""),
     ],
 )  # fmt: skip
 def test_a_model_object_refuses_a_wrong_argument_in_one_line_naming_where(
@@ -118,8 +121,26 @@ def problem_lines(run: CompletedProcess[str]) -> list[str]:
         ('rules=[rule("team-c-missing", source)]),',
          'rules=[rule("team-c-missing", source)]),\n'
          '        RuleGroup(folder=FOLDER, name="team-c-2",'
-         ' rules=[rule("team-c-missing", source)]),',
+         ' rules=[rule("team-c-missing", source, "Team C: again")]),',
          "rule team-c-missing: its uid repeats"),
+        # Grafana's limits (pkg/services/ngalert/store/alert_rule.go, 190 bytes; empty names:
+        # api/validation/api_ruler_validation.go) and dashboards.ErrFolderTitleEmpty.
+        ('title or f"Team C: {uid}"', '"T" * 191',
+         "rule team-c-missing: its title has 191 bytes; Grafana takes 190 at most"),
+        ('title or f"Team C: {uid}"', '"é" * 96', "rule team-c-missing: its title has 192 bytes"),
+        ('title or f"Team C: {uid}"', '""', "rule team-c-missing: its title is empty"),
+        ('name="team-c", rules', 'name="", rules', "a rule group in team-c: its name is empty"),
+        ('name="team-c", rules', 'name="g" * 191, rules', "its name has 191 bytes"),
+        ('Folder("team-c", "Team C")', 'Folder("team-c", " ")',
+         "folder team-c: its title is blank"),
+        # Grafana keeps a rule title once per folder, whatever the group
+        # (ErrAlertRuleUniqueConstraintViolation).
+        ('rules=[rule("team-c-missing", source)]),',
+         'rules=[rule("team-c-missing", source)]),\n'
+         '        RuleGroup(folder=FOLDER, name="team-c-2",'
+         ' rules=[rule("team-c-other", source, "Team C: team-c-missing")]),',
+         "folder team-c: rule title 'Team C: team-c-missing' repeats (team-c-missing in group "
+         "team-c, team-c-other in group team-c-2)"),
     ],
 )  # fmt: skip
 def test_validate_refuses_what_grafana_refuses_or_what_never_settles(

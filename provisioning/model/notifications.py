@@ -124,6 +124,10 @@ class Email(Integration):
     subject: str | None = None
     message: str | None = None
 
+    def __post_init__(self) -> None:
+        # A str is a sequence too: joined, it would be one address per character.
+        of_type("Email addresses", self.addresses, (list, tuple), 'a list such as ["a@x.com"]')
+
     def settings(self) -> dict[str, Any]:
         return _set(
             addresses=";".join(self.addresses),  # Grafana's separator
