@@ -44,7 +44,7 @@ from provisioning.export import export
 from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
 from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
-from provisioning.plan import apply, as_json, make_plan, markdown, render
+from provisioning.plan import apply, as_json, make_plan, markdown, render, stop_reasons
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.pull import pull
@@ -511,7 +511,8 @@ def _show(changes: list[Change], grafana: Connection, context: Context, output: 
     if output == "json":
         about = {"version": grafana.server.version, "apis": apis}
         document = {"environment": context.environment, "grafana": about}
-        click.echo(json.dumps({**document, "changes": as_json(changes)}, indent=2))
+        plan = {"changes": as_json(changes), "stops": stop_reasons(changes)}
+        click.echo(json.dumps({**document, **plan}, indent=2))
         return
     where = f"{context.target()}, org {context.stack.org_id}"
     click.echo(f"Grafana {grafana.server.version}, {where}:")

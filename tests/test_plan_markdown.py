@@ -1,11 +1,13 @@
-"""`provision.py plan --output markdown`: the plan as a pull-request comment."""
+"""`provision.py plan --output markdown`: the plan as a pull-request comment; and what every
+output says of a plan that apply would refuse."""
 
 from __future__ import annotations
 
 import re
 
+from course_state import CONTACT_POINT, seed_course_state
 from fake_grafana import FakeGrafana
-from provision_cli import NEW_TOKEN, TOKEN, applied, provision
+from provision_cli import NEW_TOKEN, TOKEN, applied, plan, provision
 
 
 def test_a_first_plan_is_a_table_of_creates_per_kind(fake: FakeGrafana) -> None:
@@ -46,3 +48,19 @@ def test_nothing_to_change_is_said_and_exits_zero(fake: FakeGrafana) -> None:
     assert run.returncode == 0, run.stderr
     assert "**Plan: 0 to create, 0 to update, 0 to delete, 7 unchanged.**" in run.stdout
     assert "```" not in run.stdout
+
+
+def test_every_output_says_why_apply_would_stop(fake: FakeGrafana) -> None:
+    """A hand-made contact point holds our contact point's name: text, markdown and JSON
+    (``stops``, a list: empty when apply goes ahead) give the same reason."""
+    _, document = plan(fake)
+    assert document["stops"] == []
+    seed_course_state(fake)
+    _, document = plan(fake)
+    [reason] = document["stops"]
+    assert f"contact point {CONTACT_POINT}" in reason
+    assert f"its name '{CONTACT_POINT}' is taken" in reason
+    text = provision(fake, "plan").stdout.splitlines()
+    assert f"Apply stops, nothing written: {reason}" in text
+    markdown = provision(fake, "plan", "--output", "markdown").stdout.splitlines()
+    assert f"**Apply stops, nothing written:** {reason}" in markdown
