@@ -43,11 +43,14 @@ QUERY_CREDENTIAL = (
 )
 
 
-class StoredDatasetConvertor(Convertor[str]):
+class DatasetConvertor(Convertor[str]):
     """A dataset's name in a path, "/" included: a name with "/" is refused since, but a run
-    stored before still loads, and its dataset stays deletable (no other route is a DELETE)."""
+    stored before still loads and stays addressable. Not ending in "/runs", the history's path
+    (a name stored so is reachable only through its history: a DELETE matching it would put
+    DELETE in the history's Allow). The lookahead sees only the name's own characters, so a
+    dataset named "runs" is addressable."""
 
-    regex = r".+"
+    regex = r"(?:(?!/runs$).)+"
 
     def convert(self, value: str) -> str:
         return value
@@ -56,15 +59,6 @@ class StoredDatasetConvertor(Convertor[str]):
         return value
 
 
-class DatasetConvertor(StoredDatasetConvertor):
-    """A dataset's name in a read's path: not ending in "/runs", the history's path (a name
-    stored so is readable only through its history). The lookahead sees only the name's own
-    characters, so a dataset named "runs" is readable."""
-
-    regex = r"(?:(?!/runs$).)+"
-
-
-register_url_convertor("stored_dataset", StoredDatasetConvertor())
 register_url_convertor("dataset", DatasetConvertor())
 
 
@@ -212,7 +206,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         return dataset_state(store.current[dataset])
 
     @app.delete(
-        names.DATASETS_PATH + "/{dataset:stored_dataset}",
+        names.DATASETS_PATH + "/{dataset:dataset}",
         status_code=204,
         responses=ERRORS,
         dependencies=[write],
