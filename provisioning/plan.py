@@ -306,7 +306,8 @@ def render(changes: list[Change]) -> str:
         lines += [f"    {line.rstrip()}" for line in change.diff()]
         lines += [f"    note: {note}" for note in change.notes]
     lines.append(f"Plan: {summary(changes)}.")
-    lines += [f"Apply stops, nothing written: {stops(changes)}"] if stops(changes) else []
+    held = stops(changes)
+    lines += [f"Apply stops, nothing written: {held}"] if held else []
     return "\n".join(lines)
 
 
@@ -350,7 +351,8 @@ def markdown(changes: list[Change], title: str) -> str:
         counts = [str(sum(c.action == action for c in mine)) for action in actions]
         lines.append(f"| {label} | " + " | ".join(counts) + " |")
     lines += ["", f"**Plan: {summary(changes)}.**"]
-    lines += ["", f"**Apply stops, nothing written:** {stops(changes)}"] if stops(changes) else []
+    held = stops(changes)
+    lines += ["", f"**Apply stops, nothing written:** {held}"] if held else []
     for change in (c for c in changes if c.action != UNCHANGED):
         lines += ["", f"`{SYMBOLS[change.action]}` {change.action} **{change.title}**"]
         lines += [f"> {note}" for note in change.notes]

@@ -161,12 +161,11 @@ class Folders(Kind):
 
     def contents(self, live: Live, key: str) -> set[tuple[str, str]]:
         """What folder ``key`` holds, as (kind label, key): dashboards, folders and rules."""
-        hits = live.get("/api/search", {"folderUIDs": key}) or []
-        rules = live.get(f"{PROVISIONING}/alert-rules") or []
+        hits, rules = _held(live, key)
         return {
             (Dashboards.label if hit.get("type") == "dash-db" else self.label, hit["uid"])
             for hit in hits
-        } | {(RuleGroups.label, r["uid"]) for r in rules if r["folderUID"] == key}
+        } | {(RuleGroups.label, r["uid"]) for r in rules}
 
     def expected(self, wanted: Wanted) -> Any:
         return {"title": wanted.body["title"]}
@@ -201,16 +200,13 @@ class Folders(Kind):
     def kept(source: Live | GrafanaClient, key: str, besides: str | None = None) -> list[str]:
         """The note for a folder that holds dashboards, folders or rules (but those of the
         stack ``besides``, which go first); none if it holds nothing else."""
+        hits, held_rules = _held(source, key)
         left = [
             hit
-            for hit in source.get("/api/search", {"folderUIDs": key}) or []
+            for hit in hits
             if besides is None or ownership.tag(besides) not in (hit.get("tags") or [])
         ]
-        rules = [
-            r
-            for r in source.get(f"{PROVISIONING}/alert-rules") or []
-            if r["folderUID"] == key and (besides is None or rule_owner(r) != besides)
-        ]
+        rules = [r for r in held_rules if besides is None or rule_owner(r) != besides]
         if not (left or rules):
             return []
         titles = sorted(str(hit.get("title")) for hit in [*left, *rules])
@@ -314,6 +310,15 @@ class Dashboards(Kind):
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         return theirs.live if theirs.key == wanted.key else None
+
+
+def _held(
+    source: Live | GrafanaClient, key: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What folder ``key`` holds: its search hits (dashboards, folders) and its rules."""
+    hits = source.get("/api/search", {"folderUIDs": key}) or []
+    rules = [r for r in source.get(f"{PROVISIONING}/alert-rules") or [] if r["folderUID"] == key]
+    return hits, rules
 
 
 def _queries(node: Any, uid: str, name: str | None) -> bool:
