@@ -44,6 +44,11 @@ def drifted(
     return p_value_adjusted < alpha and effect_size is not None and effect_size >= min_effect
 
 
+def too_coarse(ks_error_bound: float | None) -> bool:
+    """Whether a sketched feature's D may be off enough to change its decision."""
+    return ks_error_bound is not None and ks_error_bound > MAX_KS_ERROR_BOUND
+
+
 @dataclass(frozen=True)
 class DriftConfig:
     """How to compare two batches.

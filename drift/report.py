@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from drift.config import MAX_KS_ERROR_BOUND
+from drift.config import MAX_KS_ERROR_BOUND, too_coarse
 from drift.labels import shown
 
 TESTED, SKIPPED = "tested", "skipped"
@@ -88,7 +88,7 @@ def sketch_warnings(report: DriftReport) -> list[str]:
         f"above the {_number(f.statistic)} shown (limit {MAX_KS_ERROR_BOUND}) and its effect "
         "size may be off too: raise sketch_bits or max_distinct in the config"
         for f in report.features
-        if f.ks_error_bound is not None and f.ks_error_bound > MAX_KS_ERROR_BOUND
+        if too_coarse(f.ks_error_bound)
     ]
 
 

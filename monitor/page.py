@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 
+from drift.config import too_coarse
 from monitor.schema import Feature, Run
 from monitor.store import PValues, Store, StoredRun
 
@@ -144,6 +145,11 @@ def _feature_row(f: Feature, history: list[float | None], alpha: float) -> str:
         )
     else:
         mark = f'<span class="skipped">⚠ skipped: {escape(f.reason or "")}</span>'
+    if too_coarse(f.ks_error_bound):  # said where the decision is read, as the CLI warns
+        mark += (
+            f'<br><span class="skipped">⚠ sketched: its KS statistic may be up to '
+            f"{f.ks_error_bound:.2g} higher</span>"
+        )
     return (
         f'<tr><td>{escape(f.feature)}</td><td class="status">{mark}</td><td>{escape(f.kind)}</td>'
         f"<td>{escape(f.test or '-')}</td>"

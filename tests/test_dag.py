@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -119,6 +120,32 @@ def test_dag_compares_parquet_batches_with_the_backend_param(
     assert (run_document["batch"], run_document["reference"]) == ("cur_2.parquet", "ref_1.parquet")
     assert run_document["features"] == expected.to_dict()["features"]
     assert list((data_dir / "control" / ".summaries").glob("ref_1.parquet.*.npz"))  # reused next
+
+
+def test_dag_warns_of_a_sketch_too_coarse_for_its_column_and_sends_its_bound(
+    airflow_env: dict[str, str], recorder: Recorder, tmp_path: Path
+) -> None:
+    """Epoch-millisecond timestamps packed in a week, 40,000 distinct values sketched at 12
+    bits (max_distinct 10,000): the log says the KS statistic may be off, the run carries it."""
+    data_dir = tmp_path / "sketched"
+    (data_dir / "control").mkdir(parents=True)
+    (data_dir / "audit").mkdir()
+    (data_dir / "drift.yaml").write_text("max_distinct: 10000\n")
+    rng = np.random.default_rng(0)
+    for target, offset in (("control/ref.csv", 0), ("audit/cur.csv", 3_600_000)):
+        t = np.round(1.7e12 + offset + rng.uniform(0, 7 * 86_400_000, 20_000))
+        pd.DataFrame({"t": t}).to_csv(data_dir / target, index=False, float_format="%.0f")
+
+    run = run_dag(airflow_env, {"data_dir": str(data_dir)}, MONITOR_URL=recorder.url)
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    [request] = recorder.requests
+    [feature] = json.loads(request["body"])["features"]
+    assert feature["ks_error_bound"] > 0.5
+    [warning] = [line for line in output.splitlines() if "sketched; its KS statistic" in line]
+    assert "'t': sketched; its KS statistic may be up to " in warning
+    assert "raise sketch_bits or max_distinct in the config" in warning  # Airflow's log suffix
 
 
 def test_dag_fails_on_a_schema_mismatch_and_sends_nothing(

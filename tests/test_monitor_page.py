@@ -12,6 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import pytest
 from selenium import webdriver
@@ -472,3 +473,33 @@ def test_names_are_shown_as_text_never_run_as_html(
         # The page's own markup has <b> only around the two batch names.
         found = browser.find_elements(By.TAG_NAME, tag)
         assert len(found) == (2 if tag == "b" else 0), tag
+
+
+def test_a_feature_whose_sketch_may_be_off_is_marked_and_a_fine_one_is_not(
+    browser: WebDriver, monitor_server: MonitorServer
+) -> None:
+    """Sketched (40,000 distinct values, max_distinct 10,000): epoch-millisecond timestamps
+    packed in a week are too coarse for a 12-bit sketch; uniform values in [0, 1) are not."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+
+    def batch(offset: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "t": np.round(1.7e12 + offset + rng.uniform(0, 7 * 86_400_000, n)),
+                "x": rng.uniform(0, 1, n),
+            }
+        )
+
+    report = compare(batch(0), batch(3_600_000), DriftConfig(max_distinct=10_000))
+    bounds = {f.feature: f.ks_error_bound for f in report.features}
+    assert bounds["t"] > 0.5 and bounds["x"] < 0.01  # far on each side of the 0.01 limit
+    run = run_document(report, "sketched", reference="ref", batch="cur", run_at=FIRST_RUN_AT)
+    assert send_run(run, monitor_server.url, token=monitor_server.token)["current"] is True
+
+    browser.get(monitor_server.url + "/")
+    rows = rows_of(section_of(browser, "sketched"))
+    status = {name: row.find_element(By.CLASS_NAME, "status").text for name, row in rows.items()}
+    mark = f"⚠ sketched: its KS statistic may be up to {bounds['t']:.2g} higher"
+    assert status["t"].splitlines()[1:] == [mark]
+    assert "sketched" not in status["x"]
