@@ -4,7 +4,6 @@ provisioned."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from provisioning.client import GrafanaClient, GrafanaError
@@ -12,6 +11,7 @@ from provisioning.kinds import Wanted
 from provisioning.server import NOTIFICATIONS, Server
 
 TEST_PATH = "/api/alertmanager/grafana/config/api/v1/receivers/test"
+NEW_RECEIVER = "-"  # the receiver name that tests one not stored (newReceiverNamePlaceholder)
 
 
 def send_test_notification(
@@ -39,9 +39,11 @@ def send_test_notification(
 
 
 def _config(integration: Wanted) -> dict[str, Any]:
+    """The integration as a new one (no uid): Grafana then tests exactly these settings and
+    secrets, applied or not; a uid would make it look the integration up (unknown before the
+    first apply, or after a rotated secret changed its fingerprint)."""
     body = integration.body
     return {
-        "uid": body["uid"],
         "type": body["type"],
         "disableResolveMessage": body["disableResolveMessage"],
         "settings": body["settings"],
@@ -56,11 +58,8 @@ def _through_receivers(
     alert: dict[str, Any],
 ) -> list[str]:
     """One test per integration, sent with its whole configuration (secrets in its settings),
-    as the UI tests a contact point being edited; the receiver named as Grafana names it
-    (base64url of its title)."""
-    title = integrations[0].body["name"]
-    name = base64.urlsafe_b64encode(title.encode()).decode().rstrip("=")
-    path = f"/apis/{api}/namespaces/{namespace}/receivers/{name}/test"
+    as the UI tests a contact point not saved yet: through the new-receiver placeholder."""
+    path = f"/apis/{api}/namespaces/{namespace}/receivers/{NEW_RECEIVER}/test"
     failed = []
     for integration in integrations:
         request = {"integration": _config(integration), "alert": alert}

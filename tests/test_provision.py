@@ -278,6 +278,23 @@ def test_test_notification_goes_through_the_telegram_contact_point(fake: FakeGra
     assert sent["status"] == "ok"
 
 
+def test_test_notification_tests_the_defined_settings_before_any_apply(fake: FakeGrafana) -> None:
+    """As the UI's Test button on a contact point not saved yet: nothing stored is needed."""
+    run = provision(fake, "test-notification")
+    assert run.returncode == 0, run.stderr
+    [sent] = fake.sent_test_notifications
+    assert (sent["type"], sent["settings"]["bottoken"], sent["status"]) == ("telegram", TOKEN, "ok")
+    assert fake.writes() == 1  # the test's POST: nothing applied
+
+
+def test_test_notification_tests_a_rotated_token_before_it_is_applied(fake: FakeGrafana) -> None:
+    applied(fake)
+    run = provision(fake, "test-notification", TELEGRAM_BOT_TOKEN=NEW_TOKEN)
+    assert run.returncode == 0, run.stderr
+    [sent] = fake.sent_test_notifications
+    assert sent["settings"]["bottoken"] == NEW_TOKEN
+
+
 def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> None:
     applied(fake)
     panels = {p["id"]: p for p in fake.state.dashboards["data-drift"]["dashboard"]["panels"]}
