@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from drift.config import DriftConfig, load_config
+from drift import compare
+from drift.config import DriftConfig, drifted, load_config
 from drift.errors import DriftInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,3 +193,31 @@ def test_the_bundled_config_uses_the_measured_defaults() -> None:
 )
 def test_bad_min_effect_size_is_one_line_naming_it(tmp_path: Path, text: str, named: str) -> None:
     assert named in load_error(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("p_value_adjusted", "effect_size", "expected"),
+    [
+        (0.049, 0.07, True),  # significant, and the effect reaches its threshold exactly
+        (0.05, 0.9, False),  # an adjusted p-value equal to alpha is not below it
+        (0.01, 0.0699, False),  # significant but too small to matter
+        (0.01, None, False),  # an effect size that overflowed is unknown: not material
+    ],
+)
+def test_a_feature_drifts_when_below_alpha_and_at_least_its_min_effect(
+    p_value_adjusted: float, effect_size: float | None, expected: bool
+) -> None:
+    assert drifted(p_value_adjusted, effect_size, alpha=0.05, min_effect=0.07) is expected
+
+
+def test_the_engine_counts_an_effect_equal_to_its_threshold_as_drift() -> None:
+    """75 a / 25 b against 25 a / 75 b: chi-square 50 over 200 rows, Cramer's V exactly 0.5
+    (by hand: each of the four cells is 25 off its expected 50)."""
+    reference = pd.DataFrame({"c": ["a"] * 75 + ["b"] * 25})
+    current = pd.DataFrame({"c": ["a"] * 25 + ["b"] * 75})
+    for threshold, expected in ((0.5, True), (0.5000001, False)):
+        thresholds = {"numeric": 0.07, "categorical": threshold}
+        config = DriftConfig(columns={"c": "categorical"}, min_effect_size=thresholds)
+        [feature] = compare(reference, current, config).features
+        assert feature.effect_size == 0.5
+        assert feature.drifted is expected
