@@ -256,6 +256,69 @@ def test_every_feature_row_shows_its_values_and_a_drifted_or_ok_mark(
             assert cells[9] == "", f.feature  # the chart, drawn, not written
 
 
+def hand_feature(feature: str, kind: str, test: str | None, **values: object) -> dict[str, object]:
+    """One feature of a run document written out by hand: tested with ``test``, or skipped
+    (``test`` None, no numbers)."""
+    numbers = ("statistic", "p_value", "p_value_adjusted", "effect_size", "effect_size_threshold")
+    return {
+        "feature": feature, "kind": kind, "test": test, "n_reference": 1000, "n_current": 800,
+        "missing_share_reference": None, "missing_share_current": None, "drifted": False,
+        "status": "tested" if test else "skipped", "reason": None, "ks_error_bound": None,
+        **dict.fromkeys(numbers), **values,
+    }  # fmt: skip
+
+
+def test_a_hand_written_run_reads_as_written_out_by_hand(
+    browser: WebDriver, monitor_server: MonitorServer
+) -> None:
+    """The cells' text pinned by literals, not by a copy of the page's formatting: three
+    significant digits (scientific notation below 1e-4), shares as percentages with one
+    decimal, '-' for a number a feature does not have."""
+    features = [
+        hand_feature(
+            "x", "numeric", "ks", statistic=0.312, p_value=0.000123, p_value_adjusted=0.0016,
+            effect_size=0.312, effect_size_threshold=0.07, missing_share_reference=0.025,
+            missing_share_current=0.0, drifted=True,
+        ),
+        hand_feature(
+            "y", "categorical", "chi2", statistic=21.5, p_value=0.0000314159,
+            p_value_adjusted=0.061234, effect_size=0.0123456, effect_size_threshold=0.1,
+            missing_share_reference=0.12346, missing_share_current=1.0,
+        ),
+        hand_feature("z", "datetime", None, reason="a date column, not tested"),
+    ]  # fmt: skip
+    run = {
+        "dataset": "hand_written", "batch": "cur.csv", "reference": "ref.csv",
+        "run_at": "2026-01-05T06:00:00+00:00",
+        "settings": {"alpha": 0.05, "correction": "bh"},
+        "summary": {
+            "features_tested": 2, "features_skipped": 1, "features_drifted": 1,
+            "share_drifted": 0.5, "drifted": True,
+        },
+        "features": features,
+    }  # fmt: skip
+    assert send_run(run, monitor_server.url, token=monitor_server.token)["current"] is True
+
+    browser.get(monitor_server.url + "/")
+    rows = rows_of(section_of(browser, "hand_written"))
+    cells = {
+        name: [td.text for td in row.find_elements(By.TAG_NAME, "td")][:9]
+        for name, row in rows.items()
+    }
+    assert cells == {
+        "x": [
+            "x", "✗ drifted", "numeric", "ks", "0.000123", "0.0016", "0.312", "0.07",
+            "2.5% / 0.0%",
+        ],
+        "y": [
+            "y", "✓ ok", "categorical", "chi2", "3.14e-05", "0.0612", "0.0123", "0.1",
+            "12.3% / 100.0%",
+        ],
+        "z": ["z", "⚠ skipped: a date column, not tested", "datetime", "-", "-", "-", "-", "-",
+              "- / -"],
+    }  # fmt: skip
+
+
 def test_drifted_marks_are_red_and_ok_marks_green(
     page: WebDriver, posted: dict[str, Posted]
 ) -> None:
