@@ -312,6 +312,19 @@ def test_the_drift_rule_is_material_drift_against_the_published_alpha_and_thresh
     assert expr == "drift_feature_effect_size - drift_feature_effect_size_threshold"
     assert (reduce["reducer"], reduce["settings"]) == ("last", {"mode": ""})
     assert threshold["conditions"][0]["evaluator"] == {"type": "gte", "params": [0]}
+    # Every Prometheus query is Instant, as in the course's rule ("Type: Instant"): one value
+    # per series, the latest, not a range.
+    prometheus = {
+        query["refId"]: (query["model"]["instant"], query["model"]["range"])
+        for query in drift_rule["data"]
+        if query["model"]["datasource"]["type"] == "prometheus"
+    }
+    assert prometheus == {
+        "p_value_query": (True, False),
+        "p_minus_alpha_query": (True, False),
+        "effect_size_query": (True, False),
+        "effect_minus_threshold_query": (True, False),
+    }
     assert drift_rule["labels"] == {"drift_threshold_detected": "true", "managed_by": "drift"}
     assert drift_rule["noDataState"] == "OK"  # no run yet is not drift
     assert bodies(RuleGroups)[0]["interval"] == 10
