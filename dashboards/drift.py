@@ -44,6 +44,7 @@ from provisioning.model import (
     Values,
     prometheus,
 )
+from provisioning.model.checks import UID_RULE, is_uid
 
 TAGS = ("drift",)
 SCHEMA_VERSION = 39  # Grafana 11.0's dashboard schema; grafanalib still writes 12
@@ -64,8 +65,6 @@ DATASET_VARIABLE = names.DATASET_LABEL  # the dashboard variable, named after th
 PER_DATASET = f"on({names.DATASET_LABEL}) group_left()"
 P_VALUE_AXIS_MIN = 1e-10  # a log axis needs a positive minimum; smaller p-values are all "drifted"
 SCRAPE_LABELS = ("instance", "job")  # added by Prometheus to every series, not by the monitor
-
-_UID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what Grafana accepts as a uid
 
 
 def build_dashboard(
@@ -160,8 +159,8 @@ def _check_arguments(
 ) -> None:
     # The save API answers 400 for these; failing here names the argument instead.
     for name, value in (("uid", uid), ("folder_uid", folder_uid)):
-        if not isinstance(value, str) or not _UID_PATTERN.fullmatch(value):
-            raise DefinitionError(f"{name} must be 1-40 letters, digits, '-' or '_': {value!r}")
+        if not is_uid(value):
+            raise DefinitionError(f"{name} must be {UID_RULE}: {value!r}")
     if not isinstance(title, str) or not title.strip():
         raise DefinitionError("title must not be empty")
     if not isinstance(datasource_uid, str) or not datasource_uid:

@@ -31,10 +31,10 @@ from provisioning.model import (
     Template,
     Threshold,
 )
+from provisioning.model.checks import UID_RULE, is_uid
 from provisioning.model.rules import RANGES
 from provisioning.settings import SettingsError, duration_seconds, read_env
 
-UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
 SCHEDULER_SECONDS = 10  # Grafana's rule scheduler ticks every 10 s
 # A rule's title and its group's name: 1 to 190 bytes (Go's len) on every write path
 # (pkg/services/ngalert/store/alert_rule.go AlertRuleMaxTitleLength,
@@ -70,9 +70,9 @@ def validate(found: Discovered, stack: Stack) -> Report:
         return [d for d in definitions if isinstance(d, kind)]
 
     for datasource in of(DataSource):
-        _uid(report, "data source", datasource.uid)
+        report.problems += _uid("data source", datasource.uid)
     for folder in of(Folder):
-        _uid(report, "folder", folder.uid)
+        report.problems += _uid("folder", folder.uid)
         if not str(folder.title).strip():  # dashboards.ErrFolderTitleEmpty
             report.problems.append(f"folder {folder.uid}: its title is blank")
     dashboards = of(Dashboard)
@@ -103,17 +103,14 @@ def validate(found: Discovered, stack: Stack) -> Report:
     return report
 
 
-def _uid(report: Report, kind: str, uid: str) -> None:
-    if not UID.match(uid):
-        report.problems.append(f"{kind} {uid!r}: a uid has 1-40 letters, digits, - or _")
+def _uid(kind: str, uid: str) -> list[str]:
+    return [] if is_uid(uid) else [f"{kind} {uid!r}: a uid has {UID_RULE}"]
 
 
 def _dashboard(dashboard: Dashboard) -> list[str]:
     body = dashboard.to_json()
     uid = str(body["uid"])
-    problems = (
-        [] if UID.match(uid) else [f"dashboard {uid!r}: a uid has 1-40 letters, digits, - or _"]
-    )
+    problems = _uid("dashboard", uid)
     panels = body.get("panels") or []
     ids = [p.get("id") for p in panels]
     if len(set(ids)) != len(ids):
@@ -147,7 +144,7 @@ def _group(group: RuleGroup, dashboards: dict[str, Dashboard]) -> list[str]:
 
 def _rule(rule: Rule, interval: float, dashboards: dict[str, Dashboard]) -> list[str]:
     where = f"rule {rule.uid}"
-    problems = [] if UID.match(rule.uid) else [f"{where}: a uid has 1-40 letters, digits, - or _"]
+    problems = _uid("rule", rule.uid)
     problems += _name_size(where, "title", rule.title)
     for name, text in (("pending", rule.pending), ("keep_firing_for", rule.keep_firing_for)):
         try:

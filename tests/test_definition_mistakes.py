@@ -150,6 +150,27 @@ def test_validate_refuses_what_grafana_refuses_or_what_never_settles(
     assert message in line
 
 
+# Grafana's uid rule (pkg/util/shortid_generator.go ValidateUID) is Go's ^[a-zA-Z0-9\-\_]*$,
+# where $ ends the text: a uid with a trailing newline is refused, as dashboards.drift refuses it.
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('Folder("team-c", "Team C")', 'Folder("team-c\\n", "Team C")',
+         "folder 'team-c\\n': a uid has 1-40 letters, digits, '-' or '_'"),
+        ('rule("team-c-missing", source)', 'rule("team-c-missing\\n", source, "Team C")',
+         "rule 'team-c-missing\\n': a uid has 1-40 letters, digits, '-' or '_'"),
+        ("FOLDER, SLACK,",
+         'FOLDER, Dashboard({"uid": "team-c-board\\n", "title": "Team C"}, FOLDER), SLACK,',
+         "dashboard 'team-c-board\\n': a uid has 1-40 letters, digits, '-' or '_'"),
+    ],
+)  # fmt: skip
+def test_a_uid_with_a_trailing_newline_is_refused(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    [line] = problem_lines(validate(tmp_path, old, new))
+    assert message in line
+
+
 def test_a_mute_timing_only_grafana_has_is_a_warning_offline(tmp_path: Path) -> None:
     run = validate(tmp_path, "mute_timings=[NIGHTS]", 'mute_timings=["nights"]')
     assert run.returncode == 0, run.stderr

@@ -4,10 +4,22 @@ Grafana, which would refuse it halfway through an apply."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Any
 
 from provisioning.errors import DefinitionError
+
+# Grafana's uid rule (pkg/util/shortid_generator.go ValidateUID): at most 40 characters of Go's
+# ^[a-zA-Z0-9\-\_]*$, whose $ ends the text (no trailing newline: hence fullmatch). Grafana
+# makes up an empty uid; a definition's must be stable, so it has at least one character.
+_UID = re.compile(r"[a-zA-Z0-9_-]{1,40}")
+UID_RULE = "1-40 letters, digits, '-' or '_'"  # said in every message about a uid
+
+
+def is_uid(value: Any) -> bool:
+    """``value`` is a uid Grafana accepts and keeps as it is."""
+    return isinstance(value, str) and _UID.fullmatch(value) is not None
 
 
 def one_of(where: str, value: Any, allowed: Collection[Any]) -> None:
