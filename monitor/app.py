@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
@@ -113,6 +113,39 @@ JSON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+    first = problems[0]
+    return JSONResponse(
+        {"error": f"{'.'.join(first['loc'])}: {first['msg']}", "detail": problems}, 422
+    )
+
+
+async def storage_failed(_: Request, exc: sqlite3.Error) -> JSONResponse:
+    log.error("storage error, nothing stored: %s", exc)
+    return JSONResponse({"error": "the monitor's storage failed; nothing was stored"}, 503)
+
+
+async def over_series_limit(_: Request, exc: SeriesLimitError) -> JSONResponse:
+    """A write that would expose more series than the cap: nothing was stored."""
+    return JSONResponse({"error": str(exc)}, 422)
+
+
+async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Every HTTPException, the router's own 404 and 405 included."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # Starlette lists the methods of one route of the path only
+        headers["Allow"] = ", ".join(
+            sorted(
+                method
+                for route in request.app.router.routes
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] is Match.PARTIAL
+                for method in route.methods
+            )
+        )
+    return JSONResponse({"error": exc.detail}, exc.status_code, headers=headers)
+
+
 def create_app(store: Store, token: str | None) -> FastAPI:
     app = FastAPI(
         title="Drift monitor",
@@ -120,9 +153,13 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         description="Keeps the latest drift results durably and exposes them to Prometheus.",
         docs_url=None,  # the stack runs offline: no UI that loads assets from a CDN
         redoc_url=None,
+        exception_handlers={
+            RequestValidationError: invalid,
+            sqlite3.Error: storage_failed,
+            SeriesLimitError: over_series_limit,
+            StarletteHTTPException: refused,
+        },
     )
-    exposition = Exposition(store)
-    page = StatusPage(store)
     bearer = HTTPBearer(auto_error=False, description="MONITOR_TOKEN, when the monitor has one")
     # Marks the routes that need the token (the OpenAPI description shows it); Guard checks
     # the token before any of the body is read.
@@ -142,45 +179,24 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         return None
 
     app.add_middleware(Guard, refusal=refusal, max_bytes=MAX_BODY_BYTES)
+    add_api_routes(app, store, write)
+    add_service_routes(app, store)
+    return app
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"loc": [str(part) for part in e["loc"]], "msg": e["msg"]} for e in exc.errors()
-        ]
-        first = problems[0]
-        return JSONResponse(
-            {"error": f"{'.'.join(first['loc'])}: {first['msg']}", "detail": problems}, 422
-        )
 
-    @app.exception_handler(sqlite3.Error)
-    async def storage_failed(_: Request, exc: sqlite3.Error) -> JSONResponse:
-        log.error("storage error, nothing stored: %s", exc)
-        return JSONResponse({"error": "the monitor's storage failed; nothing was stored"}, 503)
+def no_dataset(dataset: str) -> HTTPException:
+    return HTTPException(404, f"no dataset {dataset!r}")
 
-    @app.exception_handler(StarletteHTTPException)  # also the router's own 404 and 405
-    async def refused(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:  # Starlette lists the methods of one route of the path only
-            headers["Allow"] = ", ".join(
-                sorted(
-                    method
-                    for route in app.router.routes
-                    if isinstance(route, APIRoute)
-                    and route.matches(request.scope)[0] is Match.PARTIAL
-                    for method in route.methods
-                )
-            )
-        return JSONResponse({"error": exc.detail}, exc.status_code, headers=headers)
+
+def add_api_routes(app: FastAPI, store: Store, write: params.Depends) -> None:
+    """The JSON API (runs in, datasets out) and the course's endpoint; ``write`` marks the
+    routes that need the token."""
 
     @app.post(names.RUNS_PATH, status_code=201, responses=ERRORS, dependencies=[write])
     def add_run(run: Run) -> RunAccepted:
         """Store one drift run atomically; it replaces the dataset's series unless the
         dataset already has a newer run."""
-        try:
-            stored, current = store.add_run(run)
-        except SeriesLimitError as exc:
-            raise HTTPException(422, str(exc)) from None
+        stored, current = store.add_run(run)
         return RunAccepted(dataset=run.dataset, run_id=stored.id, current=current)
 
     @app.get(names.DATASETS_PATH)
@@ -195,14 +211,14 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         """The dataset's runs, newest first."""
         runs = store.history(dataset, limit)
         if not runs:
-            raise HTTPException(404, f"no dataset {dataset!r}")
+            raise no_dataset(dataset)
         return [dataset_state(s) for s in runs]
 
     @app.get(names.DATASETS_PATH + "/{dataset:dataset}", responses=ERRORS)
     def get_dataset(dataset: str) -> DatasetState:
         """The dataset's current run."""
         if dataset not in store.current:
-            raise HTTPException(404, f"no dataset {dataset!r}")
+            raise no_dataset(dataset)
         return dataset_state(store.current[dataset])
 
     @app.delete(
@@ -215,7 +231,7 @@ def create_app(store: Store, token: str | None) -> FastAPI:
         """Forget a dataset: its runs and its series. A name with "/", stored before such
         names were refused, is addressed as it is: /api/v1/datasets/team/a."""
         if not store.delete_dataset(dataset):
-            raise HTTPException(404, f"no dataset {dataset!r}")
+            raise no_dataset(dataset)
         return Response(status_code=204)
 
     @app.post(
@@ -226,11 +242,14 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     )
     def legacy(query: Annotated[LegacyValue, Query()]) -> str:
         """The course's endpoint: sets the gauge drift{feature, metric} and answers ok."""
-        try:
-            store.set_legacy(query.feature, query.metric, query.value)
-        except SeriesLimitError as exc:
-            raise HTTPException(422, str(exc)) from None
+        store.set_legacy(query.feature, query.metric, query.value)
         return "ok"
+
+
+def add_service_routes(app: FastAPI, store: Store) -> None:
+    """/metrics for Prometheus, the health checks, and the status page for people."""
+    exposition = Exposition(store)
+    page = StatusPage(store)
 
     @app.get(
         "/metrics",
@@ -257,8 +276,6 @@ def create_app(store: Store, token: str | None) -> FastAPI:
     def status_page() -> HTMLResponse:
         """The status page for people."""
         return HTMLResponse(page.render())
-
-    return app
 
 
 def credential_in_query(query: str, token: str | None) -> bool:
