@@ -19,6 +19,7 @@ from provisioning.model import (
     DataSource,
     Env,
     Folder,
+    Integration,
     Math,
     MuteTiming,
     Other,
@@ -234,75 +235,129 @@ def _notifications(
 ) -> None:
     defined = {name for t in templates for name in DEFINE.findall(t.text)}
     for point in points:
-        if not point.integrations:
-            report.problems.append(f"contact point {point.name}: no integration")
-        for integration in point.integrations:
-            where = f"contact point {point.name} ({integration.kind})"
-            settings = integration.settings()
-            if isinstance(integration, Other):
-                report.warnings.append(
-                    f"{where}: the toolkit does not know this type's required and secret "
-                    "settings; Grafana checks them when it is applied"
-                )
-            secret = getattr(integration, "secret_fields", ()) or integration.secret
-            for key in integration.required:
-                if not settings.get(key):
-                    report.problems.append(f"{where}: {key} is required")
-            for key in secret:
-                if key in settings and not isinstance(settings[key], Env):
-                    report.problems.append(
-                        f"{where}: {key} is a secret: give it as Env('NAME'), never in code"
-                    )
-            chat = integration.chat_id if isinstance(integration, Telegram) else None
-            if isinstance(chat, Env):  # checked when it is set
-                chat = read_env(chat.name, environ)
-            if isinstance(chat, str) and not TELEGRAM_CHAT.match(chat):
-                report.problems.append(f"{where}: chat id {chat!r} is not a whole number or "
-                                       "@channel")  # fmt: skip
-            for value in settings.values():
-                for name in USES.findall(value) if isinstance(value, str) else []:
-                    if name not in defined:
-                        report.problems.append(f"{where}: uses template {name!r}, not defined")
+        report.problems += _contact_point(point, defined, environ)
+        report.warnings += _types_unknown(point)
     for timing in timings:
         report.problems += _mute_timing(timing)
     point_names = {p.name for p in points}
     timing_names = {t.name for t in timings}
     for route in _all_routes(routes):
-        where = f"route {_describe(route)}"
-        if route.receiver_name and route.receiver_name not in point_names:
-            report.warnings.append(
-                f"{where}: contact point {route.receiver_name!r} is not defined here; it "
-                "must exist in Grafana"
+        report.problems += _route(route, timing_names)
+        report.warnings += _names_only_grafana_knows(route, point_names, timing_names)
+    report.problems += _routes_reach(routes, [rule for group in groups for rule in group.rules])
+
+
+def _contact_point(
+    point: ContactPoint, templates: set[str], environ: Mapping[str, str]
+) -> list[str]:
+    problems = [] if point.integrations else [f"contact point {point.name}: no integration"]
+    for integration in point.integrations:
+        where = _integration_where(point, integration)
+        settings = integration.settings()
+        problems += _settings(where, integration, settings)
+        problems += _telegram_chat(where, integration, environ)
+        problems += _templates_used(where, settings, templates)
+    return problems
+
+
+def _integration_where(point: ContactPoint, integration: Integration) -> str:
+    return f"contact point {point.name} ({integration.kind})"
+
+
+def _settings(where: str, integration: Integration, settings: Mapping[str, Any]) -> list[str]:
+    """The required settings are given, the secret ones as Env (never in code)."""
+    secret = getattr(integration, "secret_fields", ()) or integration.secret
+    return [
+        *(f"{where}: {key} is required" for key in integration.required if not settings.get(key)),
+        *(
+            f"{where}: {key} is a secret: give it as Env('NAME'), never in code"
+            for key in secret
+            if key in settings and not isinstance(settings[key], Env)
+        ),
+    ]
+
+
+def _telegram_chat(where: str, integration: Integration, environ: Mapping[str, str]) -> list[str]:
+    chat = integration.chat_id if isinstance(integration, Telegram) else None
+    if isinstance(chat, Env):  # checked when it is set
+        chat = read_env(chat.name, environ)
+    if isinstance(chat, str) and not TELEGRAM_CHAT.match(chat):
+        return [f"{where}: chat id {chat!r} is not a whole number or @channel"]
+    return []
+
+
+def _templates_used(where: str, settings: Mapping[str, Any], templates: set[str]) -> list[str]:
+    return [
+        f"{where}: uses template {name!r}, not defined"
+        for value in settings.values()
+        for name in (USES.findall(value) if isinstance(value, str) else [])
+        if name not in templates
+    ]
+
+
+def _types_unknown(point: ContactPoint) -> list[str]:
+    return [
+        f"{_integration_where(point, integration)}: the toolkit does not know this type's "
+        "required and secret settings; Grafana checks them when it is applied"
+        for integration in point.integrations
+        if isinstance(integration, Other)
+    ]
+
+
+def _route(route: Route, timing_names: set[str]) -> list[str]:
+    """Its durations read as Grafana reads them; its mute timings defined, and given as
+    MuteTiming objects when they are defined here."""
+    where = f"route {_describe(route)}"
+    problems = []
+    for key in ("group_wait", "group_interval", "repeat_interval"):
+        try:  # Grafana reads them as Prometheus durations (model.ParseDuration)
+            duration_seconds(getattr(route, key) or "0s")
+        except SettingsError as exc:
+            problems.append(f"{where}: {key}: {exc}")
+    for interval in (*route.mute_timings, *route.active_timings):
+        if isinstance(interval, MuteTiming) and interval.name not in timing_names:
+            problems.append(f"{where}: mute timing {interval.name!r} is not defined")
+        elif isinstance(interval, str) and interval in timing_names:
+            problems.append(
+                f"{where}: mute timing {interval!r} is defined here: give the MuteTiming "
+                "itself (its name in Grafana carries the stack's mark)"
             )
-        for key in ("group_wait", "group_interval", "repeat_interval"):
-            try:  # Grafana reads them as Prometheus durations (model.ParseDuration)
-                duration_seconds(getattr(route, key) or "0s")
-            except SettingsError as exc:
-                report.problems.append(f"{where}: {key}: {exc}")
-        for interval in (*route.mute_timings, *route.active_timings):
-            if isinstance(interval, MuteTiming) and interval.name not in timing_names:
-                report.problems.append(f"{where}: mute timing {interval.name!r} is not defined")
-            elif isinstance(interval, str) and interval in timing_names:
-                report.problems.append(
-                    f"{where}: mute timing {interval!r} is defined here: give the MuteTiming "
-                    "itself (its name in Grafana carries the stack's mark)"
-                )
-            elif isinstance(interval, str):
-                report.warnings.append(
-                    f"{where}: mute timing {interval!r} is not defined here; it must exist in "
-                    "Grafana"
-                )
-    rules = [rule for group in groups for rule in group.rules]
-    for route in routes:
-        if not any(_routes(route, rule) for rule in rules):
-            report.problems.append(f"route {_describe(route)}: no rule's labels match it, so "
-                                   "it routes nothing")  # fmt: skip
-    for rule in rules:
-        if not any(_routes(route, rule) for route in routes):
-            report.problems.append(
-                f"rule {rule.uid}: no route matches its labels {dict(rule.labels)}: its alerts "
-                "would go to the policy tree's default contact point"
+    return problems
+
+
+def _names_only_grafana_knows(
+    route: Route, point_names: set[str], timing_names: set[str]
+) -> list[str]:
+    """Warnings: the contact point and mute timings a route names that are not defined here."""
+    where = f"route {_describe(route)}"
+    warnings = []
+    if route.receiver_name and route.receiver_name not in point_names:
+        warnings.append(
+            f"{where}: contact point {route.receiver_name!r} is not defined here; it "
+            "must exist in Grafana"
+        )
+    for interval in (*route.mute_timings, *route.active_timings):
+        if isinstance(interval, str) and interval not in timing_names:
+            warnings.append(
+                f"{where}: mute timing {interval!r} is not defined here; it must exist in Grafana"
             )
+    return warnings
+
+
+def _routes_reach(routes: list[Route], rules: list[Rule]) -> list[str]:
+    """Each route routes some rule's alerts, and each rule's alerts reach a route."""
+    problems = [
+        f"route {_describe(route)}: no rule's labels match it, so it routes nothing"
+        for route in routes
+        if not any(_routes(route, rule) for rule in rules)
+    ]
+    problems += [
+        f"rule {rule.uid}: no route matches its labels {dict(rule.labels)}: its alerts "
+        "would go to the policy tree's default contact point"
+        for rule in rules
+        if not any(_routes(route, rule) for route in routes)
+    ]
+    return problems
 
 
 def _mute_timing(timing: MuteTiming) -> list[str]:
