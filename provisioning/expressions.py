@@ -10,6 +10,7 @@ constant, NoData a query that answered nothing. A value is a float, NaN, an infi
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -194,22 +195,45 @@ class Reduce:
 
 # --- threshold (pkg/expr/threshold.go) ---------------------------------------------------------
 
-# Predicates on the value f and the evaluator's params p, as threshold.go defines them. Each is
-# false for NaN, except "ne" (NaN differs from everything). Since Grafana 11.1 (grafana/grafana
-# #86062) thresholds are these predicates; before, a math expression whose NaN made the instance
+# Grafana's threshold evaluators in its order (supportedThresholdFuncs): the one table that
+# preview, the definitions' operators (model/rules.py) and the Prometheus translation derive from.
+# A comparison holds where ``f <op> value``, a range where ``f <low> left <join> f <high> right``,
+# as threshold.go's predicates write them. Since Grafana 11.1 (grafana/grafana #86062)
+# thresholds are these predicates; before, a math expression whose NaN made the instance
 # Alerting. eq, ne, gte, lte and the *_included ranges came after 11.4 (grafana/grafana #99516).
-PREDICATES: dict[str, tuple[int, Callable[[float, Sequence[float]], bool]]] = {
-    "gt": (1, lambda f, p: f > p[0]),
-    "lt": (1, lambda f, p: f < p[0]),
-    "eq": (1, lambda f, p: f == p[0]),
-    "ne": (1, lambda f, p: f != p[0]),
-    "gte": (1, lambda f, p: f >= p[0]),
-    "lte": (1, lambda f, p: f <= p[0]),
-    "within_range": (2, lambda f, p: p[0] < f < p[1]),
-    "outside_range": (2, lambda f, p: f < p[0] or f > p[1]),
-    "within_range_included": (2, lambda f, p: p[0] <= f <= p[1]),
-    "outside_range_included": (2, lambda f, p: f <= p[0] or f >= p[1]),
-}
+COMPARISONS: Mapping[str, str] = MappingProxyType(
+    {"gt": ">", "lt": "<", "eq": "==", "ne": "!=", "gte": ">=", "lte": "<="}
+)
+RANGES: Mapping[str, tuple[str, str, str]] = MappingProxyType(
+    {
+        "within_range": (">", "<", "and"),
+        "outside_range": ("<", ">", "or"),
+        "within_range_included": (">=", "<=", "and"),
+        "outside_range_included": ("<=", ">=", "or"),
+    }
+)
+EVALUATORS = (*COMPARISONS, *RANGES)
+# Python compares floats as Go does (IEEE 754): false for NaN, except "!=" (NaN differs from all).
+_COMPARE: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        ">": operator.gt,
+        "<": operator.lt,
+        "==": operator.eq,
+        "!=": operator.ne,
+        ">=": operator.ge,
+        "<=": operator.le,
+    }
+)
+
+
+def holds(kind: str, value: float, params: Sequence[float]) -> bool:
+    """Whether evaluator ``kind`` with ``params`` holds for ``value``."""
+    if kind in COMPARISONS:
+        return _COMPARE[COMPARISONS[kind]](value, params[0])
+    low, high, join = RANGES[kind]
+    low_side = _COMPARE[low](value, params[0])
+    high_side = _COMPARE[high](value, params[1])
+    return low_side and high_side if join == "and" else low_side or high_side
 
 
 @dataclass(frozen=True)
@@ -229,7 +253,7 @@ class Threshold:
     def passes(self, value: float | None) -> float | None:
         if value is None:
             return None
-        return 1.0 if PREDICATES[self.kind][1](value, self.params) else 0.0
+        return 1.0 if holds(self.kind, value, self.params) else 0.0
 
     def execute(self, variables: Mapping[str, Sequence[Value]]) -> list[Value]:
         return [_per_value(value, self.passes) for value in variables[self.source]]
@@ -502,8 +526,8 @@ def _threshold(model: Mapping[str, Any]) -> Threshold:
         raise InvalidExpression("threshold expression requires exactly one condition")
     evaluator = conditions[0].get("evaluator") or {}
     kind, params = evaluator.get("type"), evaluator.get("params") or []
-    if kind not in PREDICATES:
-        raise InvalidExpression(f"expected threshold function to be one of {', '.join(PREDICATES)}")
-    if len(params) < PREDICATES[kind][0]:
+    if kind not in EVALUATORS:
+        raise InvalidExpression(f"expected threshold function to be one of {', '.join(EVALUATORS)}")
+    if len(params) < (1 if kind in COMPARISONS else 2):
         raise InvalidExpression(f"incorrect number of arguments for threshold function '{kind}'")
     return Threshold(str(model.get("expression", "")), kind, tuple(float(p) for p in params))

@@ -338,24 +338,20 @@ def _value_names(rule: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-THRESHOLD_TEXT = {
-    "gt": "{x} > {0}",
-    "lt": "{x} < {0}",
-    "eq": "{x} == {0}",
-    "ne": "{x} != {0}",
-    "gte": "{x} >= {0}",
-    "lte": "{x} <= {0}",
-    "within_range": "{0} < {x} < {1}",
-    "outside_range": "{x} < {0} or > {1}",
-    "within_range_included": "{0} <= {x} <= {1}",
-    "outside_range_included": "{x} <= {0} or >= {1}",
-}
+# A range that holds between its ends reads as one: "0.1 < x < 0.5" for f > 0.1 and f < 0.5.
+MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
 
 
 def _describe_threshold(source: str, model: Mapping[str, Any]) -> str:
     evaluator = model["conditions"][0]["evaluator"]
+    kind = evaluator["type"]
     params = [f"{float(p):g}" for p in evaluator["params"]]
-    return THRESHOLD_TEXT[evaluator["type"]].format(*params, x=source)
+    if kind in expressions.COMPARISONS:
+        return f"{source} {expressions.COMPARISONS[kind]} {params[0]}"
+    low, high, join = expressions.RANGES[kind]
+    if join == "and":
+        return f"{params[0]} {MIRRORED[low]} {source} {high} {params[1]}"
+    return f"{source} {low} {params[0]} {join} {high} {params[1]}"
 
 
 def _json_number(value: float) -> float | str:

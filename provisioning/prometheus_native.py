@@ -26,7 +26,15 @@ from typing import Any
 
 from provisioning import mathexp
 from provisioning.export import ROOT_GROUP_BY, to_yaml
-from provisioning.expressions import InvalidExpression, Math, Reduce, Threshold, build
+from provisioning.expressions import (
+    COMPARISONS,
+    RANGES,
+    InvalidExpression,
+    Math,
+    Reduce,
+    Threshold,
+    build,
+)
 from provisioning.files import ExportError, write_files
 from provisioning.kinds import ContactPoints, MuteTimings, Routes, RuleGroups, Stack, Templates
 from provisioning.model import Definition, RuleGroup
@@ -38,14 +46,6 @@ SLACK_POST_MESSAGE = "https://slack.com/api/chat.postMessage"  # for a bot token
 NULL_RECEIVER = "null"  # where the root sends what no route takes: nowhere
 TEMPLATES_FILE = "templates.tmpl"
 ALERT_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")  # Prometheus's rule for an alert name
-COMPARISONS = {"gt": ">", "lt": "<", "gte": ">=", "lte": "<=", "eq": "==", "ne": "!="}
-# A range threshold as two comparisons (pkg/expr/threshold.go): low side, high side, joined by.
-RANGES = {
-    "within_range": (">", "<", "and"),
-    "outside_range": ("<", ">", "or"),
-    "within_range_included": (">=", "<=", "and"),
-    "outside_range_included": ("<=", ">=", "or"),
-}
 PAGES_ON_NO_DATA = ("NoData", "Alerting")
 STEP_VALUE = re.compile(r"\$values\.(\w+)(\.Value\b)?")
 # The SMTP server Grafana sends with (its own environment variables), for email receivers.

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from provisioning.expressions import COMPARISONS
+from provisioning.expressions import RANGES as EVALUATOR_RANGES
 from provisioning.model.checks import of_type, one_of
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
@@ -21,21 +23,18 @@ ErrorState = Literal["Error", "Alerting", "OK", "KeepLast"]
 # UI's "Strict"; pkg/expr/commands.go).
 Reducer = Literal["last", "mean", "min", "max", "sum", "count", "median"]
 ReduceMode = Literal["strict", "dropNN", "replaceNN"]
-# Threshold comparisons, and how Grafana's evaluator names each (pkg/expr/threshold.go
-# supportedThresholdFuncs; the *_included ranges hold their ends).
-EVALUATORS = {
-    ">": "gt",
-    "<": "lt",
-    ">=": "gte",
-    "<=": "lte",
-    "==": "eq",
-    "!=": "ne",
-    "within": "within_range",
-    "outside": "outside_range",
-    "within_included": "within_range_included",
-    "outside_included": "outside_range_included",
+# Threshold operators as definitions write them: a comparison as its symbol, a range as its
+# Grafana evaluator's name less "_range" (the *_included ranges hold their ends).
+Operator = Literal[
+    ">", "<", ">=", "<=", "==", "!=", "within", "outside", "within_included", "outside_included"
+]
+# Each operator's Grafana evaluator, derived from Grafana's table (provisioning.expressions).
+EVALUATORS = {symbol: evaluator for evaluator, symbol in COMPARISONS.items()} | {
+    evaluator.replace("_range", ""): evaluator for evaluator in EVALUATOR_RANGES
 }
-RANGES = ("within", "outside", "within_included", "outside_included")  # take (low, high)
+RANGES = tuple(op for op, evaluator in EVALUATORS.items() if evaluator in EVALUATOR_RANGES)
+if set(get_args(Operator)) != set(EVALUATORS):  # the type is written out for type checkers
+    raise ImportError(f"Operator {get_args(Operator)} differs from Grafana's {EVALUATORS}")
 
 
 @dataclass(frozen=True)
@@ -114,16 +113,13 @@ class Threshold:
     "within_included", "outside_included" that hold their ends) take (low, high)."""
 
     input: str
-    operator: Literal[
-        ">", "<", ">=", "<=", "==", "!=", "within", "outside", "within_included",
-        "outside_included"
-    ]  # fmt: skip
+    operator: Operator
     value: float | tuple[float, float]
 
     def __post_init__(self) -> None:
         where = f"Threshold({self.input!r})"
         of_type(where, self.input, str, "the name of a step")
-        one_of(f"{where} operator", self.operator, EVALUATORS)
+        one_of(f"{where} operator", self.operator, get_args(Operator))
         numbers = self.value if isinstance(self.value, tuple) else (self.value,)
         for number in numbers:
             of_type(f"{where} value", number, (int, float), "a number or (low, high)")
