@@ -9,6 +9,9 @@ MONITOR_URL_ENV = "MONITOR_URL"
 MONITOR_TOKEN_ENV = "MONITOR_TOKEN"
 # The DAG's schedule, a duration such as 10m (unset or empty: manual runs only).
 SCHEDULE_ENV = "DRIFT_SCHEDULE"
+# The DAG's defaults for its params data_dir (the folder with control/ and audit/) and dataset.
+DATA_DIR_ENV = "DRIFT_DATA_DIR"
+DATASET_ENV = "DRIFT_DATASET"
 
 # The monitor's JSON API: one request carries one drift run.
 RUNS_PATH = "/api/v1/runs"

@@ -36,12 +36,12 @@ from drift.labels import check_dataset_name, check_features, check_label_values
 from drift.publish import run_document, send_run
 from drift.report import format_table, sketch_warnings
 from drift.schedule import parse_schedule, stale_after_seconds
-from names import MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
+from names import DATA_DIR_ENV, DATASET_ENV, MONITOR_TOKEN_ENV, MONITOR_URL_ENV, SCHEDULE_ENV
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = os.environ.get("DRIFT_DATA_DIR", str(Path(__file__).resolve().parents[1] / "data"))
-DATASET = os.environ.get("DRIFT_DATASET", "bike_sharing")
+DATA_DIR = os.environ.get(DATA_DIR_ENV, str(Path(__file__).resolve().parents[1] / "data"))
+DATASET = os.environ.get(DATASET_ENV, "bike_sharing")
 # The params name files: they are read inside this folder only (the operator's, not the
 # triggering user's, choice).
 DATA_ROOT = Path(os.environ.get(DATA_ROOT_ENV) or DATA_DIR)

@@ -30,6 +30,7 @@ from conftest import PROMETHEUS, PROMTOOL, ROOT, free_port, stop_process_group, 
 from drift.schedule import parse_schedule
 from fake_grafana import PROFILES
 from names import (
+    DATA_DIR_ENV,
     MONITOR_JOB,
     MONITOR_PORT,
     MONITOR_TOKEN_ENV,
@@ -503,7 +504,7 @@ def test_the_dags_and_data_are_mounted_where_airflow_and_the_dag_look() -> None:
         env = environment(service)
         dags_folder = env.get("AIRFLOW__CORE__DAGS_FOLDER", "/opt/airflow/dags")
         assert mounts["./dags"] == dags_folder, service
-        assert mounts["./data"] == env["DRIFT_DATA_DIR"], service
+        assert mounts["./data"] == env[DATA_DIR_ENV], service
 
 
 @pytest.mark.parametrize("service", airflow_services())

@@ -21,7 +21,7 @@ from conftest import AIRFLOW, DATA, ROOT, Recorder
 from drift import compare, load_config, read_batch
 from drift.batches import DATA_ROOT_ENV
 from monitor.schema import Run
-from names import RUNS_PATH, SCHEDULE_ENV
+from names import DATA_DIR_ENV, DATASET_ENV, RUNS_PATH, SCHEDULE_ENV
 
 CONFIG = DATA / "drift.yaml"
 REFERENCE = DATA / "control" / "bike_sharing_dataset_1.csv"
@@ -356,6 +356,17 @@ def test_a_schedule_airflow_would_misread_is_an_import_error_naming_it(
     [error] = bag.import_errors.values()
     assert "DRIFT_SCHEDULE must be a duration such as 10m" in error
     assert "simple_detector" not in bag.dags
+
+
+def test_the_params_default_to_the_data_folder_and_dataset_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))  # as Compose sets it
+    monkeypatch.setenv(DATASET_ENV, "shop")
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    defaults = bag.dags["simple_detector"].params
+    assert (defaults["data_dir"], defaults["dataset"]) == (str(tmp_path), "shop")
 
 
 def test_a_scheduled_dag_tells_the_monitor_when_its_dataset_is_stale(
