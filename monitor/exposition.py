@@ -35,7 +35,10 @@ DATASET_FAMILIES = (
     (names.RUN_INFO, "Batches and correction of the last run"),
 )
 LEGACY_FAMILY = (names.LEGACY_GAUGE, "explains drift in metrics")
-SERIES_PER_FEATURE = 11  # 6 values, 2 sample sizes, 2 missing ratios, 1 info
+# The most run_samples yields per feature: 6 values, 2 sample sizes, 2 missing ratios, 1 info
+# (tests/test_monitor_metrics.py::test_the_series_cap_counts_a_run_as_the_most_series_it_can_expose
+# compares series_of with a scrape).
+SERIES_PER_FEATURE = 11
 SERIES_PER_DATASET = len(DATASET_FAMILIES)
 
 Sample = tuple[str, Sequence[tuple[str, str]], float]
@@ -112,6 +115,7 @@ class Exposition:
             for dataset, stored in current
         }
         legacy = _by_family(
+            # The course's label names, fixed by its API (not FEATURE_LABEL, which is ours).
             (names.LEGACY_GAUGE, (("feature", feature), ("metric", metric)), value)
             for (feature, metric), value in sorted(self._store.legacy.items())
         )

@@ -8,6 +8,7 @@ import json
 import math
 import sqlite3
 import subprocess
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,23 @@ def test_skipped_features_have_no_value_series_and_nan_appears_nowhere(
     assert samples[series(FEATURES_TESTED, **shop)] == 1
     assert samples[series(FEATURES_SKIPPED, **shop)] == 2
     assert samples[series(P_VALUE, **shop, **{FEATURE_LABEL: "price"})] == 0.004
+
+
+def test_the_series_cap_counts_a_run_as_the_most_series_it_can_expose(
+    monitor_app: MonitorApp,
+) -> None:
+    """series_of (what the cap counts) against the series a scrape finds: equal for a run with
+    every value, more for one with skipped features (they expose fewer)."""
+    full = {**run_doc("shop", [feature_doc("a", 0.01, drifted=True), feature_doc("b", 0.5)]),
+            "stale_after_seconds": 600}  # fmt: skip
+    sparse = run_doc("bikes", [feature_doc("hr", None), feature_doc("temp", 0.5)])
+    for document in (full, sparse):
+        assert monitor_app.post_run(document).status_code == 201
+
+    exposed = Counter(dict(labels)[DATASET_LABEL] for _, labels in scrape(monitor_app.metrics()))
+
+    assert exposed["shop"] == series_of(Run.model_validate_json(json.dumps(full)))
+    assert exposed["bikes"] < series_of(Run.model_validate_json(json.dumps(sparse)))
 
 
 def test_the_bundled_run_is_exposed_with_the_engines_values(monitor_app: MonitorApp) -> None:
