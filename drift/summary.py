@@ -367,18 +367,6 @@ def merge(parts: Iterable[FeatureSummary], settings: SummarySettings) -> Feature
     return NumericSummary(None, _merge_sketches(sketches), missing)
 
 
-def merge_batches(parts: Iterable[BatchSummary], settings: SummarySettings) -> BatchSummary:
-    """Partial summaries of one batch's chunks (same header) as one."""
-    parts = list(parts)
-    columns = parts[0].columns
-    if any(p.columns != columns for p in parts):
-        raise ValueError("cannot merge summaries of batches with different headers")
-    names = [name for name in columns if name in parts[0].features]
-    return BatchSummary(
-        columns, {name: merge([p.features[name] for p in parts], settings) for name in names}
-    )
-
-
 def current_plan(plan: Plan, reference: BatchSummary) -> Plan:
     """The current batch's plan: a kind left to inference is the reference's, when the
     reference has values to infer it from (as one batch's column is tested as the other's)."""
