@@ -53,7 +53,7 @@ _ROW = {True: "rowid", False: "file_row_number"}
 class DuckDBBackend:
     name = "duckdb"
 
-    def __init__(self, memory_limit: str | None = None, temp_directory: Path | None = None):
+    def __init__(self, memory_limit: str | None = None, temp_directory: Path | None = None) -> None:
         self.memory_limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
         default_temp = Path(tempfile.gettempdir()) / "drift-duckdb"
         self.temp_directory = temp_directory or Path(os.environ.get(TEMP_DIR_ENV, default_temp))
