@@ -2,18 +2,16 @@
 
 Panels are built with grafanalib 0.7.1 where it has a modern panel class (timeseries, stat, table)
 and by hand where it has none (its `AlertList` writes the pre-7.5 options). grafanalib's output is
-then post-processed for Grafana 11 by `_modernise`: see the comments there for each fix.
+then brought up to date for Grafana 11 by `provisioning.grafanalib.to_grafana_json`.
 Every metric and label name comes from `names`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from grafanalib._gen import DashboardEncoder
 from grafanalib.core import (
     GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
     REFRESH_ON_TIME_RANGE_CHANGE,
@@ -35,6 +33,7 @@ from grafanalib.core import (
 )
 
 import names
+from provisioning.grafanalib import plain, to_grafana_json
 from provisioning.model import Dashboard as Board
 from provisioning.model import (
     DataSource,
@@ -47,7 +46,6 @@ from provisioning.model import (
 from provisioning.model.checks import UID_RULE, is_uid
 
 TAGS = ("drift",)
-SCHEMA_VERSION = 39  # Grafana 11.0's dashboard schema; grafanalib still writes 12
 
 # Panel ids are fixed by hand, never auto-numbered: alert rules link to a panel by
 # (dashboardUid, panelId), so adding a panel must not renumber the others.
@@ -115,7 +113,7 @@ def build_dashboard(
         ],
         panels=panels,
     )
-    body = _modernise(_plain(dashboard))
+    body = to_grafana_json(dashboard)
     body["panels"].append(_alert_list_panel(GridPos(h=6, w=12, x=12, y=0)))
     # Grafana lays panels out by position; sorting the same way keeps a round trip diff-free.
     body["panels"].sort(key=lambda panel: (panel["gridPos"]["y"], panel["gridPos"]["x"]))
@@ -485,7 +483,7 @@ def _alert_list_panel(grid: GridPos) -> dict[str, Any]:
         "type": "alertlist",
         "title": "Drift alerts",
         "description": "Alert rules linked to this dashboard, firing first.",
-        "gridPos": _plain(grid),
+        "gridPos": plain(grid),
         "options": {
             "viewMode": "list",
             "groupMode": "default",
@@ -520,79 +518,6 @@ def _dataset_variable(datasource: dict[str, str]) -> Template:
         refresh=REFRESH_ON_TIME_RANGE_CHANGE,
         sort=SORT_ALPHA_ASC,
     )
-
-
-# --- grafanalib output, modernised ---------------------------------------------------------
-
-# Keys grafanalib 0.7.1 still writes that Grafana 11 no longer reads.
-_LEGACY_DASHBOARD_KEYS = ("__inputs", "hideControls", "rows", "sharedCrosshair", "style", "version")
-_LEGACY_PANEL_KEYS = (
-    "color",  # table-old
-    "columns",  # table-old
-    "editable",
-    "error",
-    "fontSize",  # table-old
-    "height",
-    "mappings",  # table-old; value mappings live in fieldConfig
-    "maxDataPoints",  # grafanalib's 100 would thin every series
-    "minSpan",
-    "span",
-)
-_LEGACY_TARGET_KEYS = ("intervalFactor", "metric", "query", "step", "target")
-_LEGACY_VARIABLE_KEYS = ("auto", "auto_count", "auto_min", "tagValuesQuery", "tagsQuery", "useTags")
-
-
-def _plain(obj: Any) -> Any:
-    """grafanalib objects as plain JSON data; allow_nan=False rejects NaN and infinities."""
-    return json.loads(json.dumps(obj, cls=DashboardEncoder, allow_nan=False))
-
-
-def _modernise(body: dict[str, Any]) -> dict[str, Any]:
-    """Fix grafanalib's dated output in place, for Grafana 11."""
-    for key in _LEGACY_DASHBOARD_KEYS:
-        body.pop(key, None)
-    body["schemaVersion"] = SCHEMA_VERSION  # grafanalib: 12, from Grafana 4
-    body["id"] = None  # a POST creates or, with the uid, overwrites; never by numeric id
-    body["timepicker"].pop("time_options", None)  # removed from the time picker in Grafana 8
-    _drop_none(body["timepicker"])
-    for variable in body["templating"]["list"]:
-        _modernise_variable(variable)
-    for panel in body["panels"]:
-        _modernise_panel(panel)
-    return body
-
-
-def _modernise_variable(variable: dict[str, Any]) -> None:
-    for key in _LEGACY_VARIABLE_KEYS:
-        variable.pop(key, None)
-    _drop_none(variable)
-    variable["definition"] = variable["query"]  # what the variable editor displays
-    # grafanalib writes "current" as {"text": null, "value": null}: start on "All" instead.
-    variable["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
-
-
-def _modernise_panel(panel: dict[str, Any]) -> None:
-    for key in _LEGACY_PANEL_KEYS:
-        panel.pop(key, None)
-    _drop_none(panel)
-    defaults = panel["fieldConfig"]["defaults"]
-    _drop_none(defaults)
-    _drop_none(defaults.get("custom", {}))
-    if panel["type"] == "table":
-        # "displayMode" became "cellOptions" in Grafana 10.1.
-        custom = defaults["custom"]
-        custom["cellOptions"] = {"type": custom.pop("displayMode", "auto")}
-    for target in panel.get("targets", []):
-        for key in _LEGACY_TARGET_KEYS:
-            target.pop(key, None)
-        target["range"] = not target["instant"]  # Grafana 11 reads both flags
-        target["editorMode"] = "code"  # open hand-written PromQL in the code editor
-
-
-def _drop_none(mapping: dict[str, Any]) -> None:
-    # grafanalib writes every unset option as null; Grafana treats a missing key the same way.
-    for key in [key for key, value in mapping.items() if value is None]:
-        del mapping[key]
 
 
 # --- checks for provision.py validate ------------------------------------------------------

@@ -30,9 +30,9 @@ from dashboards.drift import (
     LAST_RUN_PANEL_ID,
     P_VALUE_PANEL_ID,
     PER_DATASET,
-    SCHEMA_VERSION,
     build_dashboard,
 )
+from provisioning.grafanalib import SCHEMA_VERSION
 
 # CI checks out shared/ beside the repository clone, as on a workstation.
 SPEC = (

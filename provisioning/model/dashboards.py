@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grafanalib._gen import DashboardEncoder
 from grafanalib.core import Dashboard as GrafanalibDashboard
 
 from provisioning.errors import DefinitionError
+from provisioning.grafanalib import plain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +80,7 @@ class Dashboard:
     @functools.cached_property
     def _json(self) -> dict[str, Any]:
         try:
-            body = json.loads(json.dumps(self.definition, cls=DashboardEncoder, allow_nan=False))
+            body = plain(self.definition)
         except (TypeError, ValueError) as exc:
             raise DefinitionError(f"dashboard: not JSON ({exc})") from None
         if not isinstance(body, dict) or not body.get("uid"):
