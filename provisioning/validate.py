@@ -45,9 +45,11 @@ MODERN_PANELS = {"timeseries", "stat", "table", "alertlist", "text", "gauge", "b
 DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"')
 USES = re.compile(r'template\s+"([^"]+)"')
 MATH_REFERENCE = re.compile(r"\$\{?([A-Za-z0-9_]+)\}?")
-TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+# Alertmanager's time of day (timeinterval.go validTime) in Go, whose $ ends the text and whose
+# [0-9] is ASCII: hence fullmatch and no \d (any Unicode digit to Python).
+TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-TELEGRAM_CHAT = re.compile(r"^-?\d+$|^@\w+$")
+TELEGRAM_CHAT = re.compile(r"-?[0-9]+|@\w+")  # fullmatch, as TIME
 
 
 @dataclass
@@ -281,7 +283,7 @@ def _telegram_chat(where: str, integration: Integration, environ: Mapping[str, s
     chat = integration.chat_id if isinstance(integration, Telegram) else None
     if isinstance(chat, Env):  # checked when it is set
         chat = read_env(chat.name, environ)
-    if isinstance(chat, str) and not TELEGRAM_CHAT.match(chat):
+    if isinstance(chat, str) and not TELEGRAM_CHAT.fullmatch(chat):
         return [f"{where}: chat id {chat!r} is not a whole number or @channel"]
     return []
 
@@ -365,7 +367,7 @@ def _mute_timing(timing: MuteTiming) -> list[str]:
     problems = [] if timing.intervals else [f"{where}: no time interval"]
     for interval in timing.intervals:
         for start, end in interval.times:
-            if not (TIME.match(start) and TIME.match(end)) or start >= end:
+            if not (TIME.fullmatch(start) and TIME.fullmatch(end)) or start >= end:
                 problems.append(f"{where}: times {start}-{end}: HH:MM, start before end")
         for day in interval.weekdays:
             if any(part.lower() not in WEEKDAYS for part in day.split(":")):

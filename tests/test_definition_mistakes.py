@@ -171,6 +171,20 @@ def test_a_uid_with_a_trailing_newline_is_refused(
     assert message in line
 
 
+# Alertmanager's time of day (timeinterval.go validTime, "^(([01][0-9])|(2[0-3])):[0-5][0-9]$"
+# or 24:00) in Go: $ ends the text and [0-9] is ASCII. A chat id is a whole number or @name.
+@pytest.mark.parametrize("start", ["22:00\n", "1\u0669:00"])  # a newline; an Arabic-Indic 9
+def test_a_mute_timing_time_is_hh_mm_in_ascii_and_nothing_after(tmp_path: Path, start: str) -> None:
+    run = validate(tmp_path, '("22:00", "24:00")', f"({start!r}, '24:00')")
+    assert run.returncode == 1
+    assert f"problem: mute timing team-c-nights: times {start}-24:00: HH:MM" in run.stderr
+
+
+def test_a_chat_id_with_a_trailing_newline_is_refused() -> None:
+    run = provision(None, "validate", TELEGRAM_CHAT_ID="-1001234567890\n")
+    assert "chat id '-1001234567890\\n' is not a whole number or @channel" in run.stderr
+
+
 def test_a_mute_timing_only_grafana_has_is_a_warning_offline(tmp_path: Path) -> None:
     run = validate(tmp_path, "mute_timings=[NIGHTS]", 'mute_timings=["nights"]')
     assert run.returncode == 0, run.stderr
