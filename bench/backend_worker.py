@@ -11,9 +11,9 @@ Prints one JSON object: the median of each phase, memory, and the p-values (the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import config, parquet_paths
-from bench.worker import _resident_mib, _versions, evidently
+from bench.harness import lifetime_peak_mib, resident_mib
+from bench.worker import _versions, evidently
 
 # The phases of one run, in seconds, and the engine's p-values (None for Evidently).
 Phases = dict[str, float]
@@ -98,7 +99,7 @@ CONTENDERS: dict[str, Callable[[], Run]] = {
 def measure(contender: str, scale: int, repeats: int, warm_up: bool) -> dict[str, Any]:
     reference, current = parquet_paths(scale)
     run = CONTENDERS[contender]()
-    loaded_mib = _resident_mib()
+    loaded_mib = resident_mib()
     if warm_up:
         run(reference, current)
     runs = [run(reference, current) for _ in range(repeats)]
@@ -118,7 +119,7 @@ def measure(contender: str, scale: int, repeats: int, warm_up: bool) -> dict[str
         },
         "startup_ms": {name: t * 1000 for name, t in STARTUP.items()},
         "rss_loaded_mib": loaded_mib,
-        "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_peak_mib": lifetime_peak_mib(),
         "children_peak_mib": _children_peak_mib(),
         "p_values": runs[-1][1],
         "cpus": sorted(os.sched_getaffinity(0)),
@@ -152,12 +153,8 @@ def _children_peak_mib() -> float:
             continue
         for child in map(int, children):
             pending.append(child)
-            try:
-                status = Path(f"/proc/{child}/status").read_text()
-            except OSError:
-                continue
-            peak = next((line.split()[1] for line in status.splitlines() if "VmHWM" in line), 0)
-            total += int(peak) / 1024
+            with contextlib.suppress(OSError, LookupError):  # unless it ended meanwhile
+                total += resident_mib("VmHWM", child)
     return total
 
 

@@ -18,7 +18,8 @@ import time
 from typing import Any
 
 # bench/run.py and bench/tables.py: a script sees its own folder.
-from run import PYTHON, ROOT, evidently_python, job, machine, per_second, target
+from harness import machine
+from run import PYTHON, ROOT, evidently_python, job, per_second, target
 from tables import conclude, progress, table
 
 RESULTS = ROOT / "bench" / "results" / "backends.json"

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 from bench.data import bundled_pair, config
+from bench.harness import resident_mib
 from drift.stats import FINITE_KS_MAX_N, distinct, ks_test
 
 Statistic = Callable[[np.ndarray, np.ndarray], float]
@@ -69,7 +70,7 @@ def numeric_columns(scale: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def measure(contender: str, scale: int, repeats: int) -> dict[str, Any]:
     statistic = CONTENDERS[contender]
     columns = numeric_columns(scale)
-    loaded_mib = _memory_mib("VmRSS")
+    loaded_mib = resident_mib()
     _reset_peak()  # the peak from here on is the statistics' alone
     # Warm-up, with numpy's allocations traced: how much the statistics hold at once,
     # whatever the allocator keeps resident from loading the data.
@@ -77,7 +78,7 @@ def measure(contender: str, scale: int, repeats: int) -> dict[str, Any]:
     p_values = {name: statistic(ref, cur) for name, (ref, cur) in columns.items()}
     allocated_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    peak_mib = _memory_mib("VmHWM")
+    peak_mib = resident_mib("VmHWM")
     times = []
     for _ in range(repeats):
         # CPU time of this one-thread process: other processes on the machine do not count.
@@ -105,12 +106,6 @@ def _reset_peak() -> None:
     """Set the process's peak resident memory (VmHWM) to its current one (Linux 4.0+)."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
-
-
-def _memory_mib(field: str) -> float:
-    with open("/proc/self/status") as f:
-        kib = next(int(line.split()[1]) for line in f if line.startswith(f"{field}:"))
-    return kib / 1024
 
 
 def main(argv: list[str] | None = None) -> None:

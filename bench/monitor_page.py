@@ -32,7 +32,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -48,8 +47,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run as a script: bench/ only 
 
 import numpy as np
 import requests
+from harness import machine  # bench/: a script sees its own folder
 from monitor_vs_pushgateway import monitor_server, plain_session
-from tables import (  # bench/tables.py: a script sees its own folder
+from run_docs import feature_doc, run_doc  # tests/run_docs.py: no pytest needed
+from tables import (
     conclude,
     progress,
     run_script,
@@ -58,7 +59,6 @@ from tables import (  # bench/tables.py: a script sees its own folder
 )
 
 import names
-from conftest import feature_doc, run_doc
 from monitor.exposition import series_of
 from monitor.page import StatusPage
 from monitor.store import Store
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="monitor-page-") as tmp, start_monitor(Path(tmp)) as m:
         results = measure(args, m)
-    results["machine"] = machine((load_before, os.getloadavg()[0]))
+    load = {"before": load_before, "after": os.getloadavg()[0]}
+    results["machine"] = machine(load_average_1m=load)
     one = results["page"][1]["after_write"]["median_s"]
     cold = results["page"][1]["after_restart"]["median_s"]
     # Linear: best of the views (the least disturbed by other work), per feature.
@@ -296,17 +297,6 @@ def summary(seconds: list[float]) -> Result:
         "p99_s": float(np.percentile(seconds, 99)),
         "max_s": max(seconds),
         "n": len(seconds),
-    }
-
-
-def machine(load: tuple[float, float]) -> Result:
-    with open("/proc/cpuinfo") as f:
-        models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return {
-        "cpu": models[0] if models else platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "load_average_1m": {"before": load[0], "after": load[1]},
     }
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import shutil
 import signal
@@ -54,7 +53,8 @@ from urllib.parse import quote
 
 import numpy as np
 import requests
-from tables import (  # bench/tables.py: a script sees its own folder
+from harness import machine, resident_mib, version  # bench/: a script sees its own folder
+from tables import (
     conclude,
     progress,
     run_script,
@@ -119,10 +119,7 @@ class Contender:
             )
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no VmRSS for {self.name} (pid {self.process.pid})")
+        return resident_mib(pid=self.process.pid)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         monitor = stack.enter_context(start_monitor(workdir, scraper))
         pushgateway = stack.enter_context(start_pushgateway(binary, workdir, scraper))
         results = measure(args, run, (monitor, pushgateway), scraper, workdir / "monitor.db")
-    results["machine"] = machine(binary, (load_before, os.getloadavg()[0]))
+    load = {"before": load_before, "after": os.getloadavg()[0]}
+    results["machine"] = machine(pushgateway=version(binary), load_average_1m=load)
     results["targets"] = targets(results)
     conclude(results, RESULTS, report(results))
 
@@ -447,19 +445,6 @@ def db_state(db: Path) -> Result:
 def summary_ms(seconds: list[float]) -> Result:
     median, p99 = np.percentile(seconds, [50, 99]) * 1000
     return {"median_ms": float(median), "p99_ms": float(p99), "n": len(seconds)}
-
-
-def machine(binary: str, load: tuple[float, float]) -> Result:
-    with open("/proc/cpuinfo") as f:
-        models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
-    return {
-        "cpu": models[0] if models else platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "pushgateway": (version.stdout or version.stderr).splitlines()[0],
-        "load_average_1m": {"before": load[0], "after": load[1]},
-    }
 
 
 def targets(results: Result) -> list[Result]:

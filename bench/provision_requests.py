@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The fake Grafana is test infrastructure: it comes from tests/, never from the product.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from harness import machine
 from tables import conclude, progress, run_script, table, targets_table
 
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana, Reply
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     results: Result = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(),
+        "machine": machine(load=", ".join(f"{x:.1f}" for x in os.getloadavg())),
         "repeats": args.repeats,
         "scales": [],
         "fake_problems": [],
@@ -477,13 +478,6 @@ def endpoints(scale: Result) -> list[str]:
         for phase in PHASES
         for kind, entry in sorted(scale["phases"][phase]["by_kind"].items())
     ]
-
-
-def machine() -> Result:
-    with open("/proc/cpuinfo") as f:
-        models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return {"cpu": models[0] if models else "unknown", "cores": len(models), "load": load}
 
 
 if __name__ == "__main__":

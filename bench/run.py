@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tables import conclude, progress, table  # bench/tables.py: a script sees its own folder
+from harness import machine  # bench/harness.py: a script sees its own folder
+from tables import conclude, progress, table
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -172,12 +172,6 @@ def targets(timing: list[Result], quality: Result) -> list[Result]:
 
 def target(name: str, value: str, passed: bool) -> Result:
     return {"target": name, "value": value, "passed": passed}
-
-
-def machine() -> Result:
-    with open("/proc/cpuinfo") as f:
-        models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    return {"cpu": models[0] if models else platform.machine(), "cores": len(models)}
 
 
 def report(results: Result, repeats: int) -> str:

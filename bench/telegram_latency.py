@@ -57,7 +57,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import secrets
 import socket
 import statistics
@@ -80,8 +79,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "tests")]
 
 import requests
 import yaml
+from harness import machine, version  # bench/: a script sees its own folder
 from run_local import answers, prometheus_config, service
-from tables import (  # bench/tables.py: a script sees its own folder
+from tables import (
     conclude,
     progress,
     run_script,
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     results: Result = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(),
+        "machine": machine(prometheus=version(PROMETHEUS), alertmanager=version(ALERTMANAGER)),
         "runs": args.runs,
         "settings": {},
     }
@@ -442,23 +442,6 @@ def first_sample(stack: Stack, selector: str) -> float:
     if not series:
         raise RuntimeError(f"Prometheus has no sample of {selector}")
     return min(float(s["values"][0][0]) for s in series)
-
-
-def machine() -> Result:
-    with open("/proc/cpuinfo") as f:
-        models = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-
-    def version(binary: Path) -> str:
-        done = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
-        return (done.stdout or done.stderr).splitlines()[0]
-
-    return {
-        "cpu": models[0] if models else platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "prometheus": version(PROMETHEUS),
-        "alertmanager": version(ALERTMANAGER),
-    }
 
 
 # -- targets and report -------------------------------------------------------------------

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from bench.data import bundled_pair, config, fingerprint
+from bench.harness import lifetime_peak_mib, resident_mib
 from drift import DriftConfig, compare
 
 Run = Callable[[pd.DataFrame, pd.DataFrame], dict[str, float] | None]
@@ -87,7 +87,7 @@ def measure(contender: str, scale: int, repeats: int) -> dict[str, Any]:
     settings = config()
     run = CONTENDERS[contender](settings)
     reference, current = bundled_pair(scale, settings)
-    loaded_mib = _resident_mib()
+    loaded_mib = resident_mib()
     p_values = run(reference, current)  # warm-up
     times = []
     for _ in range(repeats):
@@ -103,19 +103,12 @@ def measure(contender: str, scale: int, repeats: int) -> dict[str, Any]:
         "times_ms": [t * 1000 for t in times],
         "median_ms": statistics.median(times) * 1000,
         "rss_loaded_mib": loaded_mib,
-        "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_peak_mib": lifetime_peak_mib(),
         "fingerprint": fingerprint(reference, current),
         "p_values": p_values,
         "cpus": sorted(os.sched_getaffinity(0)),
         "versions": _versions(contender),
     }
-
-
-def _resident_mib() -> float:
-    """Resident memory now (ru_maxrss only gives the high-water mark)."""
-    with open("/proc/self/statm") as f:
-        resident_pages = int(f.read().split()[1])
-    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _versions(contender: str) -> dict[str, str]:
