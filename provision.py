@@ -19,6 +19,10 @@ PROVISION_ENV), --config FILE, then PROVISION__A__B (any one key). --env, --conf
 --grafana-url, --org-id and --definitions go before or after the subcommand. Secrets from the
 environment: GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD, and the variables the
 definitions name (TELEGRAM_BOT_TOKEN, ...), each also as NAME_FILE.
+
+\b
+Exit codes, every subcommand: 0 done; 1 a problem, said in one line (validate: each problem);
+2 a usage mistake (click's), or plan's changes pending.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -44,7 +47,15 @@ from provisioning.export import export
 from provisioning.kinds import ContactPoints, Kind, RuleGroups, Stack, kinds_for, unresolved
 from provisioning.model import Definition, RuleGroup
 from provisioning.notify import send_test_notification
-from provisioning.plan import apply, as_json, make_plan, markdown, render, stop_reasons
+from provisioning.plan import (
+    apply,
+    as_json,
+    make_plan,
+    markdown,
+    render,
+    stop_reasons,
+    tested,
+)
 from provisioning.preview import Instance, PrometheusUnreachable, preview
 from provisioning.prometheus_native import TELEGRAM_API_URL, export_prometheus
 from provisioning.pull import pull
@@ -233,11 +244,22 @@ def cli(**_: Any) -> None:
 
 
 @cli.command("validate")
+@OUTPUT
 @with_settings
-def validate_command(context: Context) -> None:
+def validate_command(context: Context, output: str) -> None:
     """Check every definition offline, with no secret; exit 1 naming each problem."""
     found = context.discovered
     report = _guard(lambda: validate(found, context.stack))
+    if output == "json":
+        document = {
+            "valid": not report.problems,
+            "definitions": len(found.definitions),
+            "modules": list(found.modules),
+            "problems": report.problems,
+            "warnings": report.warnings,
+        }
+        click.echo(json.dumps(document, indent=2))
+        raise SystemExit(1 if report.problems else 0)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
@@ -315,10 +337,16 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
     def run() -> None:
         changes = grafana.plan(found.definitions, context.stack, takeover=takeover)
         done = apply(grafana.client, changes, progress=_progress(output))
+        writes = grafana.client.writes
+        tests = tested(grafana.client, done)
         if output == "json":
-            writes = grafana.client.writes
             document = {"environment": context.environment, "applied": as_json(done)}
-            click.echo(json.dumps({**document, **_kept_json(changes), "writes": writes}, indent=2))
+            results = [
+                {"kind": c.kind.label, "name": c.key, "passed": t.passed, "message": t.message}
+                for c, t in tests
+            ]
+            document |= _kept_json(changes) | {"writes": writes, "tested": results}
+            click.echo(json.dumps(document, indent=2))
         else:
             unchanged = sum(c.action == UNCHANGED for c in changes)
             left = sum(c.action == CANDIDATE for c in changes)
@@ -328,6 +356,12 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
                 f"{context.done('Apply complete')}: {len(done)} changed, {unchanged} "
                 f"unchanged{tail}{_kept(changes)}."
             )
+        for change, test in tests:  # a failure is saved all the same, as by "Save & test"
+            if test.passed and output != "json":
+                click.echo(f"{change.title}: Grafana's test passed: {test.message}")
+            elif not test.passed:
+                warning = f"Warning: {change.title}: Grafana's test failed: {test.message}"
+                click.echo(warning, err=True)
 
     _guard(run)
 
@@ -542,4 +576,3 @@ def _guard(action: Callable[[], T]) -> T:
 
 if __name__ == "__main__":
     cli(prog_name="provision.py")
-    sys.exit(0)

@@ -31,7 +31,7 @@ from provisioning.kinds import (
     RuleGroups,
     Wanted,
 )
-from provisioning.kinds.base import Kept, Lookalike
+from provisioning.kinds.base import Kept, Lookalike, Tested
 from provisioning.model import Definition
 from provisioning.takeover import (
     BLOCKED,
@@ -248,6 +248,17 @@ def apply(
         done.append(change)
         progress("  done" + "".join(f"; {note}" for note in change.notes))
     return done
+
+
+def tested(client: GrafanaClient, done: list[Change]) -> list[tuple[Change, Tested]]:
+    """Grafana's own test of each object written that has one (a data source's "Save &
+    test"), after every write: a failed test is said, and undoes nothing."""
+    results = []
+    for change in done:
+        result = change.kind.test(client, change.key) if change.wanted is not None else None
+        if result is not None:
+            results.append((change, result))
+    return results
 
 
 def _make(client: GrafanaClient, change: Change) -> None:

@@ -111,6 +111,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
+import requests
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -2002,8 +2003,18 @@ class _Api:
         raise error(404, "Data source not found")
 
     def datasource_health(self, ctx: Ctx) -> Reply:
-        self._datasource(ctx)
-        return Reply(200, {"status": "OK", "message": "Data source is working"})
+        """GET /api/datasources/uid/{uid}/health (api/datasources.go checkDatasourceHealth):
+        200 when the plugin's check passed, 400 with its message when not. Prometheus's check
+        (promlib/healthcheck.go) is the instant query ``1+1``: sent for real to a loopback URL;
+        a host name stands for a Compose service, reached (Grafana beside Prometheus)."""
+        ds = self._datasource(ctx)
+        if ds["type"] != "prometheus":
+            return Reply(200, {"status": "OK", "message": "Data source is working"})
+        problem = prometheus_query_problem(ds.get("url") or "")
+        if problem:
+            message = f"{problem} - There was an error returned querying the Prometheus API."
+            return Reply(400, {"status": "ERROR", "message": message})
+        return Reply(200, {"status": "OK", "message": "Successfully queried the Prometheus API."})
 
     @staticmethod
     def _require_type_and_access(body: dict[str, Any]) -> None:
@@ -4479,3 +4490,23 @@ class FakeGrafana:
 def start_fake_grafana(**options: Any) -> FakeGrafana:
     """Start a ``FakeGrafana`` (options as its constructor); call ``.stop()`` when done."""
     return FakeGrafana(**options).start()
+
+
+def prometheus_query_problem(url: str) -> str:
+    """Why the instant query ``1+1`` at ``url`` fails, as Go's HTTP client says it ("" when
+    it answers): queried for real on loopback; any other host is taken as reachable."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f'Post "{url}/api/v1/query": unsupported protocol scheme "{parts.scheme}"'
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return ""
+    endpoint = f"{url.rstrip('/')}/api/v1/query"
+    try:
+        answer = requests.post(endpoint, data={"query": "1+1", "time": "4"}, timeout=5)
+    except requests.ConnectionError:
+        return f'Post "{endpoint}": dial tcp {parts.netloc}: connect: connection refused'
+    except requests.RequestException as exc:
+        return f'Post "{endpoint}": {exc}'
+    if answer.status_code != 200:
+        return f"bad_response: {answer.status_code}"
+    return ""

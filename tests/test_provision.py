@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import names
-from conftest import LIMITED_TOKEN, Recorder
+from conftest import LIMITED_TOKEN, PrometheusServer, Recorder, free_port
 from fake_grafana import (
     ALL_PERMISSIONS,
     DEFAULT_TOKEN,
@@ -293,6 +294,33 @@ def test_test_notification_tests_a_rotated_token_before_it_is_applied(fake: Fake
     assert run.returncode == 0, run.stderr
     [sent] = fake.sent_test_notifications
     assert sent["settings"]["bottoken"] == NEW_TOKEN
+
+
+def test_apply_has_grafana_test_the_data_source_it_writes_as_save_and_test_does(
+    fake: FakeGrafana, prometheus_server: Callable[..., PrometheusServer]
+) -> None:
+    """The course's step 2.5: a Prometheus that answers passes; one that does not is a
+    warning naming Grafana's reason, the data source saved all the same; a data source left
+    as it is is not tested again."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=closed)
+    [warning] = [line for line in run.stderr.splitlines() if line.startswith("Warning:")]
+    assert warning.startswith("Warning: data source drift-prometheus: Grafana's test failed: Post ")
+    assert "connect: connection refused" in warning
+    assert warning.endswith("There was an error returned querying the Prometheus API.")
+    assert [d["url"] for d in fake.state.datasources.values()] == [closed]
+
+    prometheus = prometheus_server(f"127.0.0.1:{free_port()}")
+    run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=prometheus.url)
+    assert not [line for line in run.stderr.splitlines() if line.startswith("Warning:")]
+    assert (
+        "data source drift-prometheus: Grafana's test passed: Successfully queried the Prometheus API."
+        in run.stdout.splitlines()
+    )
+    fake.reset_log()
+    run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=prometheus.url)
+    assert "test" not in run.stdout
+    assert not [r for r in fake.requests if r.path.endswith("/health") and "datasources" in r.path]
 
 
 def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> None:

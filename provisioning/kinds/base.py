@@ -96,6 +96,14 @@ class Live:
         return self._cache[key]
 
 
+@dataclass(frozen=True)
+class Tested:
+    """What Grafana answered when asked to test an object: whether it passed, and why."""
+
+    passed: bool
+    message: str
+
+
 class Kind:
     """How one kind of object is read, compared, written and deleted."""
 
@@ -147,6 +155,11 @@ class Kind:
         """Remove it (gone already is fine); returns notes for the person. Raises ``Kept``
         when it holds what others made and so stays."""
         raise NotImplementedError
+
+    def test(self, client: GrafanaClient, key: str) -> Tested | None:
+        """Grafana's own test of the object at ``key``, just written (a data source's "Save &
+        test"); None: Grafana has none for this kind."""
+        return None
 
     def keeps(self, live: Live, key: str) -> list[str]:
         """Why the stack's object at ``key``, which no definition names, stays instead of

@@ -14,6 +14,7 @@ from provisioning.kinds.base import (
     Live,
     Lookalike,
     Stack,
+    Tested,
     Wanted,
     project,
 )
@@ -67,6 +68,21 @@ class DataSources(Kind):
     def delete(self, client: GrafanaClient, key: str, live: Any) -> list[str]:
         client.request("DELETE", f"/api/datasources/uid/{key}", missing_ok=True)
         return []
+
+    def test(self, client: GrafanaClient, key: str) -> Tested | None:
+        """The UI's "Save & test": Grafana queries the data source (Prometheus: ``1+1``) and
+        answers 200 or, when it failed, 400 with its reason (api/datasources.go
+        checkDatasourceHealth); a plugin with no health check answers neither."""
+        path = f"/api/datasources/uid/{key}/health"
+        try:
+            answer = client.get(path) or {}
+        except GrafanaError as exc:
+            if exc.status == 400 and isinstance(exc.body, dict):
+                return Tested(False, str(exc.body.get("message") or exc.body))
+            if exc.status in (404, 501):
+                return None
+            return Tested(False, f"not tested: {exc}")
+        return Tested(True, str(answer.get("message") or answer))
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
         name = wanted.body["name"]
