@@ -69,7 +69,7 @@ class GrafanaClient:
         # The first pause between tries, doubled after each: 0.5 s with the default timeout.
         self.backoff = timeout / 20
         self.disable_provenance = disable_provenance
-        self.reads = self.writes = 0
+        self.writes = 0
         self.deprecations: dict[str, str] = {}  # what Grafana said -> the first request
         self._session = requests.Session()
         self._session.headers["X-Grafana-Org-Id"] = str(org_id)
@@ -101,8 +101,6 @@ class GrafanaClient:
             self.writes += 1
             if self.disable_provenance:  # only its presence counts (API-NOTES §0.1)
                 headers["X-Disable-Provenance"] = "true"
-        else:
-            self.reads += 1
         attempt = 0
         while True:
             try:

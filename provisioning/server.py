@@ -16,7 +16,6 @@ OLDEST_MAJOR = 11
 MULTIPLE_POLICIES = "alertingMultiplePolicies"
 # The app-platform API groups the toolkit can use (apps/NOTES.md §b).
 NOTIFICATIONS = "notifications.alerting.grafana.app"
-DASHBOARDS = "dashboard.grafana.app"
 FOLDERS = "folder.grafana.app"
 # Kubernetes API versions: v1 (GA) > v1beta2 > v1beta1 > v1alpha1; v0alpha1 is alpha.
 API_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

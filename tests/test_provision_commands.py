@@ -68,6 +68,21 @@ def test_after_the_subcommand_wins_over_before_it(fake: FakeGrafana) -> None:
     assert before.returncode == 0, before.stderr
 
 
+def test_validate_as_json_lists_the_problems_and_exits_as_the_text_does(tmp_path: Path) -> None:
+    run = provision("validate", "--output", "json")
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    assert (document["valid"], document["problems"], document["warnings"]) == (True, [], [])
+    assert document["modules"] == ["dashboards.drift", "alerting.notifications", "alerting.rules"]
+    blank = tmp_path / "blank.yaml"
+    blank.write_text(yaml.safe_dump({"values": {"folder": {"title": " "}}}))
+    run = provision("validate", "--config", str(blank), "--output", "json")
+    assert run.returncode == 1
+    document = json.loads(run.stdout)
+    assert document["valid"] is False
+    assert document["problems"] == ["folder drift: its title is blank"]
+
+
 def test_config_after_the_subcommand(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(yaml.safe_dump({"values": {"dashboard": {"title": "Mine"}}}))
