@@ -2491,8 +2491,9 @@ class _Api:
                     )
                 hits.append(hit)
         hits.sort(key=lambda h: h["title"].lower(), reverse=ctx.arg("sort") == "alpha-desc")
-        limit = int(ctx.arg("limit") or 1000)
-        return Reply(200, hits[:limit])
+        # api/search.go: limit 1000 by default, pages from 1.
+        limit, page = int(ctx.arg("limit") or 1000), max(int(ctx.arg("page") or 1), 1)
+        return Reply(200, hits[(page - 1) * limit : page * limit])
 
     # -- §5.1 contact points --------------------------------------------------------------
 

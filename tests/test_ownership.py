@@ -31,6 +31,7 @@ from provision_cli import (
 )
 from provisioning.client import GrafanaClient
 from provisioning.kinds import Stack, kinds_for
+from provisioning.kinds import dashboards as dashboards_kind
 from provisioning.plan import apply, make_plan
 from provisioning.server import read_server
 
@@ -662,3 +663,22 @@ def test_a_folder_that_gets_a_hand_made_dashboard_after_the_plan_is_kept_not_don
     assert (folder.action, folder.notes) == ("keep", [KEPT_NOTE])
     assert folder not in done and len(done) == 6
     assert "drift" in fake.state.folders and "hand-made" in fake.state.dashboards
+
+
+def test_destroy_finds_the_stacks_dashboards_on_every_page_of_the_search(
+    fake: FakeGrafana, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Grafana answers a search 5,000 hits at most (api/search.go): at 2 a page, the stack's
+    five dashboards among eight spread over four pages, and every one of them goes."""
+    monkeypatch.setattr(dashboards_kind, "SEARCH_PAGE", 2)
+    for n in range(5):
+        fake.seed_dashboard({"uid": f"ours-{n}", "title": f"B {n}", "tags": ["managed_by:drift"]})
+    for n in range(3):
+        fake.seed_dashboard({"uid": f"theirs-{n}", "title": f"A {n}"})
+    client = GrafanaClient(fake.url, token=DEFAULT_TOKEN)
+    server = read_server(client, client.check_health())
+    changes = make_plan(client, [], [make(Stack("drift")) for make in kinds_for(server)], True)
+    assert sorted(c.key for c in changes if c.kind.label == "dashboard") == [
+        f"ours-{n}" for n in range(5)
+    ]
+    assert all(c.action == "delete" for c in changes)

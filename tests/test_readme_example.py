@@ -130,6 +130,9 @@ def test_the_example_validates_and_applies_as_the_readme_says(
     fake.reset_log()
     applied(fake, "--definitions", definitions, **SLACK)
     assert fake.writes() == 0
+    # One list of the dashboards serves ownership and look-alikes; a read of each of the two.
+    assert fake.reads("/api/search") == 1
+    assert fake.reads("/api/dashboards/uid/") == 2
     assert changes(fake, "--definitions", definitions, **SLACK) == set()
 
 

@@ -21,6 +21,8 @@ from provisioning.kinds.base import (
 from provisioning.kinds.rules import RuleGroups, rule_owner
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
+SEARCH_PAGE = 5000  # the most hits a search answers at once (api/search.go)
+
 
 class DataSources(Kind):
     label, model, api = "data source", DataSource, "/api/datasources"
@@ -131,7 +133,7 @@ class DataSources(Kind):
             and any(q.get("datasourceUid") == uid for q in r.get("data") or [])
         ]
         mark = ownership.tag(self.stack.name)
-        for hit in live.get("/api/search", {"type": "dash-db", "limit": 5000}) or []:
+        for hit in every_dashboard(live):
             if mark in (hit.get("tags") or []):
                 continue
             board = Dashboards(self.stack).fetch(live.client, hit["uid"]) or {}
@@ -166,7 +168,7 @@ class Folders(Kind):
 
     def holding(self, live: Live) -> set[str]:
         """The folders holding the stack's dashboards or rules."""
-        dashboards = live.get("/api/search", Dashboards.search(self.stack)) or []
+        dashboards = Dashboards.owned(live, self.stack)
         rules = live.get(f"{PROVISIONING}/alert-rules") or []
         return {d.get("folderUid") or "" for d in dashboards} | {
             r["folderUID"] for r in rules if rule_owner(r) == self.stack.name
@@ -241,8 +243,10 @@ class Dashboards(Kind):
     label, model, api = "dashboard", Dashboard, "/api/dashboards"
 
     @staticmethod
-    def search(stack: Stack) -> dict[str, Any]:
-        return {"type": "dash-db", "tag": ownership.tag(stack.name), "limit": 5000}
+    def owned(live: Live, stack: Stack) -> list[dict[str, Any]]:
+        """The search hits of the stack's dashboards (marked by their tag)."""
+        mark = ownership.tag(stack.name)
+        return [h for h in every_dashboard(live) if mark in (h.get("tags") or [])]
 
     def render(self, definition: Dashboard) -> Wanted:
         dashboard = definition.to_json()
@@ -253,7 +257,7 @@ class Dashboards(Kind):
         )
 
     def read(self, live: Live, wanted: list[Wanted]) -> dict[str, Any]:
-        keys = {hit["uid"] for hit in live.get("/api/search", self.search(self.stack)) or []}
+        keys = {hit["uid"] for hit in self.owned(live, self.stack)}
         keys |= {w.key for w in wanted}
         found = {key: self.fetch(live.client, key) for key in sorted(keys)}
         return {key: value for key, value in found.items() if value is not None}
@@ -300,11 +304,11 @@ class Dashboards(Kind):
         return Clash(other["uid"], f"its title {title!r} is taken by dashboard {other['uid']!r}")
 
     def lookalikes(self, wanted: Wanted, live: Live) -> list[Lookalike]:
-        """Unmarked ones of the same title, in any folder."""
+        """Unmarked ones of the same title, in any folder (from the one list of every
+        dashboard, shared by all: no search per definition)."""
         title = wanted.body["dashboard"].get("title", "")
-        hits = live.get("/api/search", {"type": "dash-db", "query": title, "limit": 5000})
         found = []
-        for hit in hits or []:
+        for hit in every_dashboard(live):
             marked = any(t.startswith(ownership.tag("")) for t in hit.get("tags") or [])
             if marked or hit.get("title") != title:
                 continue
@@ -326,6 +330,19 @@ class Dashboards(Kind):
 
     def adoptable(self, wanted: Wanted, theirs: Lookalike) -> Any:
         return theirs.live if theirs.key == wanted.key else None
+
+
+def every_dashboard(live: Live) -> list[dict[str, Any]]:
+    """Every dashboard's search hit, page by page; read once per plan, shared by all."""
+    hits: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        query = {"type": "dash-db", "limit": SEARCH_PAGE, "page": page}
+        found = live.get("/api/search", query) or []
+        hits += found
+        if len(found) < SEARCH_PAGE:
+            return hits
+        page += 1
 
 
 def _held(
