@@ -682,3 +682,14 @@ def test_destroy_finds_the_stacks_dashboards_on_every_page_of_the_search(
         f"ours-{n}" for n in range(5)
     ]
     assert all(c.action == "delete" for c in changes)
+
+
+def test_a_new_folder_title_keeps_the_description_someone_gave_the_folder(
+    fake: FakeGrafana,
+) -> None:
+    """Grafana 13's folder API replaces the whole spec on a PUT: ours sends it back whole."""
+    applied(fake)
+    fake.state.folders["drift"]["description"] = "owned by the ML team"
+    applied(fake, PROVISION__VALUES__FOLDER__TITLE="Drift alerts")
+    folder = fake.state.folders["drift"]
+    assert (folder["title"], folder["description"]) == ("Drift alerts", "owned by the ML team")

@@ -67,7 +67,9 @@ class AppFolders(Folders):
             body = {"apiVersion": self.api, "kind": "Folder", "metadata": {"name": wanted.key}}
             client.request("POST", self.collection, json=body | {"spec": spec})
             return
-        # The object as read (its parent, annotations and resourceVersion), with our title.
+        # The object as read (its parent, annotations, resourceVersion and the rest of its
+        # spec, such as a description: a PUT replaces the whole spec), with our title.
+        spec = (live.get("spec") or {}) | spec
         body = {k: v for k, v in live.items() if k not in ("owner", "status")} | {"spec": spec}
         client.request("PUT", f"{self.collection}/{wanted.key}", json=body)
 
