@@ -76,8 +76,14 @@ def validate(found: Discovered, stack: Stack) -> Report:
         report.problems += _uid("data source", datasource.uid)
     for folder in of(Folder):
         report.problems += _uid("folder", folder.uid)
-        if not str(folder.title).strip():  # dashboards.ErrFolderTitleEmpty
+        title = str(folder.title).strip()
+        if not title:  # dashboards.ErrFolderTitleEmpty
             report.problems.append(f"folder {folder.uid}: its title is blank")
+        elif title.lower() == GENERAL.title.lower():  # dashboards.RootFolderName, EqualFold
+            report.problems.append(
+                f"folder {folder.uid}: its title {folder.title!r}: Grafana reserves it for the "
+                "root folder"
+            )
     dashboards = of(Dashboard)
     for dashboard in dashboards:
         report.problems += _dashboard(dashboard)

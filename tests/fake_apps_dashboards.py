@@ -79,6 +79,7 @@ from fake_grafana import (
     OrgState,
     Reply,
     check_uid,
+    is_root_folder_name,
     k8s_not_found,
     k8s_status,
     now_iso,
@@ -988,6 +989,11 @@ class _Folders(_Resource):
         title = (spec.get("title") or "").strip()
         if not title:
             raise _errutil(400, "folder.title-empty", "folder title cannot be empty")
+        if is_root_folder_name(title):  # on create and on update
+            # [infer] The base's declaration is not at hand: 400 as provisioning's
+            # IsFolderValidationAPIError matches "folder.name-exists" on a 400 only; the
+            # Errorf text as the message, as this fake's other folder errors.
+            raise _errutil(400, "folder.name-exists", "a folder with that name already exists")
         if parent == name:
             raise _errutil(400, "folder.parent-itself", "folder cannot be parent of itself")
         if parent and (existing is None or parent != self.folder_of(existing)):

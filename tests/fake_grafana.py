@@ -535,6 +535,17 @@ def check_uid(uid: str) -> str | None:
     return None
 
 
+# dashboards.RootFolderName: no folder takes the root's title, trimmed and in any case
+# (strings.EqualFold): before 13 the folder save (ErrDashboardFolderNameExists), in 13
+# folders/validate.go on create and update (folder.ErrNameExists).
+ROOT_FOLDER_NAME = "General"
+FOLDER_NAME_EXISTS = "A folder with that name already exists"  # the DashboardErr's Reason
+
+
+def is_root_folder_name(title: str) -> bool:
+    return title.strip().lower() == ROOT_FOLDER_NAME.lower()
+
+
 def new_uid() -> str:
     return uuid.uuid4().hex[:14]
 
@@ -2172,6 +2183,8 @@ class _Api:
         title = (body.get("title") or "").strip()
         if not title:
             raise error(400, "folder title cannot be empty")
+        if is_root_folder_name(title):
+            raise error(400, FOLDER_NAME_EXISTS)
         uid = body.get("uid") or new_uid()
         problem = check_uid(uid)
         if problem:
@@ -2194,6 +2207,8 @@ class _Api:
                 412, "the folder has been changed by someone else", status="version-mismatch"
             )
         title = body.get("title") or folder["title"]
+        if is_root_folder_name(title):
+            raise error(400, FOLDER_NAME_EXISTS)
         if self._title_taken(ctx.org, title, folder.get("parentUid") or "", folder["uid"]):
             raise error(409, "a folder with the same name already exists in the current location")
         folder["title"] = title

@@ -133,6 +133,10 @@ def problem_lines(run: CompletedProcess[str]) -> list[str]:
         ('name="team-c", rules', 'name="g" * 191, rules', "its name has 191 bytes"),
         ('Folder("team-c", "Team C")', 'Folder("team-c", " ")',
          "folder team-c: its title is blank"),
+        # dashboards.RootFolderName: "General", in any case, is the root folder's title
+        # (ErrDashboardFolderNameExists before 13, folder.ErrNameExists in 13).
+        ('Folder("team-c", "Team C")', 'Folder("team-c", " general")',
+         "folder team-c: its title ' general': Grafana reserves it for the root folder"),
         # Grafana keeps a rule title once per folder, whatever the group
         # (ErrAlertRuleUniqueConstraintViolation).
         ('rules=[rule("team-c-missing", source)]),',

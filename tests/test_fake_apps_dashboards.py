@@ -566,11 +566,22 @@ def test_a_folder_created_and_updated_through_api_is_read_through_v1(api: Client
         (folder("t", " "), "folder.title-empty", "folder title cannot be empty"),
         (folder("self", "S", "self"), "folder.parent-itself", "folder cannot be parent of itself"),
         (folder("a/b", "S"), "folder.invalid-uid-chars", "uid contains illegal characters"),
+        # dashboards.RootFolderName, compared trimmed and with strings.EqualFold
+        (folder("g", " GENERAL "), "folder.name-exists", "a folder with that name already exists"),
     ],
 )
 def test_folder_checks(api: Client, body: dict[str, Any], message_id: str, message: str) -> None:
     status = status_of(api("POST", api.folders(), json=body), 400)
     assert (status["message"], status["details"]["uid"]) == (message, message_id)
+
+
+def test_a_folder_cannot_be_renamed_to_the_root_folders_title(api: Client) -> None:
+    """folders/validate.go validateOnUpdate refuses "General" as validateOnCreate does."""
+    out = api("POST", api.folders(), json=folder("team", "Team")).json()
+    out["spec"] = {"title": "general"}
+    status = status_of(api("PUT", api.folders("team"), json=out), 400)
+    assert status["details"]["uid"] == "folder.name-exists"
+    assert api("GET", "/api/folders/team").json()["title"] == "Team"
 
 
 def test_a_folder_title_is_required_by_the_snapshot(grafana: FakeGrafana, api: Client) -> None:

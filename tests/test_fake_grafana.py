@@ -592,6 +592,19 @@ def test_folder_and_dashboard_uids_follow_grafana_rules(
     assert (dashboard.status_code, dashboard.json()["message"]) == (400, message)
 
 
+@pytest.mark.parametrize("title", ["General", " gENERAL "])
+def test_no_folder_takes_the_root_folders_title(api: Client, title: str) -> None:
+    """dashboards.RootFolderName, trimmed and compared with strings.EqualFold, on create and
+    on update: ErrDashboardFolderNameExists, a DashboardErr rendered as 400 {"message"}."""
+    refused = (400, {"message": "A folder with that name already exists"})
+    created = api.post("/api/folders", {"uid": "g", "title": title})
+    assert (created.status_code, created.json()) == refused
+    api.post("/api/folders", {"uid": "drift", "title": "Drift"})
+    renamed = api.put("/api/folders/drift", {"title": title, "version": 1})
+    assert (renamed.status_code, renamed.json()) == refused
+    assert api.get("/api/folders/drift").json()["title"] == "Drift"
+
+
 def test_folder_put_needs_the_current_version_unless_overwrite(api: Client) -> None:
     api.post("/api/folders", {"uid": "drift", "title": "Drift"})
     stale = api.put("/api/folders/drift", {"title": "Renamed", "version": 7})
