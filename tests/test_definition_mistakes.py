@@ -135,6 +135,9 @@ def problem_lines(run: CompletedProcess[str]) -> list[str]:
          "folder team-c: its title is blank"),
         # dashboards.RootFolderName: "General", in any case, is the root folder's title
         # (ErrDashboardFolderNameExists before 13, folder.ErrNameExists in 13).
+        # models/alert_rule.go LabelsUserCannotSpecify: simplified routing's labels.
+        ('labels={"team": "c"}', 'labels={"team": "c", "__grafana_receiver__": "Team C Slack"}',
+         "rule team-c-missing: the label __grafana_receiver__ is reserved by Grafana"),
         ('Folder("team-c", "Team C")', 'Folder("team-c", " general")',
          "folder team-c: its title ' general': Grafana reserves it for the root folder"),
         # Grafana keeps a rule title once per folder, whatever the group
