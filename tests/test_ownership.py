@@ -359,6 +359,13 @@ def _seed_rule_group(fake: FakeGrafana) -> None:
     fake.seed_rule_group("drift", "data-drift", [{"title": "By hand"}])
 
 
+def _seed_dashboard_of_another_stack(fake: FakeGrafana) -> None:
+    """Marked as another stack's, so not a look-alike to take over: in the way."""
+    fake.seed_folder("drift", "Data drift")
+    board = {"uid": "theirs", "title": "Data Drift", "tags": ["managed_by:x"], "panels": []}
+    fake.seed_dashboard(board, folder_uid="drift")
+
+
 # Data sources of theirs that are no look-alike (another type and URL): one of ours' type and
 # URL is a candidate to take over instead (tests/test_adopt.py).
 LOKI = "http://loki:3100"
@@ -367,6 +374,15 @@ TAKEN = {
         "dashboard data-drift",
         lambda fake: fake.seed_dashboard({"uid": "data-drift", "title": "Mine", "panels": []}),
         ("PROVISION__VALUES__DASHBOARD__UID",),
+    ),
+    "dashboard title in its folder": Taken(
+        "its title 'Data Drift' is taken by dashboard",
+        _seed_dashboard_of_another_stack,
+        (
+            "PROVISION__VALUES__FOLDER__UID",
+            "PROVISION__VALUES__FOLDER__TITLE",
+            "PROVISION__VALUES__DASHBOARD__TITLE",
+        ),
     ),
     "contact point name": Taken(
         "'Telegram'",

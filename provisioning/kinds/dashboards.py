@@ -293,12 +293,15 @@ class Dashboards(Kind):
         return []
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
-        title = wanted.body["dashboard"].get("title", "")
-        hits = live.client.get(
-            "/api/search",
-            params={"type": "dash-db", "query": title, "folderUIDs": wanted.body["folderUid"]},
+        title, folder = wanted.body["dashboard"].get("title", ""), wanted.body["folderUid"]
+        other = next(
+            (
+                h
+                for h in every_dashboard(live)
+                if h.get("title") == title and (h.get("folderUid") or "") == folder
+            ),
+            None,
         )
-        other = next((h for h in hits or [] if h.get("title") == title), None)
         if other is None:
             return None
         return Clash(other["uid"], f"its title {title!r} is taken by dashboard {other['uid']!r}")
