@@ -204,11 +204,15 @@ def _rule(rule: dict[str, Any]) -> dict[str, Any]:
         for query in rule["data"]
     ]
     states = {key: rule[key] for key in ("noDataState", "execErrState", "for")}
+    # snake_case in files (AlertRuleV1), only when set (nil: Grafana's default); a number,
+    # which nothing expands.
+    missing = rule.get("missingSeriesEvalsToResolve")
     return {
         **expanded({key: rule[key] for key in ("uid", "title", "condition")}),
         "data": data,
         **expanded({key: value for key, value in link.items() if value is not None}),
         **expanded(states | {"keepFiringFor": rule["keep_firing_for"]}),
+        **({} if missing is None else {"missing_series_evals_to_resolve": missing}),
         "annotations": annotations,
         **expanded({"labels": rule["labels"], "isPaused": rule["isPaused"]}),
     }

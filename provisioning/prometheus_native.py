@@ -14,7 +14,10 @@ reads, and for any other reduce (last) of a query a ``query`` of that query's se
 labels agree with the alert's (Grafana's ``$values`` holds the steps' values for the alert's
 labels). A rule that pages on no data ("NoData", "Alerting") also fires when the query
 answers nothing (``or absent(...)``). Prometheus has no error state: execErrState has no
-counterpart."""
+counterpart. Prometheus resolves an alert at the first evaluation without its series, as
+Grafana does with missingSeriesEvalsToResolve 1 (what it sets on the rules it imports from
+Prometheus, grafana/grafana#101973; unset, Grafana's 2, is one evaluation later): a rule that
+sets any other is refused."""
 
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ NULL_RECEIVER = "null"  # where the root sends what no route takes: nowhere
 TEMPLATES_FILE = "templates.tmpl"
 ALERT_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")  # Prometheus's rule for an alert name
 PAGES_ON_NO_DATA = ("NoData", "Alerting")
+PROMETHEUS_MISSING_SERIES_EVALS = 1  # Prometheus resolves an alert once its series is gone
 STEP_VALUE = re.compile(r"\$values\.(\w+)(\.Value\b)?")
 # The SMTP server Grafana sends with (its own environment variables), for email receivers.
 SMTP = {
@@ -108,6 +112,13 @@ def rule_file(definitions: list[Definition], stack: Stack) -> dict[str, Any]:
 def alerting_rule(rule: dict[str, Any], name: str | None = None) -> dict[str, Any]:
     """The Prometheus alerting rule for a Grafana rule body; ``name`` its alert name (default:
     the uid in CamelCase)."""
+    missing = rule.get("missingSeriesEvalsToResolve")
+    if missing not in (None, PROMETHEUS_MISSING_SERIES_EVALS):
+        raise ExportError(
+            f"rule {rule['uid']} has no Prometheus equivalent: its alerts resolve after "
+            f"{missing} evaluations without their series (missing_series_evals_to_resolve), "
+            "Prometheus's at the first"
+        )
     steps = _Steps(rule)
     try:
         conditions = steps.thresholds(rule["condition"])

@@ -10,8 +10,8 @@ the spec errors listed in that folder's ``README.md`` (see ``_patch_spec``): a p
 Grafana would reject fails here too, and is kept in ``fake.spec_violations``. The 11.4 spec
 validates the legacy bodies of every profile: of what the toolkit sends, the legacy request
 schemas grew ``keep_firing_for`` and ``missingSeriesEvalsToResolve`` on rules (Grafana 12, which
-the 12.4 and 13.2 profiles add; see ``_add_grafana_12_rule_fields``: the toolkit sends the first,
-and the UI or another client may set the second); the other 12.x additions found (rules'
+the 12.4 and 13.2 profiles add; see ``_add_grafana_12_rule_fields``: the toolkit sends both, the
+second when a rule sets it); the other 12.x additions found (rules'
 ``notification_settings.active_time_intervals``, webhook ``hmacConfig``) are not sent by the
 toolkit and are dropped as 11.4 drops them.
 

@@ -365,6 +365,7 @@ def seed_rich_state(fake: FakeGrafana) -> None:
         "for": "5m",
         "noDataState": "OK",
         "execErrState": "Alerting",
+        "missingSeriesEvalsToResolve": 3,  # Grafana 12's (the 11.6 fake drops it, as Go does)
     }
     resampled = {
         "uid": "team-a-resampled",
@@ -415,6 +416,7 @@ def test_rich_state_round_trips(fake: FakeGrafana, fresh: FakeGrafana, tmp_path:
     # Typed steps where they write what Grafana holds; the resample step verbatim.
     for step in ("Query(", "Reduce(", "Math(", "Threshold(", "Raw("):
         assert step in rules
+    assert ("missing_series_evals_to_resolve=3," in rules) == (fake.version != "11.6")
     notifications = (root / "alerting" / "pulled_notifications.py").read_text()
     for integration in ("Slack(", "Email(", "Webhook(", "Telegram("):
         assert integration in notifications
@@ -489,24 +491,6 @@ def test_what_the_model_cannot_hold_is_said_one_line_each(
         "db-pull-test-password" not in (root / "dashboards" / "pulled_datasources.py").read_text()
     )
     assert not (root / "alerting" / "pulled_recorded.py").exists()
-
-
-@pytest.mark.fake_versions("12.4", "13.2")
-def test_missing_series_evals_to_resolve_is_named_in_a_note(
-    fake: FakeGrafana, tmp_path: Path
-) -> None:
-    """Grafana 12's missingSeriesEvalsToResolve (camelCase in the API), which the model has
-    no field for: said, with what apply does to it."""
-    fake.seed_rule_group(
-        "team-a", "Stale", [{"title": "Gone", "missingSeriesEvalsToResolve": 3}, {"title": "Kept"}]
-    )
-    run = provision(fake, "pull", "--all", "--definitions", str(definitions(tmp_path)))
-    assert run.returncode == 0, run.stderr
-    notes = [line for line in run.stdout.splitlines() if line.startswith("note: ")]
-    assert notes == [
-        "note: rule group team-a/Stale, rule 'Gone': missingSeriesEvalsToResolve (3) is not "
-        "pulled (no model field): apply resets it to Grafana's default, 2"
-    ]
 
 
 def test_pulling_again_overwrites_nothing_without_force(fake: FakeGrafana, tmp_path: Path) -> None:

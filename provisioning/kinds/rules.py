@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -19,11 +20,20 @@ from provisioning.kinds.base import (
     same_duration,
     without_provenance,
 )
-from provisioning.model.rules import EXPRESSIONS, RuleGroup
+from provisioning.model.rules import EXPRESSIONS, Rule, RuleGroup
 from provisioning.settings import SettingsError, duration_seconds
 
-# ProvisionedAlertRule.keep_firing_for (grafana/grafana#100750): an older Grafana drops it.
-KEEP_FIRING_FOR_SINCE = (12, 0)
+# Rule fields an older Grafana drops (its ProvisionedAlertRule lacks them): the first release
+# that takes each (12.0.0's changelog: keep_firing_for grafana/grafana#100750,
+# missingSeriesEvalsToResolve #102150), and whether a rule sets it.
+NEWER_FIELDS: dict[str, tuple[tuple[int, int], Callable[[Rule], bool]]] = {
+    "keep_firing_for": ((12, 0), lambda rule: bool(duration_seconds(rule.keep_firing_for))),
+    "missing_series_evals_to_resolve": (
+        (12, 0),
+        lambda rule: rule.missing_series_evals_to_resolve is not None,
+    ),
+}
+TAKES_EVERY_FIELD = max(since for since, _ in NEWER_FIELDS.values())
 
 
 class RuleGroups(Kind):
@@ -33,7 +43,7 @@ class RuleGroups(Kind):
 
     label, model, api = "rule group", RuleGroup, PROVISIONING
 
-    def __init__(self, stack: Stack, grafana: tuple[int, int] = KEEP_FIRING_FOR_SINCE) -> None:
+    def __init__(self, stack: Stack, grafana: tuple[int, int] = TAKES_EVERY_FIELD) -> None:
         super().__init__(stack)
         self.grafana = grafana  # its release (offline: one that takes every field)
 
@@ -41,12 +51,7 @@ class RuleGroups(Kind):
         folder, name = definition.folder, definition.name
         rules = []
         for rule in definition.rules:
-            if self.grafana < KEEP_FIRING_FOR_SINCE and duration_seconds(rule.keep_firing_for):
-                since = ".".join(map(str, KEEP_FIRING_FOR_SINCE))
-                raise DefinitionError(
-                    f"rule {rule.uid}: keep_firing_for needs Grafana {since} or later; this "
-                    f"Grafana ({'.'.join(map(str, self.grafana))}) would drop it"
-                )
+            self._refuse_what_it_drops(rule)
             body = rule.to_json(folder, name)
             body["orgID"] = self.stack.org_id
             body["labels"] = body["labels"] | {ownership.LABEL: self.stack.name}
@@ -58,6 +63,15 @@ class RuleGroups(Kind):
             raise SettingsError(f"rule group {name}: interval: {exc}") from None
         body = {"title": name, "folderUid": folder.uid, "interval": interval, "rules": rules}
         return Wanted(f"{folder.uid}/{name}", body)
+
+    def _refuse_what_it_drops(self, rule: Rule) -> None:
+        """Refuses a rule that sets a field this Grafana would drop."""
+        for name, (since, is_set) in NEWER_FIELDS.items():
+            if self.grafana < since and is_set(rule):
+                raise DefinitionError(
+                    f"rule {rule.uid}: {name} needs Grafana {_release(since)} or later; this "
+                    f"Grafana ({_release(self.grafana)}) would drop it"
+                )
 
     def routing(self) -> dict[str, str] | None:
         """How a rule's alerts are routed: by the default policy tree (the stack's branch
@@ -238,6 +252,10 @@ def _queries(rule: dict[str, Any]) -> set[str]:
         for step in rule.get("data") or []
         if step.get("datasourceUid") != EXPRESSIONS and (step.get("model") or {}).get("expr")
     }
+
+
+def _release(version: tuple[int, int]) -> str:
+    return ".".join(map(str, version))
 
 
 def rule_owner(rule: dict[str, Any]) -> str | None:

@@ -33,3 +33,10 @@ def of_type(where: str, value: Any, kind: type | tuple[type, ...], what: str) ->
     """``value`` is a ``kind`` and not a bool (to Python a bool is an int, here it is not)."""
     if isinstance(value, bool) or not isinstance(value, kind):
         raise DefinitionError(f"{where}: expected {what}, got {value!r}")
+
+
+def above_zero(where: str, value: Any, what: str) -> None:
+    """``value`` is a whole number above 0 (not a bool)."""
+    of_type(where, value, int, what)
+    if value <= 0:
+        raise DefinitionError(f"{where}: expected {what}, got {value!r}")

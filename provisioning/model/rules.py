@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 
 from provisioning.expressions import COMPARISONS
 from provisioning.expressions import RANGES as EVALUATOR_RANGES
-from provisioning.model.checks import of_type, one_of
+from provisioning.model.checks import above_zero, of_type, one_of
 from provisioning.model.dashboards import Dashboard, DataSource, Folder
 
 EXPRESSIONS = "__expr__"  # the data source uid of server-side expressions
@@ -171,6 +171,8 @@ class Rule:
     annotations: Mapping[str, str] = field(default_factory=dict)
     pending: str = "0s"
     keep_firing_for: str = "0s"
+    # Evaluations without its series before an alert resolves (Grafana 12); None: Grafana's 2.
+    missing_series_evals_to_resolve: int | None = None
     no_data: NoDataState = "NoData"
     on_error: ErrorState = "Error"
     paused: bool = False
@@ -181,6 +183,9 @@ class Rule:
     def __post_init__(self) -> None:
         one_of(f"rule {self.uid} no_data", self.no_data, get_args(NoDataState))
         one_of(f"rule {self.uid} on_error", self.on_error, get_args(ErrorState))
+        if self.missing_series_evals_to_resolve is not None:  # Grafana refuses <= 0
+            where = f"rule {self.uid} missing_series_evals_to_resolve"
+            above_zero(where, self.missing_series_evals_to_resolve, "a whole number above 0")
 
     @property
     def condition_step(self) -> str:
@@ -192,7 +197,7 @@ class Rule:
             annotations["__dashboardUid__"] = self.dashboard.uid
             if self.panel_id is not None:
                 annotations["__panelId__"] = str(self.panel_id)
-        return {
+        body: dict[str, Any] = {
             "uid": self.uid,
             "folderUID": folder.uid,
             "ruleGroup": group,
@@ -207,6 +212,9 @@ class Rule:
             "annotations": annotations,
             "isPaused": self.paused,
         }
+        if self.missing_series_evals_to_resolve is not None:  # a *int, omitempty: nil unless set
+            body["missingSeriesEvalsToResolve"] = self.missing_series_evals_to_resolve
+        return body
 
 
 def step_json(name: str, step: Step) -> dict[str, Any]:

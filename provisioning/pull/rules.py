@@ -46,10 +46,6 @@ def _rule(live: dict[str, Any], where: str, notes: list[str]) -> Rule:
     if live.get("notification_settings"):
         notes.append(f"{where}: its contact point chosen on the rule is not pulled: the "
                      "stack's policy tree routes its alerts")  # fmt: skip
-    if live.get("missingSeriesEvalsToResolve") is not None:
-        notes.append(f"{where}: missingSeriesEvalsToResolve "
-                     f"({live['missingSeriesEvalsToResolve']}) is not pulled (no model field): "
-                     "apply resets it to Grafana's default, 2")  # fmt: skip
     steps = {item["refId"]: step(item) for item in live.get("data") or []}
     condition = live.get("condition")
     return Rule(
@@ -61,6 +57,7 @@ def _rule(live: dict[str, Any], where: str, notes: list[str]) -> Rule:
         annotations=dict(live.get("annotations") or {}),
         pending=live.get("for") or "0s",
         keep_firing_for=live.get("keep_firing_for") or "0s",
+        missing_series_evals_to_resolve=live.get("missingSeriesEvalsToResolve"),
         no_data=live.get("noDataState") or "NoData",
         on_error=live.get("execErrState") or "Error",
         paused=bool(live.get("isPaused")),
