@@ -730,6 +730,34 @@ def test_search_filters_by_type_folder_tag_and_query(drift: Client) -> None:
     assert (hit["folderUid"], hit["type"]) == ("drift", "dash-db")
 
 
+def test_search_reads_limit_and_page_as_grafana_does(drift: Client) -> None:
+    """api/search.go reads them with c.QueryInt64 (strconv.ParseInt, its error dropped: 0 for
+    what is no integer, the nearest int64 past the range) and refuses a limit above 5000 with
+    422; the store (FindDashboards) takes a limit below 1 as 1000 and a page below 1 as 1."""
+    for uid in ("q-a", "q-b", "q-c"):
+        assert drift.post("/api/dashboards/db", {"dashboard": {"uid": uid, "title": uid}}).ok
+
+    def uids(query: str) -> list[str]:
+        response = drift.get(f"/api/search?query=q-&{query}")
+        assert response.status_code == 200, response.text
+        return [hit["uid"] for hit in response.json()]
+
+    every = ["q-a", "q-b", "q-c"]
+    for limit in ("x", "0", "-3", "1.5", "%201", "5000"):  # %20: a space, no integer to Go
+        assert uids(f"limit={limit}") == every, limit
+    assert uids("limit=%2B1") == ["q-a"]  # ParseInt takes a sign
+    for page in ("x", "0", "-1"):
+        assert uids(f"limit=2&page={page}") == ["q-a", "q-b"], page
+    assert uids("limit=2&page=2") == ["q-c"]
+    refused = {
+        "message": "Limit is above maximum allowed (5000), use page parameter to access hits "
+        "beyond limit"
+    }
+    for limit in ("5001", "99999999999999999999"):
+        response = drift.get(f"/api/search?limit={limit}")
+        assert (response.status_code, response.json()) == (422, refused), limit
+
+
 def test_search_by_tags_needs_every_tag(drift: Client) -> None:
     """searchstore.TagsFilter: term IN (tags) GROUP BY dashboard HAVING COUNT >= len(tags)."""
     for uid, tags, folder in [
