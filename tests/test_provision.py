@@ -313,10 +313,8 @@ def test_apply_has_grafana_test_the_data_source_it_writes_as_save_and_test_does(
     prometheus = prometheus_server(f"127.0.0.1:{free_port()}")
     run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=prometheus.url)
     assert not [line for line in run.stderr.splitlines() if line.startswith("Warning:")]
-    assert (
-        "data source drift-prometheus: Grafana's test passed: Successfully queried the Prometheus API."
-        in run.stdout.splitlines()
-    )
+    passed = "data source drift-prometheus: Grafana's test passed: "
+    assert f"{passed}Successfully queried the Prometheus API." in run.stdout.splitlines()
     fake.reset_log()
     run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=prometheus.url)
     assert "test" not in run.stdout
