@@ -34,7 +34,7 @@ td.status{white-space:normal;min-width:7rem}
 td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:6rem;max-width:12rem}
 td svg{display:block}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.drift{color:#b3261e;font-weight:600}.ok{color:#1e7d32}.skipped{color:#8a5a00;font-weight:600}
+.drift{color:#b3261e;font-weight:600}.ok{color:#1e7d32}.skipped,.sketch{color:#8a5a00;font-weight:600}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:4px;font-weight:600}
 .badge.drift{background:#fde7e6}.badge.ok{background:#e6f4ea}.badge.skipped{background:#fdf1d6}
 @media (max-width:600px){body{margin:.5rem}section{padding:.75rem .5rem}
@@ -147,7 +147,7 @@ def _feature_row(f: Feature, history: list[float | None], alpha: float) -> str:
         mark = f'<span class="skipped">⚠ skipped: {escape(f.reason or "")}</span>'
     if too_coarse(f.ks_error_bound):  # said where the decision is read, as the CLI warns
         mark += (
-            f'<br><span class="skipped">⚠ sketched: its KS statistic may be up to '
+            f'<br><span class="sketch">⚠ sketched: its KS statistic may be up to '
             f"{f.ks_error_bound:.2g} higher</span>"
         )
     return (
