@@ -360,7 +360,10 @@ def apply_command(context: Context, wait: float, output: str, adopt: bool, repla
             if test.passed and output != "json":
                 click.echo(f"{change.title}: Grafana's test passed: {test.message}")
             elif not test.passed:
-                warning = f"Warning: {change.title}: Grafana's test failed: {test.message}"
+                outcome = (
+                    "Grafana's test failed" if test.passed is False else "Grafana could not test it"
+                )
+                warning = f"Warning: {change.title}: {outcome}: {test.message}"
                 click.echo(warning, err=True)
 
     _guard(run)

@@ -84,13 +84,20 @@ def _through_alertmanager(
         "alert": alert,
     }
     answer = client.request("POST", TEST_PATH, json=request, repeatable=False) or {}
-    return _failures(answer)
+    return _failures(answer, [i.body["type"] for i in integrations])
 
 
-def _failures(answer: dict[str, Any]) -> list[str]:
-    return [
-        f"{config.get('name')}: {config.get('error') or config.get('status')}"
+def _failures(answer: dict[str, Any], types: list[str]) -> list[str]:
+    """Each failed integration, named by its type: Grafana answers them in the order sent,
+    each under the contact point's name."""
+    configs = [
+        config
         for receiver in answer.get("receivers") or []
         for config in receiver.get("grafana_managed_receiver_configs") or []
+    ]
+    return [
+        f"{types[n] if n < len(types) else config.get('name')}: "
+        f"{config.get('error') or config.get('status')}"
+        for n, config in enumerate(configs)
         if config.get("status") != "ok" or config.get("error")
     ]

@@ -2035,10 +2035,12 @@ class _Api:
         """GET /api/datasources/uid/{uid}/health (api/datasources.go checkDatasourceHealth):
         200 when the plugin's check passed, 400 with its message when not. Prometheus's check
         (promlib/healthcheck.go) is the instant query ``1+1``: sent for real to a loopback URL;
-        a host name stands for a Compose service, reached (Grafana beside Prometheus)."""
+        a host name stands for a Compose service, reached (Grafana beside Prometheus). The
+        fake has no other plugin: 404 "Plugin not found" (translatePluginRequestErrorToAPIError,
+        backendplugin.ErrPluginNotRegistered)."""
         ds = self._datasource(ctx)
         if ds["type"] != "prometheus":
-            return Reply(200, {"status": "OK", "message": "Data source is working"})
+            raise error(404, "Plugin not found")
         problem = prometheus_query_problem(ds.get("url") or "")
         if problem:
             message = f"{problem} - There was an error returned querying the Prometheus API."

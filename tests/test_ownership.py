@@ -709,3 +709,21 @@ def test_a_new_folder_title_keeps_the_description_someone_gave_the_folder(
     applied(fake, PROVISION__VALUES__FOLDER__TITLE="Drift alerts")
     folder = fake.state.folders["drift"]
     assert (folder["title"], folder["description"]) == ("Drift alerts", "owned by the ML team")
+
+
+def test_a_search_that_ignores_the_page_ends_the_listing_instead_of_looping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proxy in front of Grafana that drops ``page`` answers page 1 again and again."""
+    monkeypatch.setattr(dashboards_kind, "SEARCH_PAGE", 2)
+    page_one = [{"uid": "a", "title": "A"}, {"uid": "b", "title": "B"}]
+    asked: list[dict[str, Any]] = []
+
+    class PageDropping:
+        def get(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            asked.append(params)
+            return page_one
+
+    hits = dashboards_kind.every_dashboard(PageDropping())  # type: ignore[arg-type]
+    assert [hit["uid"] for hit in hits] == ["a", "b"]
+    assert [params["page"] for params in asked] == [1, 2]

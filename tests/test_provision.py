@@ -23,6 +23,7 @@ from provision_cli import (
     TOKEN,
     applied,
     copy_definitions,
+    error_line,
     notifications_app,
     plan,
     provision,
@@ -288,6 +289,17 @@ def test_test_notification_tests_the_defined_settings_before_any_apply(fake: Fak
     assert fake.writes() == 1  # the test's POST: nothing applied
 
 
+def test_a_failed_test_notification_names_the_integration_and_grafanas_reason(
+    fake: FakeGrafana,
+) -> None:
+    fake.telegram_valid_tokens = {"another-token"}
+    line = error_line(provision(fake, "test-notification"))
+    assert line == (
+        "Error: the test notification failed: telegram: "
+        "failed to send telegram message: Unauthorized (401)"
+    )
+
+
 def test_test_notification_tests_a_rotated_token_before_it_is_applied(fake: FakeGrafana) -> None:
     applied(fake)
     run = provision(fake, "test-notification", TELEGRAM_BOT_TOKEN=NEW_TOKEN)
@@ -319,6 +331,32 @@ def test_apply_has_grafana_test_the_data_source_it_writes_as_save_and_test_does(
     run = applied(fake, PROVISION__VALUES__PROMETHEUS__URL=prometheus.url)
     assert "test" not in run.stdout
     assert not [r for r in fake.requests if r.path.endswith("/health") and "datasources" in r.path]
+
+
+LOKI_SOURCE = """from provisioning.model import DataSource
+
+
+def define(values):
+    return [DataSource(uid="logs", name="Logs", type="loki", url="http://loki:3100")]
+"""
+
+
+def test_a_data_source_grafana_cannot_test_is_said_not_failed(
+    fake: FakeGrafana, tmp_path: Path
+) -> None:
+    """A type with no plugin (or no health check) has no test: nothing said. A plugin that is
+    down (503) is "could not test it", asked once, not retried through the retry budget."""
+    definitions = copy_definitions(tmp_path)
+    (definitions / "dashboards" / "logs.py").write_text(LOKI_SOURCE)
+    fake.fail_next(1, status=503, paths="/api/datasources/uid/drift-prometheus/health")
+    run = applied(fake, "--definitions", str(definitions), "--output", "json")
+    [tested] = json.loads(run.stdout)["tested"]
+    assert (tested["name"], tested["passed"]) == ("drift-prometheus", None)
+    [warning] = [line for line in run.stderr.splitlines() if line.startswith("Warning:")]
+    assert warning.startswith("Warning: data source drift-prometheus: Grafana could not test it: ")
+    assert "503" in warning
+    assert fake.reads("/api/datasources/uid/drift-prometheus/health") == 1
+    assert fake.reads("/api/datasources/uid/logs/health") == 1  # asked: Grafana has no test
 
 
 def test_the_rules_link_to_the_dashboard_panel_they_watch(fake: FakeGrafana) -> None:

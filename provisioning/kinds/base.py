@@ -98,9 +98,10 @@ class Live:
 
 @dataclass(frozen=True)
 class Tested:
-    """What Grafana answered when asked to test an object: whether it passed, and why."""
+    """What Grafana answered when asked to test an object: whether it passed (None: it
+    could not test it), and why."""
 
-    passed: bool
+    passed: bool | None
     message: str
 
 

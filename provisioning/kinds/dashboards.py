@@ -76,14 +76,14 @@ class DataSources(Kind):
         answers 200 or, when it failed, 400 with its reason (api/datasources.go
         checkDatasourceHealth); a plugin with no health check answers neither."""
         path = f"/api/datasources/uid/{key}/health"
-        try:
-            answer = client.get(path) or {}
+        try:  # not repeated: a plugin that is down says so at once (503), no retry budget
+            answer = client.request("GET", path, repeatable=False) or {}
         except GrafanaError as exc:
             if exc.status == 400 and isinstance(exc.body, dict):
                 return Tested(False, str(exc.body.get("message") or exc.body))
-            if exc.status in (404, 501):
+            if exc.status in (404, 501):  # no such plugin, or no health check in it
                 return None
-            return Tested(False, f"not tested: {exc}")
+            return Tested(None, str(exc))
         return Tested(True, str(answer.get("message") or answer))
 
     def clash(self, wanted: Wanted, live: Live) -> Clash | None:
@@ -336,15 +336,17 @@ class Dashboards(Kind):
 
 
 def every_dashboard(live: Live) -> list[dict[str, Any]]:
-    """Every dashboard's search hit, page by page; read once per plan, shared by all."""
-    hits: list[dict[str, Any]] = []
+    """Every dashboard's search hit, page by page; read once per plan, shared by all. A page
+    that brings nothing new ends it too (a proxy that drops ``page`` would loop forever)."""
+    hits: dict[str, dict[str, Any]] = {}
     page = 1
     while True:
         query = {"type": "dash-db", "limit": SEARCH_PAGE, "page": page}
         found = live.get("/api/search", query) or []
-        hits += found
-        if len(found) < SEARCH_PAGE:
-            return hits
+        new = {hit["uid"]: hit for hit in found if hit["uid"] not in hits}
+        hits |= new
+        if len(found) < SEARCH_PAGE or not new:
+            return list(hits.values())
         page += 1
 
 
