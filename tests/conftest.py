@@ -28,7 +28,17 @@ from run_docs import RUN_AT as RUN_AT  # re-exported: tests import them from her
 from run_docs import feature_doc as feature_doc
 from run_docs import run_doc as run_doc
 
-from names import LEGACY_PATH, MONITOR_JOB, RUNS_PATH
+from drift.batches import DATA_ROOT_ENV
+from names import (
+    DATA_DIR_ENV,
+    DATASET_ENV,
+    LEGACY_PATH,
+    MONITOR_JOB,
+    MONITOR_TOKEN_ENV,
+    MONITOR_URL_ENV,
+    RUNS_PATH,
+    SCHEDULE_ENV,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -109,11 +119,11 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
     }
-    for name in ("MONITOR_URL", "MONITOR_TOKEN", "DRIFT_DATA_DIR"):
+    for name in (MONITOR_URL_ENV, MONITOR_TOKEN_ENV, DATA_DIR_ENV, DATASET_ENV):
         env.pop(name, None)
     # The DAG reads data folders inside its data root only: the tests' are under this one.
-    env["DRIFT_DATA_ROOT"] = str(tmp_path_factory.getbasetemp())
-    env.pop("DRIFT_SCHEDULE", None)  # the DAG runs by hand unless a test gives it a schedule
+    env[DATA_ROOT_ENV] = str(tmp_path_factory.getbasetemp())
+    env.pop(SCHEDULE_ENV, None)  # the DAG runs by hand unless a test gives it a schedule
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
     return env
 
