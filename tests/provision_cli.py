@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from string import Template
 
 from conftest import ROOT
 from fake_grafana import DEFAULT_TOKEN, NOTIFICATIONS_GROUP, FakeGrafana
@@ -40,6 +41,40 @@ def copy_definitions(target: Path) -> Path:
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(ROOT / package, target / package, ignore=ignore)
     return target
+
+
+# A definitions module: a folder and a rule of one uid, the rule with one more setting (a
+# keyword argument as written), and a route for its team to the bundled contact point.
+RULE_MODULE = Template("""
+from provisioning.model import Folder, Query, Reduce, Route, Rule, RuleGroup, Threshold
+
+
+def define(values):
+    source = values.section("prometheus").text("datasource_uid")
+    rule = Rule(
+        uid="$uid",
+        title="$title",
+        steps={
+            "up_query": Query("up", source),
+            "up": Reduce("up_query"),
+            "down": Threshold("up", "<", 1),
+        },
+        labels={"team": "$uid"},
+        $setting,
+    )
+    folder = Folder("$uid", "$title")
+    route = Route(receiver="Telegram", matchers={"team": "$uid"})
+    return [folder, route, RuleGroup(folder=folder, name="g", interval="1m", rules=[rule])]
+""")
+
+
+def with_rule(tmp_path: Path, uid: str, setting: str) -> dict[str, str]:
+    """The repository's definitions and a module of RULE_MODULE's rule ``uid`` with
+    ``setting``, as the environment that points provision.py at them."""
+    root = copy_definitions(tmp_path)
+    module = RULE_MODULE.substitute(uid=uid, title=uid.title(), setting=setting)
+    (root / "alerting" / f"{uid}.py").write_text(module)
+    return {"PROVISION_DEFINITIONS": str(root)}
 
 
 def provision(

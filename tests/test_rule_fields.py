@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from fake_grafana import FakeGrafana
-from provision_cli import applied, copy_definitions, error_line, provision
+from provision_cli import applied, error_line, provision, with_rule
 from provisioning.errors import DefinitionError
 from provisioning.export import grafana_files
 from provisioning.files import ExportError
@@ -25,34 +25,6 @@ from provisioning.prometheus_native import rule_file
 # (AlertRuleExport, provisioning/alerting/rules_types.go AlertRuleV1: snake_case).
 API_FIELD, FILE_FIELD = "missingSeriesEvalsToResolve", "missing_series_evals_to_resolve"
 
-STALE_RULE = """
-from provisioning.model import Folder, Query, Reduce, Route, Rule, RuleGroup, Threshold
-
-
-def define(values):
-    source = values.section("prometheus").text("datasource_uid")
-    rule = Rule(
-        uid="stale",
-        title="Stale",
-        steps={
-            "up_query": Query("up", source),
-            "up": Reduce("up_query"),
-            "down": Threshold("up", "<", 1),
-        },
-        labels={"team": "stale"},
-        missing_series_evals_to_resolve=3,
-    )
-    folder = Folder("stale", "Stale")
-    route = Route(receiver="Telegram", matchers={"team": "stale"})
-    return [folder, route, RuleGroup(folder=folder, name="g", interval="1m", rules=[rule])]
-"""
-
-
-def with_stale_rule(tmp_path: Path) -> dict[str, str]:
-    root = copy_definitions(tmp_path)
-    (root / "alerting" / "stale.py").write_text(STALE_RULE)
-    return {"PROVISION_DEFINITIONS": str(root)}
-
 
 def rule(**fields: Any) -> Rule:
     steps = {"q": Query("up", "prom"), "value": Reduce("q"), "down": Threshold("value", "<", 1)}
@@ -63,7 +35,7 @@ def rule(**fields: Any) -> Rule:
 def test_it_is_applied_once_and_a_second_apply_writes_nothing(
     fake: FakeGrafana, tmp_path: Path
 ) -> None:
-    where = with_stale_rule(tmp_path)
+    where = with_rule(tmp_path, "stale", "missing_series_evals_to_resolve=3")
     applied(fake, **where)
     [stored] = fake.state.rule_groups["stale", "g"]["rules"]
     assert stored[API_FIELD] == 3
@@ -79,7 +51,7 @@ def test_a_grafana_that_would_drop_it_refuses_it_in_one_line(
 ) -> None:
     """ProvisionedAlertRule has no missingSeriesEvalsToResolve before 12.0 (12.0.0's changelog:
     grafana/grafana#102150): Go would drop it and the alerts resolve after 2."""
-    where = with_stale_rule(tmp_path)
+    where = with_rule(tmp_path, "stale", "missing_series_evals_to_resolve=3")
     said = (
         "Error: rule stale: missing_series_evals_to_resolve needs Grafana 12.0 or later; this "
         "Grafana (11.6) would drop it"

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import JsonHandler, serving
 from fake_grafana import DEFAULT_TOKEN, FakeGrafana
-from provision_cli import applied, copy_definitions, error_line, provision
+from provision_cli import applied, error_line, provision, with_rule
 from provisioning.client import GrafanaClient
 
 LEGACY = {
@@ -102,35 +102,10 @@ def test_every_x_api_header_is_a_deprecation_notice() -> None:
     assert client.deprecations == {said: "GET /api/old"}
 
 
-LASTING_RULE = """
-from provisioning.model import Folder, Query, Reduce, Route, Rule, RuleGroup, Threshold
-
-
-def define(values):
-    source = values.section("prometheus").text("datasource_uid")
-    rule = Rule(
-        uid="lasting",
-        title="Lasting",
-        steps={
-            "up_query": Query("up", source),
-            "up": Reduce("up_query"),
-            "down": Threshold("up", "<", 1),
-        },
-        labels={"team": "lasting"},
-        keep_firing_for="5m",
-    )
-    folder = Folder("lasting", "Lasting")
-    route = Route(receiver="Telegram", matchers={"team": "lasting"})
-    return [folder, route, RuleGroup(folder=folder, name="g", interval="1m", rules=[rule])]
-"""
-
-
 def test_keep_firing_for_is_refused_where_grafana_would_drop_it(
     fake: FakeGrafana, tmp_path: Path
 ) -> None:
-    root = copy_definitions(tmp_path)
-    (root / "alerting" / "lasting.py").write_text(LASTING_RULE)
-    where = {"PROVISION_DEFINITIONS": str(root)}
+    where = with_rule(tmp_path, "lasting", 'keep_firing_for="5m"')
     if fake.version == "11.6":  # ProvisionedAlertRule has no keep_firing_for before 12.0
         assert error_line(provision(fake, "plan", **where)) == (
             "Error: rule lasting: keep_firing_for needs Grafana 12.0 or later; this Grafana "
