@@ -41,6 +41,7 @@ from provisioning.kinds.notifications import (
     Routes,
     Templates,
     compared_settings,
+    integrations_named,
     name_taken,
     normal_route,
     unlike_types,
@@ -265,7 +266,7 @@ class AppContactPoints(_App):
                 continue
             if unlike_types(_integrations(obj), _types(wanted)):
                 continue
-            held = ", ".join(f"{i.get('type')} (uid {i.get('uid')})" for i in _integrations(obj))
+            held = integrations_named(_integrations(obj))
             hint = f"taking it over drops its integrations for ours: {held}" if held else ""
             name = f"contact point {wanted.key!r} (receiver)"
             found.append(Lookalike(wanted.key, obj, name, "same name", hint))

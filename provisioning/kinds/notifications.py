@@ -366,7 +366,8 @@ def _types(wanted: Wanted) -> frozenset[str]:
     return wanted.types if isinstance(wanted, WantedIntegration) else frozenset()
 
 
-def _held(integrations: Iterable[dict[str, Any]]) -> str:
+def integrations_named(integrations: Iterable[dict[str, Any]]) -> str:
+    """Integrations as a person reads them: each type with its uid."""
     return ", ".join(f"{i.get('type')} (uid {i.get('uid')})" for i in integrations)
 
 
@@ -377,7 +378,7 @@ def unlike_types(integrations: list[dict[str, Any]], types: frozenset[str]) -> s
     if not integrations or any(i.get("type") in types for i in integrations):
         return ""
     ours = ", ".join(sorted(types))
-    return f"it holds {_held(integrations)}, none of our integration types: {ours}"
+    return f"it holds {integrations_named(integrations)}, none of our integration types: {ours}"
 
 
 def name_taken(name: str, why: str) -> Clash:
